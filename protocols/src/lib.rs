@@ -1,0 +1,5 @@
+//! `protocols`: what runs inside zksim's world. The znode data model (ZooKeeper's sequential
+//! specification), the simulated client, the replicated protocols and their named variants, and the
+//! checks of ZooKeeper's own guarantees. Everything here is a sans-IO state machine driven by `sim`.
+
+pub mod znode;

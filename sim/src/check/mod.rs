@@ -1,0 +1,75 @@
+//! History checkers. This module owns the generic linearizability checker and the `Model` trait every
+//! sequential specification implements; the simple models (register, cas-register, kv,
+//! multi-register, mutex) live beside it. It checks a finished history and never runs inside a world,
+//! so it is the one part of `sim` that may use threads and a wall-clock budget; it must still give
+//! the same verdict and counterexample for the same history every time.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// One operation of a history, as the checker sees it: what was asked, what was answered, and the
+/// interval in which it happened.
+///
+/// `call` and `ret` are positions in the history's event order (not wall or virtual times), so that
+/// two events at the same virtual instant keep the order in which they were recorded. Operation A
+/// precedes B in real time iff `a.ret < b.call`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operation<I, O> {
+    /// The client process that issued it.
+    pub process: u64,
+    pub input: I,
+    /// `None` when the outcome is unknown (an `info` completion, or no completion at all): the
+    /// operation may have taken effect once at any point after `call`, or never.
+    pub output: Option<O>,
+    pub call: u64,
+    /// `u64::MAX` when the outcome is unknown.
+    pub ret: u64,
+    /// Where the operation's invocation is in its source (line number, 1-based), for reports.
+    pub line: usize,
+}
+
+impl<I, O> Operation<I, O> {
+    pub fn is_indeterminate(&self) -> bool {
+        self.output.is_none()
+    }
+}
+
+/// A sequential specification: the state machine a history must be explainable by.
+pub trait Model: Sync {
+    /// The model's state. `Hash` serves the checker's memo only, within one process.
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
+    type Input: Clone + Debug + Send + Sync;
+    type Output: Clone + Debug + Send + Sync;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// Applies one operation to `state`. Returns the next state if `output` is a possible answer of
+    /// `input` in `state`, `None` if it is not. `output` is `None` for an operation whose answer is
+    /// unknown: the step must then succeed with the state the operation would leave.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+
+    /// Splits a history into parts that can be checked independently (P-compositionality): each
+    /// part is a list of indices into `ops`. The default keeps the history whole.
+    fn partition(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {
+        vec![(0..ops.len()).collect()]
+    }
+
+    /// One operation in words, for counterexamples.
+    fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        match output {
+            Some(o) => format!("{input:?} -> {o:?}"),
+            None => format!("{input:?} -> ?"),
+        }
+    }
+
+    /// A state in words, for counterexamples.
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+}

@@ -1,0 +1,14 @@
+//! `sim`: zksim's deterministic world. It owns virtual time, the seeded random streams, the event
+//! queue, the network and its faults, the disks, process lifecycles, the trace and its hash, and the
+//! generic history checkers. It knows nothing of ZooKeeper or of any protocol: processes are opaque
+//! state machines behind the `Process` trait.
+
+pub mod check;
+pub mod history;
+pub mod id;
+pub mod rng;
+pub mod time;
+
+pub use id::{IoId, NodeId, TimerId};
+pub use rng::{Ratio, SimRng, Streams};
+pub use time::{SimDuration, SimTime};

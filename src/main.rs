@@ -1,0 +1,2 @@
+//! The `zksim` command.
+fn main() {}
