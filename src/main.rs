@@ -1,2 +1,18 @@
-//! The `zksim` command.
-fn main() {}
+//! The `zksim` command: a thin layer that reads files and flags, calls the library crates, writes
+//! outputs and maps verdicts to exit codes. Only this crate touches files, stdout and exit codes.
+
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::dispatch(args) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(err) => {
+            eprintln!("zksim: error: {err:#}");
+            cli::Outcome::BadInput.exit_code()
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Command-line definitions and the exit-code contract shared by every subcommand.
+
+mod check;
+mod conformance;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Printed under every `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  every check passed
+  1  a check failed (a violation, a mismatch, a failing seed)
+  2  bad input or usage (unreadable or malformed file, unknown option)
+  3  no verdict could be reached (a time or memory budget ran out)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zksim",
+    version,
+    about = "Deterministic simulation testbed for ZooKeeper-style coordination services",
+    long_about = "zksim runs replicated coordination protocols (ZAB, and later Paxos and Raft) as \
+                  deterministic state machines on a seeded virtual clock, injects network, disk and \
+                  process faults, and checks every history against ZooKeeper's data model and \
+                  guarantees. The same binary, scenario and seed always give the same run.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check histories for linearizability or ZooKeeper's guarantees.
+    #[command(after_help = EXIT_CODES)]
+    Check(check::Args),
+    /// Replay conformance traces recorded from a real ZooKeeper against the znode model.
+    #[command(after_help = EXIT_CODES)]
+    Conformance(conformance::Args),
+}
+
+/// The result of a subcommand, ordered from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    BadInput,
+    Unknown,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Outcome::Pass => 0,
+            Outcome::Fail => 1,
+            Outcome::BadInput => 2,
+            Outcome::Unknown => 3,
+        })
+    }
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Check(args) => check::main(args),
+        Command::Conformance(args) => conformance::main(args),
+    }
+}
