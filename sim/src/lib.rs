@@ -4,11 +4,19 @@
 //! state machines behind the `Process` trait.
 
 pub mod check;
+pub mod disk;
 pub mod history;
 pub mod id;
+pub mod nemesis;
+pub mod net;
+pub mod process;
 pub mod rng;
 pub mod time;
+pub mod trace;
+pub mod world;
 
 pub use id::{IoId, NodeId, TimerId};
+pub use process::{Input, Message, Process};
 pub use rng::{Ratio, SimRng, Streams};
 pub use time::{SimDuration, SimTime};
+pub use world::{Ctx, NodeKind, NodeState, Observed, RunEnd, World, WorldConfig};
