@@ -62,7 +62,8 @@ impl Process for Gossip {
                 }
                 self.ticks_left -= 1;
                 self.seq += 1;
-                for peer in (0..self.n).map(NodeId).filter(|&p| p != ctx.me()) {
+                let me = ctx.me();
+                for peer in (0..self.n).map(NodeId).filter(|&p| p != me) {
                     ctx.send(peer, Ping { seq: self.seq });
                 }
                 ctx.append("log", self.seq);
@@ -309,6 +310,7 @@ fn a_reset_channel_delivers_a_prefix_then_reports_the_reset() {
     let mut cfg = config(4, 2);
     cfg.fifo = true;
     cfg.network.latency = Latency::Uniform { min_ms: 0.1, max_ms: 2.0 };
+    cfg.network.reset_detect_ms = 1.0;
     cfg.nemesis.scripted = vec![FaultSpec {
         from: Some(NodeRef::Id(0)),
         to: Some(NodeRef::Id(1)),
@@ -341,10 +343,10 @@ fn a_mid_handler_crash_discards_the_later_effects() {
         let mut cfg = config(seed, 3);
         cfg.network.latency = Latency::Constant { ms: 0.5 };
         cfg.nemesis.scripted =
-            vec![FaultSpec { node: Some(NodeRef::Id(0)), mid_handler: Some(true), ..fault(4.5, FaultKind::Crash) }];
+            vec![FaultSpec { node: Some(NodeRef::Id(0)), mid_handler: Some(true), ..fault(4.8, FaultKind::Crash) }];
         let w = run(cfg, 10);
-        // n0's next tick (5 ms) sends to n1, then to n2, then appends: a crash after one effect
-        // reaches n1 only.
+        // Armed at 4.8 ms, after n0 received the pings of 4 ms: its next handler is its tick at
+        // 5 ms, which sends to n1, then to n2, then appends. A crash after one effect reaches n1 only.
         let tick5: Vec<NodeId> =
             received(&w).into_iter().filter(|&(_, f, _, s)| f == NodeId(0) && s == 5).map(|r| r.2).collect();
         assert!(tick5.is_empty() || tick5 == vec![NodeId(1)] || tick5 == vec![NodeId(1), NodeId(2)], "{tick5:?}");
