@@ -2,4 +2,9 @@
 //! specification), the simulated client, the replicated protocols and their named variants, and the
 //! checks of ZooKeeper's own guarantees. Everything here is a sans-IO state machine driven by `sim`.
 
+pub mod client;
+pub mod cluster;
+pub mod reference;
+pub mod wire;
+pub mod workload;
 pub mod znode;

@@ -380,6 +380,11 @@ impl Network {
         Route::Deliver { at: arrival, duplicate_at, generation: 0 }
     }
 
+    /// When the last message sent so far on the in-order channel `from -> to` arrives.
+    pub fn last_arrival(&self, from: NodeId, to: NodeId) -> SimTime {
+        self.last_arrival[self.at(from, to)]
+    }
+
     /// Whether a message stamped `generation` may still be delivered on `from -> to`.
     pub fn channel_alive(&self, from: NodeId, to: NodeId, generation: u32) -> bool {
         !self.fifo || from == to || self.generation[self.pair(from, to)] == generation

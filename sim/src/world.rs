@@ -122,6 +122,8 @@ enum Event<P: Process> {
     Timer { node: NodeId, id: TimerId, incarnation: u32, timer: P::Timer },
     Synced { node: NodeId, io: IoId, incarnation: u32, upto: u64 },
     Reset { node: NodeId, peer: NodeId, generation: u32 },
+    /// A channel closed on purpose now carries nothing more: reset it and tell both ends.
+    Close { a: NodeId, b: NodeId },
     /// An input held while its node was paused, handed over at resume.
     Parked { node: NodeId, incarnation: u32, input: Input<P::Msg, P::Timer> },
     Fault(Action),
@@ -285,6 +287,16 @@ impl<P: Process> Core<P> {
         let at = self.now + self.net.reset_detect();
         self.push(at, Event::Reset { node: a, peer: b, generation });
         self.push(at, Event::Reset { node: b, peer: a, generation });
+    }
+
+    /// Closes the in-order channel between `a` and `b` the way TCP's FIN does: what is already on
+    /// the wire still arrives, then both ends hear that the channel is gone.
+    fn close_channel(&mut self, a: NodeId, b: NodeId) {
+        if a == b {
+            return;
+        }
+        let drained = self.now.max(self.net.last_arrival(a, b)).max(self.net.last_arrival(b, a));
+        self.push(drained, Event::Close { a, b });
     }
 
     fn count_down(&self) -> u32 {
@@ -475,6 +487,16 @@ impl<P: Process> World<P> {
                     && self.core.net.learn_reset(node, peer, generation)
                 {
                     self.input(node, Input::Disconnected { peer });
+                }
+            }
+            Event::Close { a, b } => {
+                let generation = self.core.net.reset_channel(a, b);
+                for (node, peer) in [(a, b), (b, a)] {
+                    if self.core.slots[node.index()].state != NodeState::Down
+                        && self.core.net.learn_reset(node, peer, generation)
+                    {
+                        self.input(node, Input::Disconnected { peer });
+                    }
                 }
             }
             Event::Parked { node, incarnation, input } => {
@@ -981,11 +1003,11 @@ impl<'a, P: Process> Ctx<'a, P> {
         }
     }
 
-    /// Closes the in-order channel with `peer` (both ends hear `Disconnected`). No effect on
-    /// datagram networks.
+    /// Closes the in-order channel with `peer`: what was already sent on it still arrives, then
+    /// both ends hear `Disconnected`. No effect on datagram networks.
     pub fn disconnect(&mut self, peer: NodeId) {
         if self.effect() && self.core.net.fifo {
-            self.core.reset_channel(self.me, peer);
+            self.core.close_channel(self.me, peer);
         }
     }
 

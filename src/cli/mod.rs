@@ -2,6 +2,7 @@
 
 mod check;
 mod conformance;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a scenario for one seed or many, and check every run.
+    #[command(after_help = EXIT_CODES)]
+    Run(run::Args),
     /// Check histories for linearizability or ZooKeeper's guarantees.
     #[command(after_help = EXIT_CODES)]
     Check(check::Args),
@@ -62,6 +66,7 @@ impl Outcome {
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
+        Command::Run(args) => run::main(args),
         Command::Check(args) => check::main(args),
         Command::Conformance(args) => conformance::main(args),
     }

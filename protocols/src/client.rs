@@ -1,0 +1,470 @@
+//! The simulated ZooKeeper client, shared by every protocol: ZooKeeper's `ClientCnxn` reduced to its
+//! observable behaviour. It opens a session on a server, sends one request at a time from its
+//! workload, pings while idle, treats a silent or reset connection as connection loss (what was in
+//! flight becomes `info` in the history), reconnects to another server with the same session and its
+//! last seen zxid, re-registers its watches there, opens a new session when told its old one
+//! expired, and records every invocation, completion and watch notification.
+//!
+//! It never judges what servers answer: it records it, and the checkers judge.
+
+use crate::cluster::{Node, NodeTimer, Obs, Record, Replica, Value};
+use crate::wire::{ToClient, ToServer, Wire};
+use crate::workload::{Generator, Planned, WorkloadConfig};
+use crate::znode::watch::EventType;
+use crate::znode::{Outcome, Read, Reply, Request, SessionId, Sync, Watched, Write, ZkError, Zxid};
+use rand::RngExt;
+use rand::seq::SliceRandom;
+use sim::history::LineType;
+use sim::net::ms_to_ns;
+use sim::{Ctx, Input, NodeId, SimDuration, SimTime};
+use std::collections::BTreeSet;
+
+/// The client's timers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClientTimer {
+    /// The workload begins.
+    Begin,
+    /// The pause after an operation is over: issue the next one.
+    Think,
+    /// Periodic check: ping when idle, give up on a silent server.
+    Tick,
+    /// Connection attempt `n` has not been answered in time.
+    ConnectTimeout(u64),
+    /// Try to connect again.
+    Retry,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Conn {
+    Disconnected,
+    Connecting { server: NodeId, attempt: u64 },
+    Connected { server: NodeId },
+}
+
+/// A request sent and not yet answered.
+#[derive(Clone, Debug)]
+struct InFlight {
+    xid: u64,
+    request: Request,
+}
+
+/// One simulated client process.
+pub struct Client {
+    /// The history's process number.
+    process: u64,
+    /// Servers in the order this client tries them (shuffled once, like ZooKeeper's host list).
+    servers: Vec<NodeId>,
+    next_server: usize,
+    attempts: u64,
+    generator: Generator,
+    /// When the workload stops issuing new operations.
+    end: SimTime,
+    ops_left: Option<u64>,
+    conn: Conn,
+    /// The session, once a server granted one.
+    session: Option<SessionId>,
+    /// The negotiated session timeout.
+    timeout: SimDuration,
+    last_zxid: Zxid,
+    next_xid: u64,
+    in_flight: Option<InFlight>,
+    /// The read that follows the `sync` in flight (a sync-read).
+    then_read: Option<String>,
+    /// After the close in flight completes, open a new session (a reconnect) rather than stop.
+    reopen: bool,
+    /// Watches this client holds, to re-register after a reconnect.
+    data_watches: BTreeSet<String>,
+    exist_watches: BTreeSet<String>,
+    child_watches: BTreeSet<String>,
+    last_heard: SimTime,
+    last_sent: SimTime,
+    ticking: bool,
+    finished: bool,
+}
+
+impl Client {
+    /// Client `process` of the workload, which may connect to any of `servers`.
+    pub fn new(process: u64, servers: Vec<NodeId>, workload: WorkloadConfig) -> Client {
+        let end = SimTime(ms_to_ns(workload.duration_ms));
+        let ops_left = workload.ops_per_client;
+        let timeout = SimDuration(ms_to_ns(workload.session_timeout_ms));
+        Client {
+            process,
+            servers,
+            next_server: 0,
+            attempts: 0,
+            generator: Generator::new(workload, process),
+            end,
+            ops_left,
+            conn: Conn::Disconnected,
+            session: None,
+            timeout,
+            last_zxid: Zxid::ZERO,
+            next_xid: 1,
+            in_flight: None,
+            then_read: None,
+            reopen: false,
+            data_watches: BTreeSet::new(),
+            exist_watches: BTreeSet::new(),
+            child_watches: BTreeSet::new(),
+            last_heard: SimTime::ZERO,
+            last_sent: SimTime::ZERO,
+            ticking: false,
+            finished: false,
+        }
+    }
+
+    /// ZooKeeper's read timeout: two thirds of the session timeout without hearing from the server.
+    fn read_timeout(&self) -> SimDuration {
+        SimDuration(self.timeout.as_nanos() * 2 / 3)
+    }
+
+    fn record<R: Replica>(&self, ctx: &mut Ctx<'_, Node<R>>, kind: LineType, f: &'static str, value: Value) {
+        self.record_with(ctx, kind, f, value, None, None);
+    }
+
+    fn record_with<R: Replica>(
+        &self,
+        ctx: &mut Ctx<'_, Node<R>>,
+        kind: LineType,
+        f: &'static str,
+        value: Value,
+        zxid: Option<Zxid>,
+        error: Option<&'static str>,
+    ) {
+        let server = match self.conn {
+            Conn::Connected { server } | Conn::Connecting { server, .. } => Some(server),
+            Conn::Disconnected => None,
+        };
+        ctx.record(Obs::History(Record {
+            kind,
+            process: self.process,
+            session: self.session,
+            f,
+            value,
+            zxid,
+            server,
+            error,
+        }));
+    }
+
+    fn send<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, to: NodeId, msg: ToServer) {
+        self.last_sent = ctx.now();
+        ctx.send(to, Wire::ToServer(msg));
+    }
+
+    fn set_timer<R: Replica>(&self, ctx: &mut Ctx<'_, Node<R>>, after: SimDuration, timer: ClientTimer) {
+        ctx.set_timer(after, NodeTimer::Client(timer));
+    }
+
+    pub fn on_input<R: Replica>(&mut self, input: Input<Wire<R::Peer>, NodeTimer<R::Timer>>, ctx: &mut Ctx<'_, Node<R>>) {
+        match input {
+            Input::Start { .. } => {
+                let mut servers = std::mem::take(&mut self.servers);
+                servers.shuffle(ctx.rng());
+                self.servers = servers;
+                let start = SimTime(ms_to_ns(self.generator.config().start_ms));
+                self.set_timer(ctx, start.since(ctx.now()), ClientTimer::Begin);
+            }
+            Input::Timer { timer: NodeTimer::Client(t), .. } => self.on_timer(t, ctx),
+            Input::Timer { timer: NodeTimer::Replica(_), .. } => unreachable!("a client sets no replica timer"),
+            Input::Message { from, msg: Wire::ToClient(m) } => self.on_message(from, m, ctx),
+            Input::Message { .. } => {}
+            Input::Disconnected { peer } => {
+                if self.current_server() == Some(peer) {
+                    self.lose_connection(ctx, "connection-loss");
+                }
+            }
+            Input::Synced { .. } => {}
+        }
+    }
+
+    fn current_server(&self) -> Option<NodeId> {
+        match self.conn {
+            Conn::Connected { server } | Conn::Connecting { server, .. } => Some(server),
+            Conn::Disconnected => None,
+        }
+    }
+
+    fn on_timer<R: Replica>(&mut self, timer: ClientTimer, ctx: &mut Ctx<'_, Node<R>>) {
+        match timer {
+            ClientTimer::Begin => {
+                self.connect(ctx);
+                if !self.ticking {
+                    self.ticking = true;
+                    let period = self.read_timeout().div(3);
+                    self.set_timer(ctx, period, ClientTimer::Tick);
+                }
+            }
+            ClientTimer::Think => self.issue(ctx),
+            ClientTimer::Retry => {
+                if self.conn == Conn::Disconnected && !self.finished {
+                    self.connect(ctx);
+                }
+            }
+            ClientTimer::ConnectTimeout(attempt) => {
+                if let Conn::Connecting { server, attempt: a } = self.conn
+                    && a == attempt
+                {
+                    ctx.disconnect(server);
+                    self.lose_connection(ctx, "connect-timeout");
+                }
+            }
+            ClientTimer::Tick => {
+                if self.finished {
+                    return;
+                }
+                if let Conn::Connected { server } = self.conn {
+                    let now = ctx.now();
+                    if now.since(self.last_heard) >= self.read_timeout() {
+                        // ClientCnxn: "Client session timed out, have not heard from server".
+                        ctx.disconnect(server);
+                        self.lose_connection(ctx, "connection-loss");
+                    } else if now.since(self.last_sent) >= self.read_timeout().div(2) {
+                        self.send(ctx, server, ToServer::Ping);
+                    }
+                }
+                let period = self.read_timeout().div(3);
+                self.set_timer(ctx, period, ClientTimer::Tick);
+            }
+        }
+    }
+
+    /// Starts a connection attempt to the next server in the list.
+    fn connect<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
+        let server = self.servers[self.next_server % self.servers.len()];
+        self.next_server += 1;
+        self.attempts += 1;
+        let attempt = self.attempts;
+        self.conn = Conn::Connecting { server, attempt };
+        if self.session.is_none() {
+            self.record(ctx, LineType::Invoke, "open_session", Value::None);
+        }
+        let timeout_ms = self.generator.config().session_timeout_ms as u64;
+        let msg = ToServer::Connect { session: self.session, last_zxid_seen: self.last_zxid, timeout_ms };
+        self.send(ctx, server, msg);
+        // ClientCnxn's connect timeout: the session timeout divided among the servers.
+        let connect_timeout = SimDuration(ms_to_ns(self.generator.config().session_timeout_ms)).div(self.servers.len() as u64);
+        self.set_timer(ctx, connect_timeout, ClientTimer::ConnectTimeout(attempt));
+    }
+
+    /// The connection is gone: what was in flight is indeterminate, and the client tries again.
+    fn lose_connection<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, why: &'static str) {
+        match std::mem::replace(&mut self.conn, Conn::Disconnected) {
+            Conn::Disconnected => return,
+            Conn::Connecting { .. } if self.session.is_none() => {
+                // The session may have been created on the server all the same.
+                self.record_with(ctx, LineType::Info, "open_session", Value::None, None, Some(why));
+            }
+            _ => {}
+        }
+        if let Some(op) = self.in_flight.take() {
+            self.record_with(ctx, LineType::Info, op.request.name(), Value::None, None, Some(why));
+        }
+        self.then_read = None;
+        if self.finished {
+            return;
+        }
+        // Try the next server soon; after a full round of the list, back off (ClientCnxn sleeps
+        // up to a second before cycling again).
+        let backoff = if self.next_server % self.servers.len() == 0 {
+            SimDuration::from_ms(ctx.rng().random_range(50..=500))
+        } else {
+            SimDuration::from_micros(ctx.rng().random_range(0..=10_000))
+        };
+        self.set_timer(ctx, backoff, ClientTimer::Retry);
+    }
+
+    fn on_message<R: Replica>(&mut self, from: NodeId, msg: ToClient, ctx: &mut Ctx<'_, Node<R>>) {
+        if self.current_server() != Some(from) {
+            // A late answer on a connection this client already gave up.
+            return;
+        }
+        self.last_heard = ctx.now();
+        match msg {
+            ToClient::Connected { session, timeout_ms } => {
+                let Conn::Connecting { server, .. } = self.conn else { return };
+                self.conn = Conn::Connected { server };
+                self.timeout = SimDuration::from_ms(timeout_ms.max(1));
+                if self.session.is_none() {
+                    self.session = Some(session);
+                    self.record(ctx, LineType::Ok, "open_session", Value::Outcome(Outcome::Ok(Reply::Session(session))));
+                }
+                self.rearm_watches(ctx, server);
+                self.schedule_next(ctx, SimDuration::ZERO);
+            }
+            ToClient::Expired { .. } => {
+                // The session is gone; its ephemerals and watches with it. Start a new one.
+                self.record(ctx, LineType::Event, "session_expired", Value::None);
+                if let Some(op) = self.in_flight.take() {
+                    self.record_with(ctx, LineType::Info, op.request.name(), Value::None, None, Some("session-expired"));
+                }
+                self.forget_session();
+                self.conn = Conn::Disconnected;
+                ctx.disconnect(from);
+                if !self.finished && ctx.now() < self.end {
+                    self.connect(ctx);
+                }
+            }
+            ToClient::Reply { xid, zxid, outcome } => self.on_reply(xid, zxid, outcome, ctx),
+            ToClient::Notify { kind, path, zxid } => {
+                self.forget_watch(kind, &path);
+                self.record_with(ctx, LineType::Event, "watch", Value::Watch { kind, path }, Some(zxid), None);
+            }
+            ToClient::Pong { .. } => {}
+        }
+    }
+
+    fn forget_session(&mut self) {
+        self.session = None;
+        self.then_read = None;
+        self.reopen = false;
+        self.data_watches.clear();
+        self.exist_watches.clear();
+        self.child_watches.clear();
+    }
+
+    fn on_reply<R: Replica>(&mut self, xid: u64, zxid: Zxid, outcome: Outcome<Reply>, ctx: &mut Ctx<'_, Node<R>>) {
+        let Some(op) = self.in_flight.take_if(|op| op.xid == xid) else {
+            // ClientCnxn treats an out-of-order xid as a broken connection.
+            if let Conn::Connected { server } = self.conn {
+                ctx.disconnect(server);
+            }
+            self.lose_connection(ctx, "xid-out-of-order");
+            return;
+        };
+        self.last_zxid = self.last_zxid.max(zxid);
+        self.generator.observe(&op.request, &outcome);
+        self.remember_watch(&op.request, &outcome);
+        let expired = outcome == Outcome::Err(ZkError::SessionExpired);
+        self.record_with(ctx, LineType::Ok, op.request.name(), Value::Outcome(outcome.clone()), Some(zxid), None);
+        if expired {
+            self.record(ctx, LineType::Event, "session_expired", Value::None);
+            self.forget_session();
+            self.schedule_next(ctx, SimDuration::ZERO);
+            return;
+        }
+        match op.request {
+            Request::Write(Write::CloseSession) if outcome.is_ok() => {
+                let reopen = self.reopen;
+                self.forget_session();
+                if let Conn::Connected { server } = std::mem::replace(&mut self.conn, Conn::Disconnected) {
+                    ctx.disconnect(server);
+                }
+                if reopen && ctx.now() < self.end {
+                    self.connect(ctx);
+                } else {
+                    self.finished = true;
+                }
+            }
+            Request::Read(Read::Sync(_)) if self.then_read.is_some() => {
+                // The second half of a sync-read follows at once, on the same session.
+                let path = self.then_read.take().expect("checked");
+                self.send_request(ctx, Request::Read(Read::GetData(Watched { path, watch: false })));
+            }
+            _ => {
+                let (lo, hi) = (self.generator.config().think_ms[0], self.generator.config().think_ms[1]);
+                let think = ms_to_ns(lo) + ctx.rng().random_range(0..=ms_to_ns(hi) - ms_to_ns(lo));
+                self.schedule_next(ctx, SimDuration(think));
+            }
+        }
+    }
+
+    fn schedule_next<R: Replica>(&self, ctx: &mut Ctx<'_, Node<R>>, after: SimDuration) {
+        self.set_timer(ctx, after, ClientTimer::Think);
+    }
+
+    /// Issues the next operation, if connected and idle; at the end of the workload, closes the
+    /// session.
+    fn issue<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
+        if self.in_flight.is_some() || self.finished || !matches!(self.conn, Conn::Connected { .. }) {
+            return;
+        }
+        if self.session.is_none() {
+            // The last session expired: open a new one.
+            if let Conn::Connected { server } = std::mem::replace(&mut self.conn, Conn::Disconnected) {
+                ctx.disconnect(server);
+            }
+            self.connect(ctx);
+            return;
+        }
+        let out_of_ops = self.ops_left == Some(0);
+        if ctx.now() >= self.end || out_of_ops {
+            self.reopen = false;
+            self.send_request(ctx, Request::Write(Write::CloseSession));
+            return;
+        }
+        if let Some(n) = &mut self.ops_left {
+            *n -= 1;
+        }
+        match self.generator.next(ctx.rng()) {
+            Planned::One(request) => self.send_request(ctx, request),
+            Planned::SyncRead(path) => {
+                self.then_read = Some(path.clone());
+                self.send_request(ctx, Request::Read(Read::Sync(Sync { path })));
+            }
+            Planned::Reconnect => {
+                self.reopen = true;
+                self.send_request(ctx, Request::Write(Write::CloseSession));
+            }
+        }
+    }
+
+    fn send_request<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, request: Request) {
+        let Conn::Connected { server } = self.conn else { unreachable!("requests go out only when connected") };
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        self.record(ctx, LineType::Invoke, request.name(), Value::Request(request.clone()));
+        self.in_flight = Some(InFlight { xid, request: request.clone() });
+        self.send(ctx, server, ToServer::Request { xid, request });
+    }
+
+    /// Records a watch the server now holds for this session (FORMAT.md "Watches": get_data and
+    /// get_children leave one when they succeed; exists also when it answers NoNode).
+    fn remember_watch(&mut self, request: &Request, outcome: &Outcome<Reply>) {
+        match (request, outcome) {
+            (Request::Read(Read::GetData(w) | Read::Exists(w)), Outcome::Ok(_)) if w.watch => {
+                self.data_watches.insert(w.path.clone());
+            }
+            (Request::Read(Read::Exists(w)), Outcome::Err(ZkError::NoNode)) if w.watch => {
+                self.exist_watches.insert(w.path.clone());
+            }
+            (Request::Read(Read::GetChildren(w)), Outcome::Ok(_)) if w.watch => {
+                self.child_watches.insert(w.path.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// A notification consumed the one-shot watches it fired.
+    fn forget_watch(&mut self, kind: EventType, path: &str) {
+        match kind {
+            EventType::NodeCreated | EventType::NodeDataChanged => {
+                self.data_watches.remove(path);
+                self.exist_watches.remove(path);
+            }
+            EventType::NodeDeleted => {
+                self.data_watches.remove(path);
+                self.exist_watches.remove(path);
+                self.child_watches.remove(path);
+            }
+            EventType::NodeChildrenChanged => {
+                self.child_watches.remove(path);
+            }
+        }
+    }
+
+    /// After a reconnect, asks the new server to re-arm this session's watches.
+    fn rearm_watches<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, server: NodeId) {
+        if self.data_watches.is_empty() && self.exist_watches.is_empty() && self.child_watches.is_empty() {
+            return;
+        }
+        let msg = ToServer::SetWatches {
+            last_zxid_seen: self.last_zxid,
+            data: self.data_watches.iter().cloned().collect(),
+            exist: self.exist_watches.iter().cloned().collect(),
+            child: self.child_watches.iter().cloned().collect(),
+        };
+        self.send(ctx, server, msg);
+    }
+}

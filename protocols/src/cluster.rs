@@ -1,0 +1,173 @@
+//! How a protocol's replicas and the simulated clients share one world: the `Node` process that is
+//! either a replica of protocol `R` or a client, the timers and observations of both, and the
+//! history records clients report. Every protocol implements `Replica`; the client is the same for
+//! all of them. This module routes inputs; it holds no protocol logic.
+
+use crate::client::{Client, ClientTimer};
+use crate::wire::{ToClient, Wire};
+use crate::znode::watch::EventType;
+use crate::znode::{Outcome, Reply, Request, SessionId, Zxid};
+use sim::history::{Line, LineType};
+use sim::{Ctx, Input, Message, NodeId, Process, SimDuration, SimTime, TimerId};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A replica of a coordination protocol, serving ZooKeeper's client protocol.
+pub trait Replica: Sized {
+    /// Replica-to-replica messages.
+    type Peer: Message;
+    type Timer: Clone + Debug + Hash;
+    /// What the replica writes to its disk.
+    type Stored: Clone + Debug;
+    /// Protocol milestones it reports for the run's checks and metrics (leadership, commits, ...).
+    type Event: Debug;
+
+    fn on_input(&mut self, input: Input<Wire<Self::Peer>, Self::Timer>, ctx: &mut Ctx<'_, Node<Self>>);
+
+    /// The epoch in which this replica believes it leads, if it does.
+    fn leadership(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// A process of a world running protocol `R`.
+pub enum Node<R> {
+    Replica(R),
+    Client(Box<Client>),
+}
+
+/// The timers of a `Node`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NodeTimer<T> {
+    Replica(T),
+    Client(ClientTimer),
+}
+
+/// What a node reports.
+#[derive(Clone, Debug)]
+pub enum Obs<E> {
+    /// A line of the run's history, from a client.
+    History(Record),
+    /// A replica's protocol milestone.
+    Replica(E),
+}
+
+/// What a history record carries in `value`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    None,
+    /// An invocation's request.
+    Request(Request),
+    /// A completion's answer.
+    Outcome(Outcome<Reply>),
+    /// A watch notification.
+    Watch { kind: EventType, path: String },
+}
+
+/// One history event as a client reports it, typed; `to_line` gives its file form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub kind: LineType,
+    pub process: u64,
+    pub session: Option<SessionId>,
+    /// The operation's name (`create`, ...) or the event's (`watch`, `session_expired`).
+    pub f: &'static str,
+    pub value: Value,
+    pub zxid: Option<Zxid>,
+    pub server: Option<NodeId>,
+    pub error: Option<&'static str>,
+}
+
+impl Record {
+    /// The record as a line of `history.jsonl`, at virtual time `time`.
+    pub fn to_line(&self, time: SimTime) -> Line {
+        let value = match &self.value {
+            Value::None => serde_json::Value::Null,
+            Value::Request(r) => r.arguments(),
+            Value::Outcome(o) => serde_json::to_value(o).expect("outcomes serialize"),
+            Value::Watch { kind, path } => serde_json::json!({ "type": kind.name(), "path": path }),
+        };
+        Line {
+            kind: self.kind,
+            process: self.process,
+            f: self.f.to_string(),
+            value,
+            time: time.as_nanos(),
+            session: self.session.map(|s| s.0),
+            zxid: self.zxid.map(|z| z.0),
+            server: self.server.map(|n| n.0),
+            error: self.error.map(str::to_string),
+        }
+    }
+}
+
+impl<R: Replica> Process for Node<R> {
+    type Msg = Wire<R::Peer>;
+    type Timer = NodeTimer<R::Timer>;
+    type Stored = R::Stored;
+    type Observation = Obs<R::Event>;
+
+    fn on_input(&mut self, input: Input<Self::Msg, Self::Timer>, ctx: &mut Ctx<'_, Self>) {
+        match self {
+            Node::Replica(r) => {
+                let input = match input {
+                    Input::Timer { id, timer: NodeTimer::Replica(t) } => Input::Timer { id, timer: t },
+                    Input::Timer { timer: NodeTimer::Client(_), .. } => unreachable!("a replica sets no client timer"),
+                    Input::Start { restarted } => Input::Start { restarted },
+                    Input::Message { from, msg } => Input::Message { from, msg },
+                    Input::Synced { io } => Input::Synced { io },
+                    Input::Disconnected { peer } => Input::Disconnected { peer },
+                };
+                r.on_input(input, ctx)
+            }
+            Node::Client(c) => c.on_input(input, ctx),
+        }
+    }
+
+    fn leadership(&self) -> Option<u64> {
+        match self {
+            Node::Replica(r) => r.leadership(),
+            Node::Client(_) => None,
+        }
+    }
+}
+
+/// Shorthands a replica uses on its context.
+pub trait ReplicaCtx<R: Replica> {
+    fn set_replica_timer(&mut self, after: SimDuration, timer: R::Timer) -> TimerId;
+    fn send_peer(&mut self, to: NodeId, msg: R::Peer);
+    fn send_client(&mut self, to: NodeId, msg: ToClient);
+    fn report(&mut self, event: R::Event);
+}
+
+impl<R: Replica> ReplicaCtx<R> for Ctx<'_, Node<R>> {
+    fn set_replica_timer(&mut self, after: SimDuration, timer: R::Timer) -> TimerId {
+        self.set_timer(after, NodeTimer::Replica(timer))
+    }
+    fn send_peer(&mut self, to: NodeId, msg: R::Peer) {
+        self.send(to, Wire::Peer(msg))
+    }
+    fn send_client(&mut self, to: NodeId, msg: ToClient) {
+        self.send(to, Wire::ToClient(msg))
+    }
+    fn report(&mut self, event: R::Event) {
+        self.record(Obs::Replica(event))
+    }
+}
+
+/// A protocol as a scenario names it: how to build its replicas and what it promises.
+pub trait Protocol: Replica {
+    /// The scenario's `cluster.protocol`.
+    const NAME: &'static str;
+    /// The named variants it offers; the first is the correct one and the default.
+    const VARIANTS: &'static [&'static str];
+    /// Whether it assumes in-order (TCP-like) channels between replicas.
+    const FIFO: bool;
+    /// Whether its reads are linearizable (so a whole history, reads included, must be).
+    const LINEARIZABLE_READS: bool;
+    /// Its tuning (`cluster.settings`).
+    type Settings: serde::de::DeserializeOwned + serde::Serialize + Default + Clone;
+
+    /// Replica `id` of a cluster of `replicas`, running `variant`.
+    fn new(id: NodeId, replicas: usize, settings: &Self::Settings, variant: &str) -> Self;
+}

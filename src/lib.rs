@@ -1,0 +1,6 @@
+//! The `zksim` library behind the command: scenario files and the runner that turns a scenario and a
+//! seed into a checked run. The binary in `main.rs` is a thin layer over it.
+
+pub mod scenario;
+pub mod runner;
+pub mod store;

@@ -1,0 +1,287 @@
+//! The runner: turns a scenario and a seed into one run of the world, then checks it. It builds the
+//! world (replicas of the scenario's protocol, then one process per client), runs it to the end of
+//! the workload plus the drain, collects the history and the counters, and judges the run: the
+//! history checks, the protocol's invariants, and liveness after the fault window. It reads no
+//! file and prints nothing; the CLI does.
+
+use crate::scenario::{ProtocolInfo, Scenario};
+use protocols::client::Client;
+use protocols::cluster::{Node, Obs, Protocol};
+use protocols::reference::ReferenceServer;
+use serde::Serialize;
+use sim::history::{Line, LineType};
+use sim::net::{MessageCount, ms_to_ns};
+use sim::trace::TraceSink;
+use sim::world::{FaultRecord, RunEnd};
+use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
+use std::collections::BTreeMap;
+
+/// Every protocol a scenario may name.
+pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>()];
+
+const fn info<P: Protocol>() -> ProtocolInfo {
+    ProtocolInfo { name: P::NAME, variants: P::VARIANTS, check_settings: check_settings::<P> }
+}
+
+/// Reads a protocol's settings, naming the offending field on error.
+fn check_settings<P: Protocol>(value: &serde_json::Value) -> Result<(), (String, String)> {
+    settings::<P>(value).map(|_| ())
+}
+
+fn settings<P: Protocol>(value: &serde_json::Value) -> Result<P::Settings, (String, String)> {
+    if value.is_null() {
+        return Ok(P::Settings::default());
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
+}
+
+/// The verdict of one check, or of a whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+/// One check's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub verdict: Verdict,
+    /// What was found, in words; for a failure, what broke and the operations involved.
+    pub detail: String,
+}
+
+/// Operations by how they ended.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OpCounts {
+    pub ok: u64,
+    pub fail: u64,
+    pub info: u64,
+    /// Still in flight when the run ended (as indeterminate as `info`).
+    pub open: u64,
+}
+
+/// What `results.json` holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Results {
+    pub zksim_version: &'static str,
+    pub rand_chacha: &'static str,
+    pub seed: u64,
+    pub scenario: String,
+    pub protocol: String,
+    pub variant: String,
+    pub replicas: u32,
+    pub clients: u32,
+    pub ops: OpCounts,
+    /// Operations by type and outcome.
+    pub ops_by_type: BTreeMap<String, OpCounts>,
+    pub events: u64,
+    pub virtual_time_ms: f64,
+    /// Filled in by the caller, which owns the wall clock.
+    pub wall_time_ms: f64,
+    pub run_end: &'static str,
+    /// Faults that fired, by kind.
+    pub faults: BTreeMap<&'static str, u64>,
+    pub faults_skipped: u64,
+    /// Unsynced writes that crashes discarded, kept and tore.
+    pub crash_writes: BTreeMap<&'static str, u64>,
+    pub messages: BTreeMap<&'static str, MessageCount>,
+    pub trace_hash: String,
+    pub checks: Vec<CheckResult>,
+    /// `true` if every check passed, `false` if one failed, `"unknown"` if none failed but one
+    /// could not decide.
+    pub valid: serde_json::Value,
+    /// The command that replays this run.
+    pub replay: String,
+}
+
+/// How a run is to be carried out.
+pub struct RunOptions {
+    pub seed: u64,
+    /// Receives every trace line, if given.
+    pub trace: Option<TraceSink>,
+    /// Keep the running trace hash after every line (for the determinism self-check).
+    pub prefix_hashes: bool,
+    /// How the scenario file is named in the replay command.
+    pub scenario_path: String,
+}
+
+/// A finished, checked run.
+pub struct Run {
+    pub results: Results,
+    pub history: Vec<Line>,
+    pub fault_log: Vec<FaultRecord>,
+    pub prefix_hashes: Option<Vec<u64>>,
+    pub verdict: Verdict,
+}
+
+/// Runs `scenario` once with `options.seed` and checks it.
+pub fn run(scenario: &Scenario, options: RunOptions) -> Run {
+    match scenario.cluster.protocol.as_str() {
+        ReferenceServer::NAME => run_protocol::<ReferenceServer>(scenario, options),
+        other => unreachable!("scenario validation admits only known protocols, not {other}"),
+    }
+}
+
+fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions) -> Run {
+    let settings = settings::<P>(&scenario.cluster.settings).expect("validated with the scenario");
+    let variant = scenario.cluster.variant.clone().unwrap_or_else(|| P::VARIANTS[0].to_string());
+    let replicas = scenario.cluster.replicas as usize;
+    let clients = scenario.workload.clients as usize;
+    let mut nodes = vec![NodeKind::Replica; replicas];
+    nodes.extend(std::iter::repeat_n(NodeKind::Client, clients));
+    let config = WorldConfig {
+        seed: options.seed,
+        nodes,
+        network: scenario.network.clone(),
+        fifo: P::FIFO,
+        disk: scenario.disk.clone(),
+        nemesis: scenario.faults.clone(),
+    };
+    let servers: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
+    let workload = scenario.workload.clone();
+    let factory_variant = variant.clone();
+    let mut world: World<Node<P>> = World::new(config, move |id| {
+        if id.index() < replicas {
+            Node::Replica(P::new(id, replicas, &settings, &factory_variant))
+        } else {
+            let process = (id.index() - replicas) as u64;
+            Node::Client(Box::new(Client::new(process, servers.clone(), workload.clone())))
+        }
+    });
+    if let Some(sink) = options.trace {
+        world.set_trace_sink(sink);
+    }
+    if options.prefix_hashes {
+        world.keep_prefix_hashes();
+    }
+    let end = SimTime(ms_to_ns(scenario.end_ms()));
+    let run_end = world.run_until(end, scenario.limits.max_events);
+
+    let mut history = Vec::new();
+    for o in world.observations() {
+        if let Obs::History(record) = &o.observation {
+            history.push(record.to_line(o.time));
+        }
+    }
+    let (ops, ops_by_type) = count_ops(&history);
+    let mut checks = Vec::new();
+    if run_end == RunEnd::EventLimit {
+        checks.push(CheckResult {
+            name: "run-limits".into(),
+            verdict: Verdict::Unknown,
+            detail: format!("the run reached its event limit ({}) before its end time", scenario.limits.max_events),
+        });
+    }
+    if let Some(heal_ms) = scenario.heal_ms() {
+        checks.push(liveness(&history, scenario, heal_ms));
+    }
+    let verdict = checks.iter().map(|c| c.verdict).max().unwrap_or(Verdict::Pass);
+    let stats = world.stats();
+    let results = Results {
+        zksim_version: env!("CARGO_PKG_VERSION"),
+        rand_chacha: sim::rng::RAND_CHACHA_VERSION,
+        seed: options.seed,
+        scenario: scenario.name.clone(),
+        protocol: P::NAME.to_string(),
+        variant,
+        replicas: scenario.cluster.replicas,
+        clients: scenario.workload.clients,
+        ops,
+        ops_by_type,
+        events: stats.events,
+        virtual_time_ms: world.now().as_ms_f64(),
+        wall_time_ms: 0.0,
+        run_end: match run_end {
+            RunEnd::Quiescent => "quiescent",
+            RunEnd::TimeLimit => "time-limit",
+            RunEnd::EventLimit => "event-limit",
+        },
+        faults: stats.faults.clone(),
+        faults_skipped: stats.faults_skipped,
+        crash_writes: [("lost", stats.writes_lost), ("kept", stats.writes_kept), ("torn", stats.writes_torn)]
+            .into_iter()
+            .collect(),
+        messages: world.network().counts.clone(),
+        trace_hash: format!("{:016x}", world.trace_hash()),
+        checks,
+        valid: match verdict {
+            Verdict::Pass => true.into(),
+            Verdict::Fail => false.into(),
+            Verdict::Unknown => "unknown".into(),
+        },
+        replay: format!("zksim run {} --seed {}", options.scenario_path, options.seed),
+    };
+    Run {
+        results,
+        history,
+        fault_log: stats.fault_log.clone(),
+        prefix_hashes: world.prefix_hashes().map(<[u64]>::to_vec),
+        verdict,
+    }
+}
+
+/// Counts operations by outcome: every invocation is matched with the process's next completion.
+fn count_ops(history: &[Line]) -> (OpCounts, BTreeMap<String, OpCounts>) {
+    let mut total = OpCounts::default();
+    let mut by_type: BTreeMap<String, OpCounts> = BTreeMap::new();
+    let mut open: BTreeMap<u64, String> = BTreeMap::new();
+    for line in history {
+        match line.kind {
+            LineType::Invoke => {
+                open.insert(line.process, line.f.clone());
+            }
+            LineType::Ok | LineType::Fail | LineType::Info => {
+                let Some(f) = open.remove(&line.process) else { continue };
+                let t = by_type.entry(f).or_default();
+                let (a, b) = match line.kind {
+                    LineType::Ok => (&mut total.ok, &mut t.ok),
+                    LineType::Fail => (&mut total.fail, &mut t.fail),
+                    _ => (&mut total.info, &mut t.info),
+                };
+                *a += 1;
+                *b += 1;
+            }
+            LineType::Event => {}
+        }
+    }
+    for f in open.into_values() {
+        total.open += 1;
+        by_type.entry(f).or_default().open += 1;
+    }
+    (total, by_type)
+}
+
+/// After the fault window closes and everything heals, every client must complete an operation
+/// within the liveness bound (the VOPR's liveness mode: a healed cluster must make progress).
+fn liveness(history: &[Line], scenario: &Scenario, heal_ms: f64) -> CheckResult {
+    let bound_ms = scenario.checks.liveness_ms;
+    let (from, to) = (ms_to_ns(heal_ms), ms_to_ns(heal_ms + bound_ms));
+    let mut progressed = vec![false; scenario.workload.clients as usize];
+    for line in history {
+        if line.kind == LineType::Ok && (from..=to).contains(&line.time) {
+            progressed[line.process as usize] = true;
+        }
+    }
+    let stuck: Vec<String> =
+        progressed.iter().enumerate().filter(|(_, p)| !**p).map(|(c, _)| format!("client {c}")).collect();
+    if stuck.is_empty() {
+        CheckResult {
+            name: "liveness".into(),
+            verdict: Verdict::Pass,
+            detail: format!("every client completed an operation within {bound_ms} ms of the heal at {heal_ms} ms"),
+        }
+    } else {
+        CheckResult {
+            name: "liveness".into(),
+            verdict: Verdict::Fail,
+            detail: format!(
+                "{} completed no operation between the heal at {heal_ms} ms and {} ms",
+                stuck.join(", "),
+                heal_ms + bound_ms
+            ),
+        }
+    }
+}
