@@ -119,6 +119,9 @@ pub struct RawOp {
     pub error: Option<String>,
     /// The ZooKeeper session, when the format records one.
     pub session: Option<u64>,
+    /// The zxid of the completion's reply header, when the format records one (the znode model
+    /// learns a write's zxid from it).
+    pub zxid: Option<u64>,
 }
 
 /// A history as read from a file, before any model interprets it.
@@ -162,6 +165,7 @@ struct Event {
     value: Datum,
     error: Option<String>,
     session: Option<u64>,
+    zxid: Option<u64>,
 }
 
 /// Pairs invocations with completions, process by process.
@@ -206,6 +210,7 @@ impl Pairer {
                 completion_line: None,
                 error: None,
                 session: ev.session,
+                zxid: None,
             });
             return Ok(());
         }
@@ -241,6 +246,7 @@ impl Pairer {
         }
         op.completion_line = Some(ev.line);
         op.error = ev.error;
+        op.zxid = ev.zxid;
         Ok(())
     }
 
@@ -329,6 +335,7 @@ fn read_zksim(text: &str) -> Result<RawHistory, Error> {
             value,
             error: ev.error,
             session: ev.session,
+            zxid: ev.zxid,
         })?;
     }
     Ok(pairer.finish(Some(header.model), header.initial))
@@ -388,6 +395,7 @@ fn read_jepsen_log(text: &str) -> Result<RawHistory, Error> {
             value,
             error: None,
             session: None,
+            zxid: None,
         })?;
     }
     Ok(pairer.finish(None, None))
@@ -440,6 +448,7 @@ fn read_edn(text: &str, format: Format) -> Result<RawHistory, Error> {
             value,
             error,
             session: None,
+            zxid: None,
         })?;
     }
     Ok(pairer.finish(None, None))
