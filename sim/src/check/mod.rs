@@ -3,6 +3,25 @@
 //! multi-register, mutex) live beside it. It checks a finished history and never runs inside a world,
 //! so it is the one part of `sim` that may use threads and a wall-clock budget; it must still give
 //! the same verdict and counterexample for the same history every time.
+//!
+//! Map: `run::check` is the entry point (budget, parts in parallel, counterexample); `linear` is
+//! the search over one part; `verdict` the answer; `models` the simple models and the dispatch
+//! from a read history to them; `formats` (with `edn` and `datum`) reads history files.
+
+pub mod budget;
+pub mod datum;
+pub mod edn;
+pub mod error;
+pub mod formats;
+mod linear;
+pub mod models;
+pub mod run;
+pub mod verdict;
+
+pub use budget::{Budget, UnknownReason};
+pub use error::Error;
+pub use run::check;
+pub use verdict::{CheckResult, CheckStats, Counterexample, Verdict};
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -18,19 +37,25 @@ pub struct Operation<I, O> {
     /// The client process that issued it.
     pub process: u64,
     pub input: I,
-    /// `None` when the outcome is unknown (an `info` completion, or no completion at all): the
+    /// `None` when the answer is unknown (an `info` completion, or no completion at all): the
     /// operation may have taken effect once at any point after `call`, or never.
     pub output: Option<O>,
     pub call: u64,
-    /// `u64::MAX` when the outcome is unknown.
+    /// `u64::MAX` when the outcome is unknown. This, not `output`, is what lets the search leave
+    /// the operation out: an operation with a finite `ret` and no `output` completed with an
+    /// answer nobody saw, so it took effect inside its interval.
     pub ret: u64,
     /// Where the operation's invocation is in its source (line number, 1-based), for reports.
     pub line: usize,
 }
 
+/// The operations of a history, decoded for the model `M`.
+pub type History<M> = Vec<Operation<<M as Model>::Input, <M as Model>::Output>>;
+
 impl<I, O> Operation<I, O> {
+    /// May have taken effect at any point after its invocation, or never.
     pub fn is_indeterminate(&self) -> bool {
-        self.output.is_none()
+        self.ret == u64::MAX
     }
 }
 
@@ -46,7 +71,9 @@ pub trait Model: Sync {
 
     /// Applies one operation to `state`. Returns the next state if `output` is a possible answer of
     /// `input` in `state`, `None` if it is not. `output` is `None` for an operation whose answer is
-    /// unknown: the step must then succeed with the state the operation would leave.
+    /// unknown: the step then returns the state the operation would leave, or `None` if the
+    /// operation cannot take effect in `state` at all (e.g. acquiring a held lock); the search
+    /// then places it elsewhere or, being indeterminate, nowhere.
     fn step(
         &self,
         state: &Self::State,
@@ -71,5 +98,11 @@ pub trait Model: Sync {
     /// A state in words, for counterexamples.
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
+    }
+
+    /// Heap bytes `state` owns beyond `size_of::<State>()` (strings, maps), for the memory budget.
+    /// An estimate is enough; the default suits states that own no heap memory.
+    fn state_heap_bytes(&self, _state: &Self::State) -> usize {
+        0
     }
 }

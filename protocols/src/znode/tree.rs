@@ -1,0 +1,813 @@
+//! The replicated state: ZooKeeper 3.8's data tree with its sessions, ephemeral nodes and per-parent
+//! creation counters, as a sequential state machine. A write is applied at a zxid the caller gives
+//! by a session the caller gives, and reports what it changed so that a server's watch table
+//! (`watch`, which is per-server state and lives outside) can fire notifications. Reads take no
+//! zxid and change nothing.
+//!
+//! This module decides every answer. It never counts zxids, never reads a clock, and never holds
+//! watches: the same tree serves the standalone conformance replay, a replica applying committed
+//! proposals, and the linearizability model, which stores zxids it has not learned yet (the type
+//! parameter `Z`).
+//!
+//! The order of the checks in each request is the one FORMAT.md "Semantics observed on ZooKeeper
+//! 3.8.0" gives; each check cites its step.
+
+use super::id::{SessionId, Zxid};
+use super::multi;
+use super::op::{
+    Check, Children, Create, CreateMode, Created, Data, Delete, Outcome, Read, Reply, SetData,
+    Write, ZkError,
+};
+use super::path;
+use super::stat::Stat;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One znode. Its Stat is derived on demand (`stat`), so that the stored fields are exactly the
+/// ones the server keeps: in particular the creation counter C, not the reported cversion.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Node<Z = Zxid> {
+    pub data: String,
+    /// Child names, sorted by code point (UTF-8 byte order), as the traces list them.
+    pub children: BTreeSet<String>,
+    pub czxid: Z,
+    pub mzxid: Z,
+    pub pzxid: Z,
+    pub version: i32,
+    pub aversion: i32,
+    /// C: successful child creations, ever (FORMAT.md "Stat fields", "Sequential nodes"). It
+    /// gives both the sequential suffix and the reported `cversion = 2*C - numChildren`.
+    pub creations: i32,
+    pub kind: NodeKind,
+}
+
+/// What kind of node: it decides `ephemeralOwner` and whether children are allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    Persistent,
+    /// Deleted with its session; may not have children.
+    Ephemeral(SessionId),
+    /// Reported like a persistent node (`ephemeralOwner` 0), may have children of any mode.
+    Container,
+}
+
+impl<Z: Copy> Node<Z> {
+    fn new(zxid: Z, data: String, kind: NodeKind) -> Node<Z> {
+        Node {
+            data,
+            children: BTreeSet::new(),
+            czxid: zxid,
+            mzxid: zxid,
+            pzxid: zxid,
+            version: 0,
+            aversion: 0,
+            creations: 0,
+            kind,
+        }
+    }
+
+    /// The Stat a client sees. `cversion` is `2*C - numChildren` (the server's `copyStat`), with
+    /// Java's wrapping `int` arithmetic.
+    pub fn stat(&self) -> Stat<Z> {
+        let num_children = self.children.len() as i32;
+        Stat {
+            czxid: self.czxid,
+            mzxid: self.mzxid,
+            pzxid: self.pzxid,
+            version: self.version,
+            cversion: self.creations.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: self.aversion,
+            ephemeral_owner: self.ephemeral_owner(),
+            data_length: self.data.len() as i32,
+            num_children,
+        }
+    }
+
+    /// The owning session for an ephemeral node, `SessionId::NONE` for the others, containers
+    /// included (FORMAT.md "Stat fields").
+    pub fn ephemeral_owner(&self) -> SessionId {
+        match self.kind {
+            NodeKind::Ephemeral(owner) => owner,
+            NodeKind::Persistent | NodeKind::Container => SessionId::NONE,
+        }
+    }
+}
+
+/// What one write did to the tree, in the order it did it: what a watch table needs to decide
+/// which notifications fire (ZooKeeper's `DataTree.createNode`, `deleteNode`, `setData`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A node was created; its parent's children changed.
+    Created(String),
+    /// A node was deleted; its parent's children changed.
+    Deleted(String),
+    /// A node's data was set.
+    DataChanged(String),
+}
+
+/// The result of applying one write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied<Z = Zxid> {
+    pub outcome: Outcome<Reply<Z>>,
+    /// Empty when the write failed: a failed write changes nothing (FORMAT.md "zxid
+    /// consumption"), not even inside a multi.
+    pub changes: Vec<Change>,
+}
+
+impl<Z> Applied<Z> {
+    pub(super) fn failed(error: ZkError) -> Applied<Z> {
+        Applied {
+            outcome: Outcome::Err(error),
+            changes: Vec::new(),
+        }
+    }
+}
+
+/// The data tree: nodes by path, the open sessions, and each session's ephemeral nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DataTree<Z = Zxid> {
+    nodes: BTreeMap<String, Node<Z>>,
+    sessions: BTreeSet<SessionId>,
+    /// Session → paths of its ephemeral nodes (ZooKeeper's `DataTree.ephemerals`), so that
+    /// closing a session finds them without a scan.
+    ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
+}
+
+impl Default for DataTree<Zxid> {
+    fn default() -> DataTree<Zxid> {
+        DataTree::new(Zxid::ZERO)
+    }
+}
+
+impl<Z: Copy + Eq> DataTree<Z> {
+    /// The tree of a fresh server (FORMAT.md "The reserved `/zookeeper` subtree"): `/`,
+    /// `/zookeeper`, `/zookeeper/config` and `/zookeeper/quota`, all carrying the zxid `initial`
+    /// (`Zxid::ZERO` for a real tree). They were created without counting creations, so C is 0
+    /// everywhere: `/` reports cversion -1 and `/zookeeper` -2. `/zookeeper/config` has aversion
+    /// -1.
+    pub fn new(initial: Z) -> DataTree<Z> {
+        let mut nodes = BTreeMap::new();
+        let empty = |children: &[&str]| {
+            let mut node = Node::new(initial, String::new(), NodeKind::Persistent);
+            node.children = children.iter().map(|c| c.to_string()).collect();
+            node
+        };
+        nodes.insert(path::ROOT.to_string(), empty(&["zookeeper"]));
+        nodes.insert(path::ZOOKEEPER.to_string(), empty(&["config", "quota"]));
+        let mut config = empty(&[]);
+        config.aversion = -1;
+        nodes.insert(path::CONFIG.to_string(), config);
+        nodes.insert(path::QUOTA.to_string(), empty(&[]));
+        DataTree {
+            nodes,
+            sessions: BTreeSet::new(),
+            ephemerals: BTreeMap::new(),
+        }
+    }
+
+    pub fn node(&self, path: &str) -> Option<&Node<Z>> {
+        self.nodes.get(path)
+    }
+
+    /// Every node with its path, in path order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node<Z>)> {
+        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+    }
+
+    pub fn is_open(&self, session: SessionId) -> bool {
+        self.sessions.contains(&session)
+    }
+
+    pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.sessions.iter().copied()
+    }
+
+    /// The paths of `session`'s ephemeral nodes, in path order.
+    pub fn ephemerals(&self, session: SessionId) -> impl Iterator<Item = &str> {
+        self.ephemerals
+            .get(&session)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// Applies one write as the transaction `zxid`, issued by `session`. For `open_session`,
+    /// `session` is the new session's id, which the caller assigns.
+    ///
+    /// A write from a session that is not open answers `SessionExpired` and changes nothing
+    /// (ZooKeeper's `PrepRequestProcessor` checks the session before anything else and turns the
+    /// failure into an error transaction, which still consumes its zxid). The traces never show
+    /// this; see docs/conformance.md.
+    pub fn apply(&mut self, zxid: Z, session: SessionId, write: &Write) -> Applied<Z> {
+        match write {
+            Write::OpenSession => self.open_session(session),
+            _ if !self.sessions.contains(&session) => Applied::failed(ZkError::SessionExpired),
+            Write::Multi(m) => multi::apply(Txn::new(self, zxid, session, true), &m.ops),
+            Write::CloseSession => Txn::new(self, zxid, session, false).run(&mut |txn| {
+                txn.close_session();
+                Ok(Reply::Done)
+            }),
+            Write::Create(c) => Txn::new(self, zxid, session, false).run(&mut |txn| {
+                let (path, stat) = txn.create(c)?;
+                Ok(Reply::Created(Created { path, stat }))
+            }),
+            Write::Delete(d) => Txn::new(self, zxid, session, false)
+                .run(&mut |txn| txn.delete(d).map(|()| Reply::Done)),
+            Write::SetData(s) => Txn::new(self, zxid, session, false)
+                .run(&mut |txn| txn.set_data(s).map(Reply::Stat)),
+        }
+    }
+
+    fn open_session(&mut self, session: SessionId) -> Applied<Z> {
+        // Session ids are the caller's to assign, and never reused (FORMAT.md "Operations").
+        assert!(
+            session != SessionId::NONE && !self.sessions.contains(&session),
+            "session {session} is 0 or already open"
+        );
+        self.sessions.insert(session);
+        Applied {
+            outcome: Outcome::Ok(Reply::Session(session)),
+            changes: Vec::new(),
+        }
+    }
+
+    /// Answers one read from `session`, as a server answers it from its own copy of the tree.
+    /// Leaving a watch is the server's business, not the tree's (see `watch::watch_left_by`).
+    pub fn read(&self, session: SessionId, read: &Read) -> Outcome<Reply<Z>> {
+        if !self.sessions.contains(&session) {
+            return Outcome::Err(ZkError::SessionExpired);
+        }
+        match read {
+            // FORMAT.md "Reads and sync": get_data and get_children do not validate the path.
+            Read::GetData(r) => match self.nodes.get(&r.path) {
+                Some(node) => Outcome::Ok(Reply::Data(Data {
+                    data: node.data.clone(),
+                    stat: node.stat(),
+                })),
+                None => Outcome::Err(ZkError::NoNode),
+            },
+            Read::GetChildren(r) => match self.nodes.get(&r.path) {
+                Some(node) => Outcome::Ok(Reply::Children(Children {
+                    children: node.children.iter().cloned().collect(),
+                    stat: node.stat(),
+                })),
+                None => Outcome::Err(ZkError::NoNode),
+            },
+            // exists refuses only U+0000, before looking the path up.
+            Read::Exists(r) if path::has_nul(&r.path) => Outcome::Err(ZkError::BadArguments),
+            Read::Exists(r) => match self.nodes.get(&r.path) {
+                Some(node) => Outcome::Ok(Reply::Stat(node.stat())),
+                None => Outcome::Err(ZkError::NoNode),
+            },
+            // sync echoes its path without any check.
+            Read::Sync(s) => Outcome::Ok(Reply::Synced(s.path.clone())),
+        }
+    }
+
+    /// Makes `session` open without a transaction: for the linearizability model, which meets a
+    /// session's operations without the `open_session` that created it (see `model`).
+    pub(super) fn adopt_session(&mut self, session: SessionId) {
+        self.sessions.insert(session);
+    }
+
+    /// Every zxid the tree stores, for the model to bind or rename the zxids it had not learned.
+    pub(super) fn zxids_mut(&mut self) -> impl Iterator<Item = &mut Z> {
+        self.nodes
+            .values_mut()
+            .flat_map(|n| [&mut n.czxid, &mut n.mzxid, &mut n.pzxid])
+    }
+
+    /// Checks the tree's structural invariants: every node but the root is listed by its parent
+    /// and every listed child exists, ephemeral nodes have no children and are indexed under
+    /// their open owner. For tests; O(nodes).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (p, node) in &self.nodes {
+            if p != path::ROOT {
+                let parent = path::parent(p).ok_or(format!("{p}: no parent"))?;
+                let listed = self
+                    .nodes
+                    .get(parent)
+                    .is_some_and(|n| n.children.contains(path::name(p)));
+                if !listed {
+                    return Err(format!("{p} is not listed by its parent"));
+                }
+            }
+            for child in &node.children {
+                let child_path = join(p, child);
+                if !self.nodes.contains_key(&child_path) {
+                    return Err(format!("{p} lists {child}, which does not exist"));
+                }
+            }
+            if let NodeKind::Ephemeral(owner) = node.kind {
+                if !node.children.is_empty() {
+                    return Err(format!("ephemeral {p} has children"));
+                }
+                if !self.sessions.contains(&owner) {
+                    return Err(format!("ephemeral {p} outlived its session {owner}"));
+                }
+                if !self.ephemerals.get(&owner).is_some_and(|e| e.contains(p)) {
+                    return Err(format!("ephemeral {p} is not indexed under {owner}"));
+                }
+            }
+        }
+        for (owner, paths) in &self.ephemerals {
+            for p in paths {
+                let indexed = self.nodes.get(p).map(|n| n.kind);
+                if indexed != Some(NodeKind::Ephemeral(*owner)) {
+                    return Err(format!("{p} is indexed as {owner}'s but is not"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The path of `name` under `parent`.
+fn join(parent: &str, name: &str) -> String {
+    if parent == path::ROOT {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// Before-images of the nodes a transaction touched, so that a failed multi can be undone.
+type Undo<Z> = Vec<(String, Option<Node<Z>>)>;
+
+/// One transaction being applied: the tree, its zxid and session, the changes made so far and,
+/// inside a multi, what to restore if a later sub-op fails. Every request's checks live here, so
+/// that a multi's sub-ops fail under exactly the rules of the single requests (FORMAT.md "Multi").
+pub(super) struct Txn<'a, Z> {
+    tree: &'a mut DataTree<Z>,
+    zxid: Z,
+    session: SessionId,
+    pub(super) changes: Vec<Change>,
+    undo: Option<Undo<Z>>,
+}
+
+impl<'a, Z: Copy + Eq> Txn<'a, Z> {
+    /// `undoable`: keep before-images so that `roll_back` can restore them (multi only; a single
+    /// request checks everything before it changes anything).
+    pub(super) fn new(
+        tree: &'a mut DataTree<Z>,
+        zxid: Z,
+        session: SessionId,
+        undoable: bool,
+    ) -> Txn<'a, Z> {
+        Txn {
+            tree,
+            zxid,
+            session,
+            changes: Vec::new(),
+            undo: undoable.then(Vec::new),
+        }
+    }
+
+    /// Runs one single request. A single request checks everything before it changes anything,
+    /// so a failure leaves the tree untouched.
+    fn run(
+        mut self,
+        request: &mut dyn FnMut(&mut Self) -> Result<Reply<Z>, ZkError>,
+    ) -> Applied<Z> {
+        match request(&mut self) {
+            Ok(reply) => Applied {
+                outcome: Outcome::Ok(reply),
+                changes: self.changes,
+            },
+            Err(error) => {
+                debug_assert!(self.changes.is_empty(), "a failed request changed the tree");
+                Applied::failed(error)
+            }
+        }
+    }
+
+    /// `create`, FORMAT.md "create": returns the created path and the new node's Stat.
+    pub(super) fn create(&mut self, create: &Create) -> Result<(String, Stat<Z>), ZkError> {
+        let tree = &*self.tree;
+        // Step 1: a path without `/` has no parent to look up; U+0000 is refused outright.
+        let parent_path = match path::parent(&create.path) {
+            Some(parent) if !path::has_nul(&create.path) => parent,
+            _ => return Err(ZkError::BadArguments),
+        };
+        // Step 2: the parent, as the text before the last `/`, must exist.
+        let parent = tree.nodes.get(parent_path).ok_or(ZkError::NoNode)?;
+        // Step 3: /zookeeper/config's ACL allows reading only.
+        if parent_path == path::CONFIG {
+            return Err(ZkError::NoAuth);
+        }
+        // Step 4: the suffix is the parent's creation counter; only then is the path validated,
+        // so a sequential `/a/` is fine and a sequential `/.` becomes `/.0000000001`.
+        let created = if create.mode.is_sequential() {
+            format!(
+                "{}{}",
+                create.path,
+                path::sequential_suffix(parent.creations)
+            )
+        } else {
+            create.path.clone()
+        };
+        if !path::is_valid(&created) {
+            return Err(ZkError::BadArguments);
+        }
+        // Step 5.
+        if tree.nodes.contains_key(&created) {
+            return Err(ZkError::NodeExists);
+        }
+        // Step 6: for every mode; a container parent is not ephemeral.
+        if let NodeKind::Ephemeral(_) = parent.kind {
+            return Err(ZkError::NoChildrenForEphemerals);
+        }
+
+        let kind = match create.mode {
+            CreateMode::Persistent | CreateMode::PersistentSequential => NodeKind::Persistent,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential => {
+                NodeKind::Ephemeral(self.session)
+            }
+            CreateMode::Container => NodeKind::Container,
+        };
+        let parent_path = parent_path.to_string();
+        self.save(&parent_path);
+        self.save(&created);
+        let zxid = self.zxid;
+        let node = Node::new(zxid, create.data.clone(), kind);
+        let stat = node.stat();
+        let previous = self.tree.nodes.insert(created.clone(), node);
+        debug_assert!(previous.is_none(), "{created} existed");
+        // ZooKeeper's DataTree.createNode: the parent gains a child, its counter C and its pzxid.
+        let parent = self
+            .tree
+            .nodes
+            .get_mut(&parent_path)
+            .expect("checked above");
+        let added = parent.children.insert(path::name(&created).to_string());
+        debug_assert!(added, "{parent_path} already listed {created}");
+        parent.creations = parent.creations.wrapping_add(1);
+        parent.pzxid = zxid;
+        if let NodeKind::Ephemeral(owner) = kind {
+            self.tree
+                .ephemerals
+                .entry(owner)
+                .or_default()
+                .insert(created.clone());
+        }
+        self.changes.push(Change::Created(created.clone()));
+        Ok((created, stat))
+    }
+
+    /// `delete`, FORMAT.md "delete".
+    pub(super) fn delete(&mut self, delete: &Delete) -> Result<(), ZkError> {
+        let tree = &*self.tree;
+        // Step 1.
+        let parent_path = match path::parent(&delete.path) {
+            Some(parent) if !path::has_nul(&delete.path) && !path::is_undeletable(&delete.path) => {
+                parent
+            }
+            _ => return Err(ZkError::BadArguments),
+        };
+        // Step 2.
+        if !tree.nodes.contains_key(parent_path) {
+            return Err(ZkError::NoNode);
+        }
+        // Step 3: whether or not the node exists.
+        if parent_path == path::CONFIG {
+            return Err(ZkError::NoAuth);
+        }
+        // Step 4: no other syntax check, so `/a/` is simply not found.
+        let node = tree.nodes.get(&delete.path).ok_or(ZkError::NoNode)?;
+        // Step 5, before emptiness.
+        if delete.version != -1 && delete.version != node.version {
+            return Err(ZkError::BadVersion);
+        }
+        // Step 6.
+        if !node.children.is_empty() {
+            return Err(ZkError::NotEmpty);
+        }
+        let parent_path = parent_path.to_string();
+        self.remove_leaf(&parent_path, &delete.path);
+        Ok(())
+    }
+
+    /// `set_data`, FORMAT.md "set_data": returns the Stat after the write.
+    pub(super) fn set_data(&mut self, set: &SetData) -> Result<Stat<Z>, ZkError> {
+        // Steps 1 and 2.
+        let node = self.tree.existing(&set.path)?;
+        // Step 3, before the version check.
+        if set.path == path::CONFIG {
+            return Err(ZkError::NoAuth);
+        }
+        // Step 4.
+        if set.version != -1 && set.version != node.version {
+            return Err(ZkError::BadVersion);
+        }
+        self.save(&set.path);
+        let zxid = self.zxid;
+        let node = self.tree.nodes.get_mut(&set.path).expect("checked above");
+        node.data = set.data.clone();
+        // Identical data still counts as a new version (FORMAT.md "Stat fields").
+        node.version = node.version.wrapping_add(1);
+        node.mzxid = zxid;
+        let stat = node.stat();
+        self.changes.push(Change::DataChanged(set.path.clone()));
+        Ok(stat)
+    }
+
+    /// The `check` sub-op: the path rules of set_data, then the version (FORMAT.md "Multi").
+    pub(super) fn check(&mut self, check: &Check) -> Result<(), ZkError> {
+        let node = self.tree.existing(&check.path)?;
+        if check.version != -1 && check.version != node.version {
+            return Err(ZkError::BadVersion);
+        }
+        Ok(())
+    }
+
+    /// `close_session` (and a session's expiry, which the leader turns into the same
+    /// transaction): deletes every ephemeral node of the session in this one transaction, then
+    /// forgets the session (FORMAT.md "Sessions and ephemerals"; ZooKeeper's
+    /// `DataTree.killSession`). An ephemeral node has no children, so each deletion is a leaf's.
+    pub(super) fn close_session(&mut self) {
+        let session = self.session;
+        let owned = self.tree.ephemerals.remove(&session).unwrap_or_default();
+        for p in &owned {
+            let parent = path::parent(p)
+                .expect("an existing node has a parent")
+                .to_string();
+            self.remove_leaf(&parent, p);
+        }
+        self.tree.sessions.remove(&session);
+    }
+
+    /// Removes the childless node `p` from the tree and from its parent, which records the
+    /// deletion in its pzxid (not in C).
+    fn remove_leaf(&mut self, parent_path: &str, p: &str) {
+        self.save(parent_path);
+        self.save(p);
+        let node = self
+            .tree
+            .nodes
+            .remove(p)
+            .expect("the caller checked it exists");
+        debug_assert!(node.children.is_empty(), "{p} has children");
+        if let NodeKind::Ephemeral(owner) = node.kind {
+            self.tree.unindex_ephemeral(owner, p);
+        }
+        let parent = self
+            .tree
+            .nodes
+            .get_mut(parent_path)
+            .expect("a node's parent exists");
+        let removed = parent.children.remove(path::name(p));
+        debug_assert!(removed, "{parent_path} did not list {p}");
+        parent.pzxid = self.zxid;
+        self.changes.push(Change::Deleted(p.to_string()));
+    }
+
+    /// Keeps the before-image of `p` when this transaction may have to be undone.
+    fn save(&mut self, p: &str) {
+        if let Some(undo) = &mut self.undo {
+            undo.push((p.to_string(), self.tree.nodes.get(p).cloned()));
+        }
+    }
+
+    /// Restores every before-image, latest first, leaving the tree as it was before the
+    /// transaction; the changes are dropped, since nothing changed.
+    pub(super) fn roll_back(mut self) {
+        let undo = self
+            .undo
+            .take()
+            .expect("roll_back needs an undoable transaction");
+        for (p, before) in undo.into_iter().rev() {
+            let now = match &before {
+                Some(node) => self.tree.nodes.insert(p.clone(), node.clone()),
+                None => self.tree.nodes.remove(&p),
+            };
+            if let Some(NodeKind::Ephemeral(owner)) = now.map(|n| n.kind) {
+                self.tree.unindex_ephemeral(owner, &p);
+            }
+            if let Some(NodeKind::Ephemeral(owner)) = before.map(|n| n.kind) {
+                self.tree.ephemerals.entry(owner).or_default().insert(p);
+            }
+        }
+    }
+}
+
+impl<Z: Copy + Eq> DataTree<Z> {
+    /// The node at a valid path: `BadArguments` for an invalid path whether or not a node by that
+    /// name could exist, else `NoNode` when it is missing (set_data steps 1 and 2; check).
+    fn unindex_ephemeral(&mut self, owner: SessionId, p: &str) {
+        if let Some(owned) = self.ephemerals.get_mut(&owner) {
+            owned.remove(p);
+            if owned.is_empty() {
+                self.ephemerals.remove(&owner);
+            }
+        }
+    }
+
+    fn existing(&self, p: &str) -> Result<&Node<Z>, ZkError> {
+        if !path::is_valid(p) {
+            return Err(ZkError::BadArguments);
+        }
+        self.nodes.get(p).ok_or(ZkError::NoNode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::znode::op::{Multi, Watched};
+
+    fn create(path: &str, mode: CreateMode) -> Write {
+        Write::Create(Create {
+            path: path.into(),
+            data: "d".into(),
+            mode,
+        })
+    }
+
+    fn delete(path: &str) -> Write {
+        Write::Delete(Delete {
+            path: path.into(),
+            version: -1,
+        })
+    }
+
+    /// A tree with session 1 open at zxid 1; writes then use zxids from 2.
+    fn tree() -> DataTree {
+        let mut tree = DataTree::default();
+        tree.apply(Zxid(1), SessionId(1), &Write::OpenSession);
+        tree
+    }
+
+    fn stat(tree: &DataTree, p: &str) -> Stat {
+        tree.node(p).unwrap().stat()
+    }
+
+    #[test]
+    fn start_up_nodes_report_the_recorded_stats() {
+        let tree = DataTree::default();
+        assert_eq!(stat(&tree, "/").cversion, -1);
+        assert_eq!(stat(&tree, "/").num_children, 1);
+        assert_eq!(stat(&tree, "/zookeeper").cversion, -2);
+        assert_eq!(stat(&tree, "/zookeeper/config").aversion, -1);
+        assert_eq!(stat(&tree, "/zookeeper/quota").aversion, 0);
+        tree.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn cversion_is_twice_the_creations_minus_the_children() {
+        let mut tree = tree();
+        tree.apply(Zxid(2), SessionId(1), &create("/q", CreateMode::Persistent));
+        tree.apply(
+            Zxid(3),
+            SessionId(1),
+            &create("/q/a", CreateMode::Persistent),
+        );
+        tree.apply(
+            Zxid(4),
+            SessionId(1),
+            &create("/q/b", CreateMode::Persistent),
+        );
+        tree.apply(Zxid(5), SessionId(1), &delete("/q/a"));
+        let q = stat(&tree, "/q");
+        assert_eq!((q.cversion, q.num_children, q.pzxid), (3, 1, Zxid(5)));
+        // The next suffix is C = 2, not cversion.
+        let seq = tree.apply(
+            Zxid(6),
+            SessionId(1),
+            &create("/q/", CreateMode::PersistentSequential),
+        );
+        let Outcome::Ok(Reply::Created(created)) = seq.outcome else {
+            panic!("{seq:?}")
+        };
+        assert_eq!(created.path, "/q/0000000002");
+        tree.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn failed_writes_change_nothing() {
+        let mut tree = tree();
+        let before = tree.clone();
+        for (write, error) in [
+            (create("/a/b", CreateMode::Persistent), ZkError::NoNode),
+            (
+                create("/zookeeper", CreateMode::Persistent),
+                ZkError::NodeExists,
+            ),
+            (
+                create("/zookeeper/config/x", CreateMode::Persistent),
+                ZkError::NoAuth,
+            ),
+            (delete("/zookeeper"), ZkError::BadArguments),
+            (delete("/zookeeper/config/x"), ZkError::NoAuth),
+            (delete("/zookeeper/quota/x"), ZkError::NoNode),
+        ] {
+            let applied = tree.apply(Zxid(2), SessionId(1), &write);
+            assert_eq!(applied.outcome, Outcome::Err(error), "{write:?}");
+            assert!(applied.changes.is_empty());
+            assert_eq!(tree, before);
+        }
+    }
+
+    #[test]
+    fn closing_a_session_deletes_its_ephemerals_at_its_zxid() {
+        let mut tree = tree();
+        tree.apply(Zxid(2), SessionId(2), &Write::OpenSession);
+        tree.apply(
+            Zxid(3),
+            SessionId(1),
+            &create("/app", CreateMode::Container),
+        );
+        tree.apply(
+            Zxid(4),
+            SessionId(2),
+            &create("/app/a", CreateMode::Ephemeral),
+        );
+        tree.apply(
+            Zxid(5),
+            SessionId(2),
+            &create("/app/b-", CreateMode::EphemeralSequential),
+        );
+        tree.apply(
+            Zxid(6),
+            SessionId(1),
+            &create("/app/c", CreateMode::Ephemeral),
+        );
+        assert_eq!(stat(&tree, "/app/a").ephemeral_owner, SessionId(2));
+        assert_eq!(stat(&tree, "/app").ephemeral_owner, SessionId::NONE);
+        let closed = tree.apply(Zxid(7), SessionId(2), &Write::CloseSession);
+        assert_eq!(closed.outcome, Outcome::Ok(Reply::Done));
+        assert_eq!(
+            closed.changes,
+            vec![
+                Change::Deleted("/app/a".into()),
+                Change::Deleted("/app/b-0000000001".into())
+            ]
+        );
+        let app = stat(&tree, "/app");
+        assert_eq!((app.pzxid, app.cversion, app.num_children), (Zxid(7), 5, 1));
+        assert!(!tree.is_open(SessionId(2)));
+        let late = tree.apply(Zxid(8), SessionId(2), &create("/x", CreateMode::Persistent));
+        assert_eq!(late.outcome, Outcome::Err(ZkError::SessionExpired));
+        let read = Read::Exists(Watched {
+            path: "/".into(),
+            watch: false,
+        });
+        assert_eq!(
+            tree.read(SessionId(2), &read),
+            Outcome::Err(ZkError::SessionExpired)
+        );
+        tree.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_failed_multi_is_undone_completely() {
+        let mut tree = tree();
+        tree.apply(Zxid(2), SessionId(1), &create("/m", CreateMode::Persistent));
+        tree.apply(
+            Zxid(3),
+            SessionId(1),
+            &create("/m/e", CreateMode::Ephemeral),
+        );
+        let before = tree.clone();
+        let multi = Write::Multi(Multi {
+            ops: vec![
+                crate::znode::op::SubOp::Delete(Delete {
+                    path: "/m/e".into(),
+                    version: -1,
+                }),
+                crate::znode::op::SubOp::Create(Create {
+                    path: "/m/e".into(),
+                    data: "again".into(),
+                    mode: CreateMode::Persistent,
+                }),
+                crate::znode::op::SubOp::Create(Create {
+                    path: "/m/n-".into(),
+                    data: String::new(),
+                    mode: CreateMode::EphemeralSequential,
+                }),
+                crate::znode::op::SubOp::SetData(SetData {
+                    path: "/m".into(),
+                    data: "x".into(),
+                    version: 0,
+                }),
+                crate::znode::op::SubOp::Delete(Delete {
+                    path: "/m".into(),
+                    version: -1,
+                }),
+            ],
+        });
+        let applied = tree.apply(Zxid(4), SessionId(1), &multi);
+        let expected: Vec<Outcome<crate::znode::op::SubReply>> = [
+            ZkError::Ok,
+            ZkError::Ok,
+            ZkError::Ok,
+            ZkError::Ok,
+            ZkError::NotEmpty,
+        ]
+        .into_iter()
+        .map(Outcome::Err)
+        .collect();
+        assert_eq!(applied.outcome, Outcome::Ok(Reply::Multi(expected)));
+        assert!(applied.changes.is_empty());
+        assert_eq!(tree, before);
+        tree.check_invariants().unwrap();
+    }
+}

@@ -1,0 +1,295 @@
+//! The entry point of a linearizability check: it splits the history with the model's
+//! `partition`, searches the parts in parallel, keeps to the budget, picks the reported violation
+//! deterministically (the lowest-numbered failing part), shrinks it and writes the counterexample.
+//! It is the only code in `sim` that starts threads or reads the wall clock: a check runs on a
+//! finished history, outside any simulated world, so neither can leak into a run.
+
+use super::budget::{Budget, Control, UnknownReason};
+use super::linear::{self, Failure, Outcome};
+use super::verdict::{
+    CheckResult, CheckStats, Counterexample, LinearizedStep, OpRef, StuckOp, StuckReason, Verdict,
+};
+use super::{Error, Model, Operation};
+use rayon::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Checks that `ops` is linearizable with respect to `model`, within `budget`.
+///
+/// With a timeout, the search runs on a worker thread and this function returns `Unknown` at the
+/// deadline even if a model step never returns (the worker is told to stop and left to finish on
+/// its own). The same operations always give the same verdict and the same counterexample, unless
+/// the budget runs out.
+pub fn check<M>(
+    model: Arc<M>,
+    ops: Arc<[Operation<M::Input, M::Output>]>,
+    budget: &Budget,
+) -> Result<CheckResult, Error>
+where
+    M: Model + Send + 'static,
+    M::Input: 'static,
+    M::Output: 'static,
+{
+    validate(&ops)?;
+    let control = Arc::new(Control::new(budget));
+    let Some(timeout) = budget.timeout else {
+        return check_now(&*model, &ops, budget, &control);
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker_control = Arc::clone(&control);
+    let worker_budget = budget.clone();
+    let (worker_model, worker_ops) = (Arc::clone(&model), Arc::clone(&ops));
+    // A check is outside any simulated world: the worker exists so that the caller can stop
+    // waiting at the deadline even when a model step is slow.
+    #[allow(clippy::disallowed_methods)]
+    let spawned = std::thread::Builder::new()
+        .name("zksim-check".into())
+        .spawn(move || {
+            let result = check_now(&*worker_model, &worker_ops, &worker_budget, &worker_control);
+            // The receiver is gone if the deadline passed; the result is then unwanted.
+            let _ = tx.send(result);
+        });
+    if spawned.is_err() {
+        // No thread to spare: check here. The memory budget still holds; the deadline cannot.
+        return check_now(&*model, &ops, budget, &control);
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => {
+            control.time_out();
+            Ok(CheckResult {
+                verdict: Verdict::Unknown(control.timeout_reason()),
+                operations: 0,
+                parts: 0,
+                stats: CheckStats::default(),
+            })
+        }
+    }
+}
+
+fn validate<I, O>(ops: &[Operation<I, O>]) -> Result<(), Error> {
+    if ops.len() >= (u32::MAX / 2) as usize {
+        return Err(Error::InvalidOperation {
+            index: 0,
+            reason: "more than 2^31 operations".into(),
+        });
+    }
+    for (index, op) in ops.iter().enumerate() {
+        if op.call == u64::MAX || op.ret < op.call {
+            return Err(Error::InvalidOperation {
+                index,
+                reason: format!("returns at {} before it is called at {}", op.ret, op.call),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_now<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    budget: &Budget,
+    control: &Control,
+) -> Result<CheckResult, Error> {
+    let parts = model.partition(ops);
+    let mut seen = vec![false; ops.len()];
+    for &i in parts.iter().flatten() {
+        match seen.get_mut(i) {
+            Some(s) if !*s => *s = true,
+            _ => {
+                return Err(Error::InvalidOperation {
+                    index: i,
+                    reason: "the model's partition names it twice or it does not exist".into(),
+                });
+            }
+        }
+    }
+    if let Some(index) = seen.iter().position(|s| !s) {
+        return Err(Error::InvalidOperation {
+            index,
+            reason: "the model's partition leaves it out".into(),
+        });
+    }
+
+    // Parts above the lowest failing one cannot change the answer, so they stop early.
+    let lowest_violation = AtomicUsize::new(usize::MAX);
+    let outcomes: Vec<(Outcome, linear::Stats)> = parts
+        .par_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let abandon = || lowest_violation.load(Ordering::Relaxed) < i;
+            let (outcome, stats) = linear::search(model, ops, part, control, u64::MAX, &abandon);
+            if matches!(outcome, Outcome::Violation(_)) {
+                lowest_violation.fetch_min(i, Ordering::Relaxed);
+            }
+            (outcome, stats)
+        })
+        .collect();
+
+    let mut stats = CheckStats::default();
+    for (_, s) in &outcomes {
+        stats.steps += s.steps;
+        stats.configurations += s.configurations;
+        stats.states += s.states;
+        stats.memo_bytes_total += s.bytes;
+        stats.memo_bytes_max_part = stats.memo_bytes_max_part.max(s.bytes);
+    }
+    let mut unknown: Option<UnknownReason> = None;
+    let mut violation: Option<(usize, Failure)> = None;
+    for (i, (outcome, _)) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Outcome::Linearizable => {}
+            Outcome::Violation(failure) => {
+                violation = Some((i, failure));
+                break;
+            }
+            Outcome::Stopped(reason) => {
+                unknown = unknown.or(reason);
+            }
+            Outcome::OutOfSteps => unreachable!("parts are searched without a step limit"),
+        }
+    }
+    let verdict = match (violation, unknown) {
+        (Some((i, failure)), _) => Verdict::Violation(Box::new(counterexample(
+            model, ops, &parts, i, failure, budget, control,
+        ))),
+        // A part abandoned only because a lower part failed never leaves `unknown` empty-handed:
+        // that lower part is then the violation above.
+        (None, Some(reason)) => Verdict::Unknown(reason),
+        (None, None) => Verdict::Linearizable,
+    };
+    Ok(CheckResult {
+        verdict,
+        operations: ops.len(),
+        parts: parts.len(),
+        stats,
+    })
+}
+
+/// Shrinks the failing part to a small unorderable core and describes where the search got
+/// stuck.
+fn counterexample<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    parts: &[Vec<usize>],
+    part_index: usize,
+    failure: Failure,
+    budget: &Budget,
+    control: &Control,
+) -> Counterexample {
+    let part = &parts[part_index];
+    let mut relevant: Vec<usize> = failure.relevant.iter().map(|&k| part[k as usize]).collect();
+    relevant.sort_by_key(|&i| (ops[i].call, i));
+    let (core, core_minimal) = shrink(model, ops, relevant, budget.shrink_steps, control);
+
+    let op_ref = |i: usize| {
+        let op = &ops[i];
+        OpRef {
+            index: i,
+            line: op.line,
+            process: op.process,
+            op: model.describe_operation(&op.input, op.output.as_ref()),
+            call: op.call,
+            ret: (op.ret != u64::MAX).then_some(op.ret),
+        }
+    };
+
+    // Replay the longest prefix to show the states along it.
+    let init = model.init();
+    let initial_state = model.describe_state(&init);
+    let mut state = init;
+    let mut longest = Vec::with_capacity(failure.longest.len());
+    let mut placed = vec![false; part.len()];
+    for &k in &failure.longest {
+        placed[k as usize] = true;
+        let op = &ops[part[k as usize]];
+        match model.step(&state, &op.input, op.output.as_ref()) {
+            Some(next) => state = next,
+            // A model whose step is not a function of its arguments; the search's prefix is still
+            // the one it found, but the states shown stop making sense, so say so.
+            None => debug_assert!(false, "model step not deterministic on replay"),
+        }
+        longest.push(LinearizedStep {
+            op: op_ref(part[k as usize]),
+            state: model.describe_state(&state),
+        });
+    }
+
+    // At the end of that prefix the search walked the pending calls up to the earliest completion
+    // of an unplaced operation and found nothing to place.
+    let unplaced = (0..part.len()).filter(|&k| !placed[k]);
+    let blocking_k = unplaced
+        .clone()
+        .filter(|&k| ops[part[k]].ret != u64::MAX)
+        .min_by_key(|&k| (ops[part[k]].ret, k))
+        .expect("a failing search leaves a determinate operation unplaced");
+    let blocking_ret = ops[part[blocking_k]].ret;
+    let stuck = unplaced
+        .filter(|&k| ops[part[k]].call <= blocking_ret)
+        .map(|k| {
+            let op = &ops[part[k]];
+            let why = match model.step(&state, &op.input, op.output.as_ref()) {
+                Some(_) => StuckReason::DeadEnd,
+                None => StuckReason::Rejected,
+            };
+            StuckOp {
+                op: op_ref(part[k]),
+                why,
+            }
+        })
+        .collect();
+
+    Counterexample {
+        part: part_index,
+        parts: parts.len(),
+        part_operations: part.len(),
+        core: core.into_iter().map(op_ref).collect(),
+        core_minimal,
+        initial_state,
+        longest,
+        blocking: op_ref(part[blocking_k]),
+        stuck,
+    }
+}
+
+/// Removes operations from an unorderable set while it stays unorderable: chunks of halving size
+/// first (most of a long history is irrelevant), then single operations until none can go. The
+/// result is 1-minimal unless `max_steps` search steps run out first (then `false`).
+fn shrink<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    mut core: Vec<usize>,
+    max_steps: u64,
+    control: &Control,
+) -> (Vec<usize>, bool) {
+    let mut spent = 0u64;
+    let never = || false;
+    let mut chunk = (core.len() / 2).max(1);
+    loop {
+        let mut removed_any = false;
+        let mut at = 0;
+        while at < core.len() {
+            let end = (at + chunk).min(core.len());
+            let candidate: Vec<usize> = core[..at].iter().chain(&core[end..]).copied().collect();
+            let left = max_steps.saturating_sub(spent);
+            if left == 0 {
+                return (core, false);
+            }
+            let (outcome, stats) = linear::search(model, ops, &candidate, control, left, &never);
+            spent = spent.saturating_add(stats.steps);
+            match outcome {
+                Outcome::Violation(_) => {
+                    core = candidate;
+                    removed_any = true;
+                }
+                Outcome::Linearizable => at = end,
+                Outcome::Stopped(_) | Outcome::OutOfSteps => return (core, false),
+            }
+        }
+        if chunk > 1 {
+            chunk = (chunk / 2).max(1);
+        } else if !removed_any {
+            return (core, true);
+        }
+    }
+}
