@@ -90,6 +90,8 @@ pub struct Results {
     pub messages: BTreeMap<&'static str, MessageCount>,
     pub trace_hash: String,
     pub checks: Vec<CheckResult>,
+    /// The protocol's own measurements (e.g. time from leader loss to a new leader).
+    pub protocol_metrics: BTreeMap<String, f64>,
     /// `true` if every check passed, `false` if one failed, `"unknown"` if none failed but one
     /// could not decide.
     pub valid: serde_json::Value,
@@ -115,6 +117,8 @@ pub struct Run {
     pub fault_log: Vec<FaultRecord>,
     pub prefix_hashes: Option<Vec<u64>>,
     pub verdict: Verdict,
+    /// Moments the protocol asked to mark on plots.
+    pub marks: Vec<(SimTime, String)>,
 }
 
 /// Runs `scenario` once with `options.seed` and checks it.
@@ -178,6 +182,16 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     if let Some(heal_ms) = scenario.heal_ms() {
         checks.push(liveness(&history, scenario, heal_ms));
     }
+    let report = P::report(&world);
+    if scenario.checks.invariants {
+        for f in &report.findings {
+            checks.push(CheckResult {
+                name: f.name.clone(),
+                verdict: if f.passed { Verdict::Pass } else { Verdict::Fail },
+                detail: f.detail.clone(),
+            });
+        }
+    }
     let verdict = checks.iter().map(|c| c.verdict).max().unwrap_or(Verdict::Pass);
     let stats = world.stats();
     let results = Results {
@@ -207,6 +221,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         messages: world.network().counts.clone(),
         trace_hash: format!("{:016x}", world.trace_hash()),
         checks,
+        protocol_metrics: report.metrics.clone(),
         valid: match verdict {
             Verdict::Pass => true.into(),
             Verdict::Fail => false.into(),
@@ -220,6 +235,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         fault_log: stats.fault_log.clone(),
         prefix_hashes: world.prefix_hashes().map(<[u64]>::to_vec),
         verdict,
+        marks: report.marks,
     }
 }
 

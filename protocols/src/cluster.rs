@@ -8,7 +8,8 @@ use crate::wire::{ToClient, Wire};
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Reply, Request, SessionId, Zxid};
 use sim::history::{Line, LineType};
-use sim::{Ctx, Input, Message, NodeId, Process, SimDuration, SimTime, TimerId};
+use sim::{Ctx, Input, Message, NodeId, Process, SimDuration, SimTime, TimerId, World};
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -170,4 +171,32 @@ pub trait Protocol: Replica {
 
     /// Replica `id` of a cluster of `replicas`, running `variant`.
     fn new(id: NodeId, replicas: usize, settings: &Self::Settings, variant: &str) -> Self;
+
+    /// Judges a finished run by the protocol's own invariants (no committed write lost, logs that
+    /// are prefixes of one another, one leader per epoch, ...) and measures it, from the replicas'
+    /// reported events, their final state and their disks.
+    fn report(world: &World<Node<Self>>) -> ProtocolReport {
+        let _ = world;
+        ProtocolReport::default()
+    }
+}
+
+/// One invariant's verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// E.g. `durability`, `prefix-agreement`, `one-leader-per-epoch`.
+    pub name: String,
+    pub passed: bool,
+    /// What was found; for a violation, the replicas, zxids and times involved.
+    pub detail: String,
+}
+
+/// What a protocol says about a finished run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProtocolReport {
+    pub findings: Vec<Finding>,
+    /// Protocol metrics for results.json, e.g. `leader_recovery_ms_max`, `elections`.
+    pub metrics: BTreeMap<String, f64>,
+    /// Moments worth marking on plots, e.g. "n2 leads epoch 3".
+    pub marks: Vec<(SimTime, String)>,
 }
