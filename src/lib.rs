@@ -4,3 +4,4 @@
 pub mod scenario;
 pub mod runner;
 pub mod store;
+pub mod bench;

@@ -218,7 +218,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         crash_writes: [("lost", stats.writes_lost), ("kept", stats.writes_kept), ("torn", stats.writes_torn)]
             .into_iter()
             .collect(),
-        messages: world.network().counts.clone(),
+        messages: world.network().counts(),
         trace_hash: format!("{:016x}", world.trace_hash()),
         checks,
         protocol_metrics: report.metrics.clone(),
