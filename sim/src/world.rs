@@ -820,6 +820,8 @@ impl<P: Process> World<P> {
             RandomFault::Crash | RandomFault::CrashLeader | RandomFault::Pause | RandomFault::PauseLeader => None,
             // One partition at a time: a new cut would blur when the first one heals.
             _ if self.core.net.any_cut() && kind != RandomFault::Clog => None,
+            // Cutting replicas apart needs two of them.
+            RandomFault::Partition | RandomFault::IsolateLeader | RandomFault::OneWay if self.core.replicas < 2 => None,
             RandomFault::Partition => {
                 let mut replicas: Vec<NodeRef> = (0..self.core.replicas).map(NodeRef::Id).collect();
                 replicas.shuffle(&mut self.core.nemesis_rng);
@@ -835,6 +837,14 @@ impl<P: Process> World<P> {
                 Some(Action::Cut { from: NodeRef::Id(from), to: NodeRef::Id(to), undo_after: duration })
             }
             RandomFault::Clog => Some(Action::Clog { target: ClogTarget::Node(NodeRef::Random), undo_after: duration }),
+            RandomFault::IsolateClient => {
+                let clients = self.procs.len() as u32 - self.core.replicas;
+                (clients > 0).then(|| {
+                    let client = self.core.replicas + self.core.nemesis_rng.random_range(0..clients);
+                    let replicas = (0..self.core.replicas).map(NodeRef::Id).collect();
+                    Action::Partition { groups: vec![vec![NodeRef::Id(client)], replicas], undo_after: duration }
+                })
+            }
         };
         match action {
             Some(a) => self.apply(a),
