@@ -5,14 +5,27 @@
 //! finished history, outside any simulated world, so neither can leak into a run.
 
 use super::budget::{Budget, Control, UnknownReason};
-use super::linear::{self, Failure, Outcome};
+use super::linear::{self, Failure, Outcome, Search};
 use super::verdict::{
     CheckResult, CheckStats, Counterexample, LinearizedStep, OpRef, StuckOp, StuckReason, Verdict,
 };
 use super::{Error, Model, Operation};
 use rayon::prelude::*;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Model steps each part may take in the first round; each later round allows four times more.
+const FIRST_ROUND_STEPS: u64 = 1 << 14;
+
+/// Search steps one explainability check during shrinking may take before the candidate is kept
+/// as it is (a cap, so that one hard check cannot eat the whole shrinking budget).
+const EXPLAIN_STEPS: u64 = 200_000;
+
+struct PartRun<'a, M: Model> {
+    /// Dropped as soon as the part has its outcome, to free its memo.
+    search: Option<Search<'a, M>>,
+    outcome: Option<Outcome>,
+    stats: linear::Stats,
+}
 
 /// Checks that `ops` is linearizable with respect to `model`, within `budget`.
 ///
@@ -111,50 +124,70 @@ fn check_now<M: Model>(
         });
     }
 
-    // Parts above the lowest failing one cannot change the answer, so they stop early.
-    let lowest_violation = AtomicUsize::new(usize::MAX);
-    let outcomes: Vec<(Outcome, linear::Stats)> = parts
-        .par_iter()
-        .enumerate()
-        .map(|(i, part)| {
-            let abandon = || lowest_violation.load(Ordering::Relaxed) < i;
-            let (outcome, stats) = linear::search(model, ops, part, control, u64::MAX, &abandon);
-            if matches!(outcome, Outcome::Violation(_)) {
-                lowest_violation.fetch_min(i, Ordering::Relaxed);
-            }
-            (outcome, stats)
+    // Parts run in rounds of growing step limits. A round ends when every unfinished part has
+    // reached the limit; the first round in which some part fails reports the lowest-numbered
+    // failing part. Step counts do not depend on timing, so the report is the same on every run,
+    // and an easy violation in one part is not held up by a hard part that happens to sort first.
+    let never = || false;
+    let mut runs: Vec<PartRun<'_, M>> = parts
+        .iter()
+        .map(|part| PartRun {
+            search: Some(Search::new(model, ops, part, false)),
+            outcome: None,
+            stats: linear::Stats::default(),
         })
         .collect();
+    let mut limit = FIRST_ROUND_STEPS;
+    loop {
+        runs.par_iter_mut()
+            .filter(|run| run.outcome.is_none())
+            .for_each(|run| {
+                let search = run
+                    .search
+                    .as_mut()
+                    .expect("an unfinished part keeps its search");
+                let outcome = search.run(control, limit, &never);
+                if !matches!(outcome, Outcome::OutOfSteps) {
+                    run.stats = search.finish(control);
+                    run.search = None;
+                    run.outcome = Some(outcome);
+                }
+            });
+        let finished =
+            |f: fn(&Outcome) -> bool| runs.iter().any(|run| run.outcome.as_ref().is_some_and(f));
+        if finished(|o| matches!(o, Outcome::Violation(_) | Outcome::Stopped(_)))
+            || runs.iter().all(|run| run.outcome.is_some())
+        {
+            break;
+        }
+        limit = limit.saturating_mul(4);
+    }
 
     let mut stats = CheckStats::default();
-    for (_, s) in &outcomes {
+    let mut unknown: Option<UnknownReason> = None;
+    let mut violation: Option<(usize, Failure)> = None;
+    for (i, mut run) in runs.into_iter().enumerate() {
+        if let Some(search) = run.search.as_mut() {
+            run.stats = search.finish(control);
+        }
+        let s = run.stats;
         stats.steps += s.steps;
         stats.configurations += s.configurations;
         stats.states += s.states;
         stats.memo_bytes_total += s.bytes;
         stats.memo_bytes_max_part = stats.memo_bytes_max_part.max(s.bytes);
-    }
-    let mut unknown: Option<UnknownReason> = None;
-    let mut violation: Option<(usize, Failure)> = None;
-    for (i, (outcome, _)) in outcomes.into_iter().enumerate() {
-        match outcome {
-            Outcome::Linearizable => {}
-            Outcome::Violation(failure) => {
+        match run.outcome {
+            Some(Outcome::Violation(failure)) if violation.is_none() => {
                 violation = Some((i, failure));
-                break;
             }
-            Outcome::Stopped(reason) => {
-                unknown = unknown.or(reason);
-            }
-            Outcome::OutOfSteps => unreachable!("parts are searched without a step limit"),
+            Some(Outcome::Stopped(reason)) => unknown = unknown.or(reason),
+            _ => {}
         }
     }
     let verdict = match (violation, unknown) {
         (Some((i, failure)), _) => Verdict::Violation(Box::new(counterexample(
             model, ops, &parts, i, failure, budget, control,
         ))),
-        // A part abandoned only because a lower part failed never leaves `unknown` empty-handed:
-        // that lower part is then the violation above.
         (None, Some(reason)) => Verdict::Unknown(reason),
         (None, None) => Verdict::Linearizable,
     };
@@ -255,6 +288,11 @@ fn counterexample<M: Model>(
 /// Removes operations from an unorderable set while it stays unorderable: chunks of halving size
 /// first (most of a long history is irrelevant), then single operations until none can go. The
 /// result is 1-minimal unless `max_steps` search steps run out first (then `false`).
+///
+/// When the set's answers can all be explained by some order that ignores real time, the failure
+/// is about order, and a removal is kept only if the rest stays explainable that way. Otherwise
+/// removing the write that produced a read's value would leave a useless "core" of one read that
+/// nothing explains; with the rule, the core keeps the operations whose order is the problem.
 fn shrink<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
@@ -264,6 +302,13 @@ fn shrink<M: Model>(
 ) -> (Vec<usize>, bool) {
     let mut spent = 0u64;
     let never = || false;
+    let explain = |set: &[usize], spent: &mut u64| {
+        let cap = EXPLAIN_STEPS.min(max_steps.saturating_sub(*spent));
+        let (answer, steps) = linear::explainable(model, ops, set, control, cap);
+        *spent = spent.saturating_add(steps);
+        answer == Some(true)
+    };
+    let about_order = explain(&core, &mut spent);
     let mut chunk = (core.len() / 2).max(1);
     loop {
         let mut removed_any = false;
@@ -278,11 +323,11 @@ fn shrink<M: Model>(
             let (outcome, stats) = linear::search(model, ops, &candidate, control, left, &never);
             spent = spent.saturating_add(stats.steps);
             match outcome {
-                Outcome::Violation(_) => {
+                Outcome::Violation(_) if !about_order || explain(&candidate, &mut spent) => {
                     core = candidate;
                     removed_any = true;
                 }
-                Outcome::Linearizable => at = end,
+                Outcome::Violation(_) | Outcome::Linearizable => at = end,
                 Outcome::Stopped(_) | Outcome::OutOfSteps => return (core, false),
             }
         }
