@@ -51,7 +51,7 @@ fn mark(at_s: f64, label: &str) -> Mark {
     }
 }
 
-/// Operations of five clients over three minutes.
+/// Operations of nine clients over three minutes.
 fn run_samples() -> Vec<OpSample> {
     const OPS: [(&str, f64); 5] = [
         ("get_data", 0.40),
@@ -63,9 +63,11 @@ fn run_samples() -> Vec<OpSample> {
     const GIVE_UP_MS: f64 = 2500.0;
     let mut rng = Rng(7);
     let mut samples = Vec::new();
-    for client in 0..5 {
-        // Clients 0 and 1 are connected to n0, which ends up in the minority partition.
-        let on_n0 = client < 2;
+    for client in 0..9 {
+        // Client c is connected to server c mod 3: n0 ends up in the minority partition, n1 is the
+        // leader that crashes.
+        let on_n0 = client % 3 == 0;
+        let on_n1 = client % 3 == 1;
         let mut t = rng.unit() * 20.0;
         while t < 180_000.0 {
             let mut pick = rng.unit();
@@ -87,8 +89,12 @@ fn run_samples() -> Vec<OpSample> {
             } else {
                 Outcome::Ok
             };
-            // Leader n1 crashes at 60 s: writes stall through the election (~2 s).
-            if (60_000.0..62_100.0).contains(&t) && !is_read {
+            // Leader n1 crashes at 60 s: its clients lose their connection and give up; everyone
+            // else's writes stall through the election (~2 s).
+            if (60_000.0..62_100.0).contains(&t) && on_n1 {
+                latency = GIVE_UP_MS;
+                outcome = Outcome::Info;
+            } else if (60_000.0..62_100.0).contains(&t) && !is_read {
                 latency = 62_100.0 - t + 2.0 + rng.exponential(3.0);
             }
             // Minority partition of n0 from 110 s to 140 s: its writes time out.
@@ -101,7 +107,7 @@ fn run_samples() -> Vec<OpSample> {
                 latency += 15.0 + rng.exponential(20.0);
             }
             // n2 paused 150–155 s: a few clients stall to the timeout.
-            if (150_000.0..155_000.0).contains(&t) && client == 4 {
+            if (150_000.0..155_000.0).contains(&t) && client % 3 == 2 && !is_read {
                 latency = GIVE_UP_MS;
                 outcome = Outcome::Info;
             }
@@ -115,7 +121,7 @@ fn run_samples() -> Vec<OpSample> {
                 op: op.to_string(),
                 outcome,
             });
-            t += latency + rng.exponential(70.0);
+            t += latency + rng.exponential(120.0);
         }
     }
     samples.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
@@ -187,11 +193,11 @@ fn trace() -> (Vec<String>, Vec<Arrow>, Vec<FaultWindow>, Vec<Mark>) {
     (lanes, arrows, windows, marks)
 }
 
-/// A long trace, to show how the diagram caps what it draws.
-fn long_trace() -> (Vec<String>, Vec<Arrow>) {
+/// A busy trace of `count` messages among five replicas.
+fn busy_trace(count: u32) -> (Vec<String>, Vec<Arrow>) {
     let lanes = ["n0", "n1", "n2", "n3", "n4"].map(String::from).to_vec();
     let mut rng = Rng(11);
-    let arrows = (0..400)
+    let arrows = (0..count)
         .map(|i| {
             let from = (rng.next() % 5) as usize;
             let to = (from + 1 + (rng.next() % 4) as usize) % 5;
@@ -274,7 +280,17 @@ fn main() -> Result<(), reports::ReportError> {
         &trace_windows,
         &trace_marks,
     )?;
-    let (long_lanes, long_arrows) = long_trace();
+    // A busy stretch at full scale, and a long run to show the cap.
+    let (busy_lanes, busy_arrows) = busy_trace(30);
+    reports::message_diagram_png(
+        out.join("messages-busy.png"),
+        "raft-5 · a busy stretch",
+        &busy_lanes,
+        &busy_arrows,
+        &[],
+        &[],
+    )?;
+    let (long_lanes, long_arrows) = busy_trace(400);
     reports::message_diagram_png(
         out.join("messages-capped.png"),
         "raft-5 · a long run",

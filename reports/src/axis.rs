@@ -34,9 +34,15 @@ pub(crate) struct Axis {
 const LOG_RATIO: f64 = 100.0;
 
 impl Axis {
-    /// A linear axis covering `lo..hi` with about `target` major ticks, widened outward to whole
-    /// steps. A zero-width range is widened so the one value sits inside a sane axis.
+    /// A linear axis covering `lo..hi` with at most about `target` major ticks, widened outward to
+    /// whole steps. A zero-width range is widened so the one value sits inside a sane axis.
     pub(crate) fn linear(lo: f64, hi: f64, target: usize) -> Axis {
+        Axis::linear_ending(lo, hi, target, false)
+    }
+
+    /// Like [`Axis::linear`], but with `tight_end` the axis stops at `hi` instead of the next
+    /// whole step (time axes: nothing happens after the run ends).
+    fn linear_ending(lo: f64, hi: f64, target: usize, tight_end: bool) -> Axis {
         let (lo, hi) = if hi > lo {
             (lo, hi)
         } else if lo == 0.0 {
@@ -51,7 +57,12 @@ impl Axis {
         if last == first {
             last += 1;
         }
-        let major: Vec<f64> = (first..=last).map(|i| i as f64 * step).collect();
+        let end = if tight_end { hi } else { last as f64 * step };
+        let within = |v: &f64| *v <= end + step * 1e-9;
+        let major: Vec<f64> = (first..=last)
+            .map(|i| i as f64 * step)
+            .filter(within)
+            .collect();
         // Five minor intervals per major one, four when the step is 2 × 10^k (so minors fall on
         // 0.5 × 10^k rather than 0.4).
         let divisions = if (step / 10f64.powf(step.log10().floor()) - 2.0).abs() < 1e-9 {
@@ -63,10 +74,11 @@ impl Axis {
         let minor = (first * divisions..=last * divisions)
             .filter(|i| i % divisions != 0)
             .map(|i| i as f64 * minor_step)
+            .filter(within)
             .collect();
         Axis {
-            lo: major[0],
-            hi: major[major.len() - 1],
+            lo: first as f64 * step,
+            hi: end,
             scale: Scale::Linear,
             major,
             minor,
@@ -144,6 +156,11 @@ impl Axis {
             minor: Vec::new(),
             step: 0.0,
         }
+    }
+
+    /// The labelled ticks, ascending.
+    pub(crate) fn major(&self) -> &[f64] {
+        &self.major
     }
 
     pub(crate) fn is_log(&self) -> bool {
@@ -332,7 +349,7 @@ pub(crate) struct TimeAxis {
 impl TimeAxis {
     pub(crate) fn new(lo_ms: f64, hi_ms: f64, target: usize) -> TimeAxis {
         let unit = TimeUnit::for_span(hi_ms - lo_ms);
-        let in_unit = Axis::linear(unit.in_unit(lo_ms), unit.in_unit(hi_ms), target);
+        let in_unit = Axis::linear_ending(unit.in_unit(lo_ms), unit.in_unit(hi_ms), target, true);
         let to_ms = |v: f64| match unit {
             TimeUnit::Ms => v,
             TimeUnit::S => v * 1000.0,
@@ -439,6 +456,9 @@ mod tests {
         assert_eq!(t.unit, TimeUnit::S);
         assert_eq!(t.format(20_000.0), "20");
         assert_eq!(t.title(), "virtual time (s)");
+        // The axis ends where the run ends, not at the next whole step.
+        assert_eq!(t.axis.hi(), 180_000.0);
+        assert_eq!(TimeAxis::new(0.0, 183_400.0, 12).axis.hi(), 183_400.0);
         let short = TimeAxis::new(0.0, 120.0, 12);
         assert_eq!(short.unit, TimeUnit::Ms);
         assert_eq!(short.format(10.0), "10");

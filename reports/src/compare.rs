@@ -9,9 +9,10 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::axis::{Axis, format_significant};
-use crate::canvas::{self, Drawn};
+use crate::canvas::{self, AxisText, Drawn};
 use crate::error::ReportError;
 use crate::palette;
+use crate::text::{self, Ink};
 
 const WIDTH: u32 = 1100;
 const BAR_ROW: u32 = 46;
@@ -44,10 +45,10 @@ fn draw<DB: DrawingBackend>(
     series: &[(String, f64)],
 ) -> Drawn {
     let body = canvas::title_bar(root, title, "")?;
-    let label_style = canvas::text(canvas::LABEL_SIZE, palette::TEXT);
+    let ink = Ink::new(canvas::LABEL_SIZE, palette::TEXT);
     let name_width = series
         .iter()
-        .map(|(name, _)| canvas::text_width(name, &label_style))
+        .map(|(name, _)| ink.width(name))
         .max()
         .unwrap_or(0)
         .clamp(60, 420);
@@ -62,37 +63,38 @@ fn draw<DB: DrawingBackend>(
         highest + if highest > 0.0 { spread * 0.12 } else { 0.0 },
         8,
     );
-    // Category i sits in the band n-1-i..n-i, so the first variant is at the top.
+    // Variant i sits in the band n-1-i..n-i, so the first variant is at the top.
     let centres = (0..n).map(|i| i as f64 + 0.5).collect();
     let y = Axis::with_ticks(0.0, n.max(1) as f64, centres);
-    let name_of = |v: &f64| {
+    let name_of = |v: f64| {
         let from_top = n as f64 - 1.0 - v.floor();
         series
             .get(from_top as usize)
             .map_or(String::new(), |(name, _)| name.clone())
     };
-    let x_format = |v: &f64| x.format_plain(*v);
+    let x_format = |v: f64| x.format_plain(v);
     let mut chart = ChartBuilder::on(&body)
         .margin_left(14)
         .margin_right(36)
         .margin_top(10)
-        .x_label_area_size(60)
+        .x_label_area_size(72)
         .y_label_area_size(name_width + 24)
-        .build_cartesian_2d(x.clone(), y)?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .x_label_formatter(&x_format)
-        .y_label_formatter(&name_of)
-        .x_desc(metric_name)
-        .label_style(label_style.clone())
-        .axis_desc_style(label_style.clone())
-        .bold_line_style(palette::GRID_MAJOR.stroke_width(1))
-        .light_line_style(palette::GRID_MINOR.stroke_width(1))
-        .axis_style(palette::MUTED.stroke_width(1))
-        .draw()?;
+        .build_cartesian_2d(x.clone(), y.clone())?;
+    canvas::draw_axes(
+        root,
+        &mut chart,
+        AxisText {
+            x: &x,
+            y: &y,
+            x_title: metric_name,
+            y_title: "",
+            x_format: &x_format,
+            y_format: &name_of,
+            y_grid: false,
+        },
+    )?;
     if series.is_empty() {
-        return canvas::notice(chart.plotting_area(), "no data");
+        return canvas::notice(root, &chart, "no data");
     }
     for (i, (_, value)) in series.iter().enumerate() {
         let band = (n - 1 - i) as f64;
@@ -106,11 +108,13 @@ fn draw<DB: DrawingBackend>(
             (HPos::Left, 8)
         };
         let (px, py) = chart.backend_coord(&(*value, band + 0.5));
-        root.draw(&Text::new(
-            format_significant(*value, 4),
-            (px + pad, py),
-            canvas::anchored(&label_style, h, VPos::Center),
-        ))?;
+        let at = (px + pad, py);
+        text::draw(
+            root,
+            &format_significant(*value, 4),
+            at,
+            ink.anchor(h, VPos::Center),
+        )?;
     }
     Ok(())
 }

@@ -23,10 +23,11 @@ use crate::data::{self, Arrow, FaultWindow, Mark};
 use crate::error::ReportError;
 use crate::layout::Packer;
 use crate::palette;
+use crate::text::{self, Ink};
 
 /// At most this many messages are drawn (the first ones by send time): past that a space–time
 /// diagram is a hairball, and it is meant for short runs.
-pub const MESSAGE_DIAGRAM_MAX_ARROWS: usize = 120;
+pub const MESSAGE_DIAGRAM_MAX_ARROWS: usize = 100;
 
 /// Writes the diagram as SVG.
 pub fn message_diagram(
@@ -37,7 +38,7 @@ pub fn message_diagram(
     windows: &[FaultWindow],
     marks: &[Mark],
 ) -> Result<(), ReportError> {
-    let diagram = Diagram::new(lanes, arrows, windows, marks)?;
+    let diagram = Diagram::new(lanes, arrows, windows, marks, true)?;
     canvas::svg(path.as_ref(), diagram.size(), |root| {
         diagram.draw(root, title)
     })
@@ -52,7 +53,7 @@ pub fn message_diagram_png(
     windows: &[FaultWindow],
     marks: &[Mark],
 ) -> Result<(), ReportError> {
-    let diagram = Diagram::new(lanes, arrows, windows, marks)?;
+    let diagram = Diagram::new(lanes, arrows, windows, marks, false)?;
     canvas::png(path.as_ref(), diagram.size(), |root| {
         diagram.draw(root, title)
     })
@@ -65,11 +66,11 @@ const HEADER_TOP: i32 = 44 + 30;
 const HEADER_HEIGHT: i32 = 32;
 const FIRST_EVENT: i32 = HEADER_TOP + HEADER_HEIGHT + 26;
 const BOTTOM: i32 = 70;
-const GAP_MIN: f64 = 20.0;
-const GAP_TYPICAL: f64 = 30.0;
+const GAP_MIN: f64 = 18.0;
+const GAP_TYPICAL: f64 = 26.0;
 const GAP_MAX: f64 = 70.0;
 /// How far below its send point a lost message's ✕ sits.
-const LOST_DROP: i32 = 30;
+const LOST_DROP: i32 = 20;
 const ANNOTATION_COLUMN: i32 = 200;
 const ANNOTATION_MAX_COLUMNS: usize = 3;
 const LABEL_SIZE: f64 = 14.0;
@@ -89,6 +90,8 @@ struct Diagram<'a> {
     kinds: Vec<&'a str>,
     annotation_columns: usize,
     hidden_annotations: usize,
+    /// SVG: text as `<text>` elements rather than pixels.
+    native: bool,
 }
 
 impl<'a> Diagram<'a> {
@@ -97,6 +100,7 @@ impl<'a> Diagram<'a> {
         arrows: &'a [Arrow],
         windows: &'a [FaultWindow],
         marks: &'a [Mark],
+        native: bool,
     ) -> Result<Diagram<'a>, ReportError> {
         data::check_arrows(lanes.len(), arrows)?;
         data::check_windows(windows)?;
@@ -165,6 +169,7 @@ impl<'a> Diagram<'a> {
             kinds,
             annotation_columns: packer.row_count(),
             hidden_annotations: hidden,
+            native,
         })
     }
 
@@ -201,15 +206,17 @@ impl<'a> Diagram<'a> {
         self.ys[i.min(self.ys.len() - 1)]
     }
 
+    /// Text in the diagram's mode: native `<text>` in SVG, rasterized in PNG.
+    fn ink(&self, size: f64, colour: RGBColor) -> Ink {
+        Ink::new(size, colour).native(self.native)
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, title: &str) -> Drawn {
         let (_, height) = root.dim_in_pixel();
         let height = height as i32;
-        root.draw(&Text::new(
-            title.to_string(),
-            (16, 24),
-            canvas::text(canvas::TITLE_SIZE, palette::TEXT),
-        ))?;
-        let mut note = "time flows down; gaps between events are compressed, the left column gives real times; ✕ = message lost".to_string();
+        let title_ink = self.ink(canvas::TITLE_SIZE, palette::TEXT);
+        text::draw(root, title, (16, canvas::TITLE_HEIGHT / 2 + 2), title_ink)?;
+        let mut note = "time flows down; quiet gaps are shortened (the left column gives real times); ✕ = message lost".to_string();
         if self.shown.len() < self.total {
             note = format!(
                 "showing the first {} of {} messages · {note}",
@@ -220,13 +227,19 @@ impl<'a> Diagram<'a> {
         if self.hidden_annotations > 0 {
             note = format!("{note} · {} labels not shown", self.hidden_annotations);
         }
-        root.draw(&Text::new(
-            note,
-            (16, 56),
-            canvas::text(canvas::SMALL_SIZE, palette::MUTED),
-        ))?;
+        let note_ink = self.ink(canvas::SMALL_SIZE, palette::MUTED);
+        text::draw(root, &note, (16, canvas::TITLE_HEIGHT + 12), note_ink)?;
+        let centre = |y| {
+            (
+                (TIME_COLUMN + self.lanes_right().max(TIME_COLUMN + 400)) / 2,
+                y,
+            )
+        };
+        let notice = self
+            .ink(20.0, palette::MUTED)
+            .anchor(HPos::Center, VPos::Center);
         if self.lanes.is_empty() {
-            return canvas::notice(root, "no processes");
+            return text::draw(root, "no processes", centre(FIRST_EVENT + 40), notice);
         }
 
         let bottom = self.ys.last().copied().unwrap_or(FIRST_EVENT) + LOST_DROP;
@@ -241,16 +254,7 @@ impl<'a> Diagram<'a> {
         self.draw_marks(root)?;
         self.draw_time_column(root)?;
         if self.shown.is_empty() {
-            let style = canvas::anchored(
-                &canvas::text(20.0, palette::MUTED),
-                HPos::Center,
-                VPos::Center,
-            );
-            root.draw(&Text::new(
-                "no messages",
-                ((TIME_COLUMN + self.lanes_right()) / 2, FIRST_EVENT + 40),
-                style,
-            ))?;
+            text::draw(root, "no messages", centre(FIRST_EVENT + 40), notice)?;
         }
         self.draw_arrows(root)?;
         self.draw_headers(root, HEADER_TOP)?;
@@ -261,54 +265,34 @@ impl<'a> Diagram<'a> {
     }
 
     fn draw_headers<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, top: i32) -> Drawn {
-        let style = canvas::anchored(
-            &canvas::text(16.0, palette::TEXT),
-            HPos::Center,
-            VPos::Center,
-        );
+        let ink = self
+            .ink(16.0, palette::TEXT)
+            .anchor(HPos::Center, VPos::Center);
         for (lane, name) in self.lanes.iter().enumerate() {
             let x = self.lane_x(lane);
-            let half = (canvas::text_width(name, &style) / 2 + 14).max(40);
+            let half = (ink.width(name) / 2 + 14).max(40);
             let corners = [(x - half, top), (x + half, top + HEADER_HEIGHT)];
             root.draw(&Rectangle::new(corners, RGBColor(242, 242, 242).filled()))?;
             root.draw(&Rectangle::new(corners, palette::MARK.stroke_width(1)))?;
-            root.draw(&Text::new(
-                name.clone(),
-                (x, top + HEADER_HEIGHT / 2),
-                style.clone(),
-            ))?;
+            text::draw(root, name, (x, top + HEADER_HEIGHT / 2), ink)?;
         }
         Ok(())
     }
 
     /// Real times of events down the left, skipping any too close to the previous label.
     fn draw_time_column<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
-        let header = canvas::anchored(
-            &canvas::text(canvas::SMALL_SIZE, palette::MUTED),
-            HPos::Right,
-            VPos::Center,
-        );
-        root.draw(&Text::new(
-            "time (ms)",
-            (TIME_COLUMN - 16, HEADER_TOP + HEADER_HEIGHT / 2),
-            header,
-        ))?;
-        let style = canvas::anchored(
-            &canvas::text(13.0, palette::MUTED),
-            HPos::Right,
-            VPos::Center,
-        );
+        let right = |ink: Ink| ink.anchor(HPos::Right, VPos::Center);
+        let header = right(self.ink(canvas::SMALL_SIZE, palette::MUTED));
+        let at = (TIME_COLUMN - 16, HEADER_TOP + HEADER_HEIGHT / 2);
+        text::draw(root, "time (ms)", at, header)?;
+        let ink = right(self.ink(13.0, palette::MUTED));
         let mut last: Option<i32> = None;
         for (t, &y) in self.times.iter().zip(&self.ys) {
             if last.is_some_and(|last| y - last < 17) {
                 continue;
             }
             last = Some(y);
-            root.draw(&Text::new(
-                format_time(*t),
-                (TIME_COLUMN - 16, y),
-                style.clone(),
-            ))?;
+            text::draw(root, &format_time(*t), (TIME_COLUMN - 16, y), ink)?;
             root.draw(&PathElement::new(
                 vec![(TIME_COLUMN - 10, y), (TIME_COLUMN - 4, y)],
                 palette::MUTED.stroke_width(1),
@@ -322,7 +306,7 @@ impl<'a> Diagram<'a> {
     }
 
     fn draw_windows<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
-        let style = canvas::text(13.0, palette::TEXT);
+        let ink = self.ink(13.0, palette::TEXT);
         for (w, start, end, column) in &self.windows {
             let colour = palette::fault(&w.kind);
             let (y0, y1) = (self.y(*start), self.y(*end).max(self.y(*start) + 2));
@@ -342,13 +326,13 @@ impl<'a> Diagram<'a> {
                 [(x, y0), (x + 6, y1)],
                 colour.mix(0.7).filled(),
             ))?;
-            root.draw(&Text::new(w.label.clone(), (x + 12, y0 + 8), style.clone()))?;
+            text::draw(root, &w.label, (x + 12, y0 + 8), ink)?;
         }
         Ok(())
     }
 
     fn draw_marks<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
-        let style = canvas::text(13.0, palette::TEXT);
+        let ink = self.ink(13.0, palette::TEXT);
         for (mark, column) in &self.marks {
             let y = self.y(mark.at_ms);
             let end = column.map_or(self.lanes_right(), |c| self.annotation_x(c));
@@ -359,22 +343,16 @@ impl<'a> Diagram<'a> {
                 palette::MARK.mix(0.7).stroke_width(1),
             ))?;
             if let Some(column) = column {
-                root.draw(&Text::new(
-                    mark.label.clone(),
-                    (self.annotation_x(*column) + 12, y),
-                    style.clone(),
-                ))?;
+                text::draw(root, &mark.label, (self.annotation_x(*column) + 12, y), ink)?;
             }
         }
         Ok(())
     }
 
     fn draw_arrows<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
-        let label_style = canvas::anchored(
-            &canvas::text(LABEL_SIZE, palette::TEXT),
-            HPos::Center,
-            VPos::Center,
-        );
+        let label_ink = self
+            .ink(LABEL_SIZE, palette::TEXT)
+            .anchor(HPos::Center, VPos::Center);
         let mut taken: Vec<[i32; 4]> = Vec::new();
         let mut labels = Vec::new();
         for arrow in &self.shown {
@@ -389,9 +367,15 @@ impl<'a> Diagram<'a> {
                 }
                 Some(received) => vec![from, (self.lane_x(arrow.to), self.y(received))],
                 None => {
-                    let toward =
-                        self.lane_x(arrow.to) + if arrow.from == arrow.to { 60 } else { 0 };
-                    let x = from.0 + (toward - from.0) * 45 / 100;
+                    // Lost: most of the way toward the receiver, so the ✕ is clearly on the way to
+                    // that lane and not to a lane in between, and shallow, so it does not lie on a
+                    // delivered sibling sent at the same moment.
+                    let toward = if arrow.from == arrow.to {
+                        from.0 + 60
+                    } else {
+                        self.lane_x(arrow.to)
+                    };
+                    let x = from.0 + (toward - from.0) * 62 / 100;
                     vec![from, (x, from.1 + LOST_DROP)]
                 }
             };
@@ -409,20 +393,19 @@ impl<'a> Diagram<'a> {
                     ))?;
                 }
             }
-            let spot = place_label(&path, &arrow.label, &label_style, &mut taken);
-            labels.push((spot, arrow.label.clone(), colour));
+            let spot = place_label(&path, &arrow.label, &label_ink, &mut taken);
+            labels.push((spot, arrow.label.as_str(), colour));
         }
         // Labels last, each on a white patch, so no line crosses a word.
         for ((x, y, w, h), label, colour) in labels {
             root.draw(&Rectangle::new(
                 [
-                    (x - w / 2 - 4, y - h / 2 - 2),
-                    (x + w / 2 + 4, y + h / 2 + 2),
+                    (x - w / 2 - 4, y - h / 2 - 1),
+                    (x + w / 2 + 4, y + h / 2 + 1),
                 ],
                 WHITE.mix(0.9).filled(),
             ))?;
-            let style = label_style.color(&colour);
-            root.draw(&Text::new(label, (x, y), style))?;
+            text::draw(root, label, (x, y), label_ink.colour(colour))?;
         }
         Ok(())
     }
@@ -486,11 +469,11 @@ fn arrow_head(before: (i32, i32), tip: (i32, i32), colour: RGBColor) -> Polygon<
 fn place_label(
     path: &[(i32, i32)],
     label: &str,
-    style: &TextStyle<'static>,
+    ink: &Ink,
     taken: &mut Vec<[i32; 4]>,
 ) -> (i32, i32, i32, i32) {
-    let w = canvas::text_width(label, style);
-    let h = LABEL_SIZE as i32;
+    let w = ink.width(label);
+    let h = ink.height();
     // A loop's label sits on its outer vertical segment; other paths have one segment.
     let (a, b) = if path.len() > 2 {
         (path[1], path[2])

@@ -89,7 +89,7 @@ fn draw<DB: DrawingBackend>(
     };
     let mut chart = timeline.draw(root)?;
     if samples.is_empty() {
-        return canvas::notice(chart.plotting_area(), "no operations");
+        return canvas::notice(root, &chart, "no operations");
     }
 
     // Completed operations first, so the rarer crosses and rings are drawn on top of them.

@@ -9,6 +9,7 @@ use plotters::prelude::*;
 
 use crate::canvas::{self, Drawn};
 use crate::palette;
+use crate::text::{self, Ink};
 
 /// Assigns intervals to rows so that no two in a row overlap, trying rows in order (first fit).
 /// Intervals are placed in the order they are offered, so callers offer the important ones first.
@@ -74,11 +75,11 @@ const SWATCH: i32 = 16;
 /// Where each legend item goes within `width` pixels, wrapping to new rows as needed; returns the
 /// positions and the height the legend needs.
 fn legend_layout(items: &[LegendItem], width: i32, left: i32) -> (Vec<(i32, i32)>, i32) {
-    let style = canvas::text(canvas::SMALL_SIZE, palette::TEXT);
+    let ink = Ink::new(canvas::SMALL_SIZE, palette::TEXT);
     let mut positions = Vec::with_capacity(items.len());
     let (mut x, mut row) = (left, 0);
     for item in items {
-        let w = SWATCH + 6 + canvas::text_width(&item.label, &style) + 22;
+        let w = SWATCH + 6 + ink.width(&item.label) + 22;
         if x + w > width && x > left {
             x = left;
             row += 1;
@@ -106,14 +107,10 @@ pub(crate) fn legend<DB: DrawingBackend>(
         return Ok(area.clone());
     }
     let (strip, rest) = area.split_vertically(height);
-    let style = canvas::text(canvas::SMALL_SIZE, palette::TEXT);
+    let ink = Ink::new(canvas::SMALL_SIZE, palette::TEXT);
     for (item, &(x, y)) in items.iter().zip(&positions) {
         draw_swatch(&strip, item.swatch, (x + SWATCH / 2, y))?;
-        strip.draw(&Text::new(
-            item.label.clone(),
-            (x + SWATCH + 6, y),
-            style.clone(),
-        ))?;
+        text::draw(&strip, &item.label, (x + SWATCH + 6, y), ink)?;
     }
     Ok(rest)
 }

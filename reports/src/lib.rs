@@ -21,6 +21,7 @@ mod latency;
 mod layout;
 mod palette;
 mod quantiles;
+mod text;
 mod throughput;
 mod timeline;
 

@@ -15,10 +15,11 @@ use plotters::style::text_anchor::{HPos, VPos};
 use serde::{Deserialize, Serialize};
 
 use crate::axis::{Axis, format_latency};
-use crate::canvas::{self, Drawn};
+use crate::canvas::{self, AxisText, Drawn};
 use crate::data::{self, OpSample, Outcome};
 use crate::error::ReportError;
 use crate::palette;
+use crate::text::{self, Ink};
 
 /// One operation type's counts and latency quantiles.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -157,50 +158,46 @@ fn draw<DB: DrawingBackend>(
     let x = Axis::with_ticks(0.0, x_end, ticks);
     let y = Axis::latency(latencies.values().flatten().copied());
 
-    let x_format = |v: &f64| {
-        if (*v - x_end).abs() < 1e-9 {
+    let x_format = |v: f64| {
+        if (v - x_end).abs() < 1e-9 {
             "max".to_string()
         } else {
-            let percent = format!("{:.4}", (1.0 - 10f64.powf(-*v)) * 100.0);
+            let percent = format!("{:.4}", (1.0 - 10f64.powf(-v)) * 100.0);
             format!("{}%", percent.trim_end_matches('0').trim_end_matches('.'))
         }
     };
-    let y_format = |v: &f64| {
-        if y.is_log() {
-            format_latency(*v)
-        } else {
-            y.format_plain(*v)
-        }
-    };
+    let plain = |v: f64| y.format_plain(v);
+    let y_format: &dyn Fn(f64) -> String = if y.is_log() { &format_latency } else { &plain };
     let mut chart = ChartBuilder::on(&chart_area)
         .margin_left(14)
         .margin_right(36)
         .margin_top(10)
-        .x_label_area_size(60)
+        .x_label_area_size(72)
         .y_label_area_size(104)
-        .build_cartesian_2d(x, y.clone())?;
-    chart
-        .configure_mesh()
-        .x_label_formatter(&x_format)
-        .y_label_formatter(&y_format)
-        .x_desc("quantile")
-        .y_desc(if y.is_log() {
-            "latency (log scale)"
-        } else {
-            "latency (ms)"
-        })
-        .label_style(canvas::text(canvas::LABEL_SIZE, palette::TEXT))
-        .axis_desc_style(canvas::text(canvas::LABEL_SIZE, palette::TEXT))
-        .bold_line_style(palette::GRID_MAJOR.stroke_width(1))
-        .light_line_style(palette::GRID_MINOR.stroke_width(1))
-        .axis_style(palette::MUTED.stroke_width(1))
-        .draw()?;
+        .build_cartesian_2d(x.clone(), y.clone())?;
+    canvas::draw_axes(
+        root,
+        &mut chart,
+        AxisText {
+            x: &x,
+            y: &y,
+            x_title: "quantile",
+            y_title: if y.is_log() {
+                "latency (log scale)"
+            } else {
+                "latency (ms)"
+            },
+            x_format: &x_format,
+            y_format,
+            y_grid: true,
+        },
+    )?;
 
     if samples.is_empty() {
-        return canvas::notice(chart.plotting_area(), "no operations");
+        return canvas::notice(root, &chart, "no operations");
     }
     if responded == 0 {
-        canvas::notice(chart.plotting_area(), "no operation got a response")?;
+        canvas::notice(root, &chart, "no operation got a response")?;
     }
 
     for (i, (op, sorted)) in latencies.iter().enumerate() {
@@ -238,8 +235,9 @@ fn draw_table<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     table: &BTreeMap<String, Quantiles>,
 ) -> Drawn {
-    let header = canvas::text(canvas::SMALL_SIZE, palette::MUTED);
-    let cell = canvas::text(canvas::LABEL_SIZE, palette::TEXT);
+    let header = Ink::new(canvas::SMALL_SIZE, palette::MUTED);
+    let cell = Ink::new(canvas::LABEL_SIZE, palette::TEXT);
+    let right = |ink: Ink| ink.anchor(HPos::Right, VPos::Center);
     // Right edges of the numeric columns; the operation name is left-aligned at 150.
     let columns: [(&str, i32); 8] = [
         ("ok", 520),
@@ -252,18 +250,14 @@ fn draw_table<DB: DrawingBackend>(
         ("max", 1320),
     ];
     let top = 24 + TABLE_ROW / 2;
-    area.draw(&Text::new("operation", (150, top), header.clone()))?;
-    for (name, right) in columns {
-        area.draw(&Text::new(
-            name,
-            (right, top),
-            canvas::anchored(&header, HPos::Right, VPos::Center),
-        ))?;
+    text::draw(area, "operation", (150, top), header)?;
+    for (name, x) in columns {
+        text::draw(area, name, (x, top), right(header))?;
     }
     for (i, (op, q)) in table.iter().enumerate() {
         let y = top + (i as i32 + 1) * TABLE_ROW;
         area.draw(&Circle::new((134, y), 6, palette::op(i).filled()))?;
-        area.draw(&Text::new(op.clone(), (150, y), cell.clone()))?;
+        text::draw(area, op, (150, y), cell)?;
         let latency = |pick: fn(&LatencyQuantiles) -> f64| {
             q.latency_ms
                 .as_ref()
@@ -279,12 +273,8 @@ fn draw_table<DB: DrawingBackend>(
             latency(|l| l.p999),
             latency(|l| l.max),
         ];
-        for (value, (_, right)) in values.into_iter().zip(columns) {
-            area.draw(&Text::new(
-                value,
-                (right, y),
-                canvas::anchored(&cell, HPos::Right, VPos::Center),
-            ))?;
+        for (value, (_, x)) in values.iter().zip(columns) {
+            text::draw(area, value, (x, y), right(cell))?;
         }
     }
     Ok(())

@@ -106,7 +106,7 @@ fn draw<DB: DrawingBackend>(
     };
     let mut chart = timeline.draw(root)?;
     if samples.is_empty() {
-        return canvas::notice(chart.plotting_area(), "no operations");
+        return canvas::notice(root, &chart, "no operations");
     }
     for ((_, _, colour), rate) in OUTCOMES.iter().zip(&rates) {
         if rate.iter().all(|v| *v == 0.0) {

@@ -13,10 +13,11 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::axis::{Axis, TimeAxis};
-use crate::canvas::{self, Failure};
+use crate::canvas::{self, AxisText, Failure};
 use crate::data::{FaultWindow, Mark, OpSample};
 use crate::layout::{LegendItem, Packer, Swatch, legend};
 use crate::palette;
+use crate::text::{self, Ink};
 
 /// The chart a timeline plot draws its series on: x in virtual milliseconds, y in the plot's unit.
 pub(crate) type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
@@ -99,7 +100,7 @@ impl Timeline<'_> {
         };
 
         // Lay out the strip first: its height decides where the chart starts.
-        let label_style = canvas::text(canvas::SMALL_SIZE, palette::TEXT);
+        let ink = Ink::new(canvas::SMALL_SIZE, palette::TEXT);
         let mut packer = Packer::new(STRIP_MAX_ROWS);
         let mut windows: Vec<&FaultWindow> = self
             .windows
@@ -119,7 +120,7 @@ impl Timeline<'_> {
             .iter()
             .map(|w| {
                 let (x0, x1) = (px(w.start_ms), px(w.end_ms));
-                let tw = canvas::text_width(&w.label, &label_style);
+                let tw = ink.width(&w.label);
                 // A label that would run off the right edge is pulled back inside the plot.
                 let text_x = (x0 + 5).min(plot_right - tw - 2).max(plot_left);
                 let end = x1.max(text_x + tw) + 10;
@@ -136,7 +137,7 @@ impl Timeline<'_> {
             .iter()
             .map(|m| {
                 let x = px(m.at_ms);
-                let tw = canvas::text_width(&m.label, &label_style);
+                let tw = ink.width(&m.label);
                 // Near the right edge the label goes to the left of its line.
                 let (start, end, text_x, anchor) = if x + 5 + tw > plot_right {
                     (x - 5 - tw - 8, x + 2, x - 5, HPos::Right)
@@ -197,21 +198,20 @@ impl Timeline<'_> {
             .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(self.time.axis.clone(), self.y.clone())?;
-        let time = &self.time;
-        let x_format = |ms: &f64| time.format(*ms);
-        let y_format = |v: &f64| (self.y_format)(*v);
-        chart
-            .configure_mesh()
-            .x_label_formatter(&x_format)
-            .y_label_formatter(&y_format)
-            .x_desc(self.time.title())
-            .y_desc(self.y_title.clone())
-            .label_style(canvas::text(canvas::LABEL_SIZE, palette::TEXT))
-            .axis_desc_style(canvas::text(canvas::LABEL_SIZE, palette::TEXT))
-            .bold_line_style(palette::GRID_MAJOR.stroke_width(1))
-            .light_line_style(palette::GRID_MINOR.stroke_width(1))
-            .axis_style(palette::MUTED.stroke_width(1))
-            .draw()?;
+        let x_format = |ms: f64| self.time.format(ms);
+        canvas::draw_axes(
+            root,
+            &mut chart,
+            AxisText {
+                x: &self.time.axis,
+                y: &self.y,
+                x_title: &self.time.title(),
+                y_title: &self.y_title,
+                x_format: &x_format,
+                y_format: self.y_format,
+                y_grid: true,
+            },
+        )?;
 
         // Bands and their edges: the edges keep two adjacent or overlapping windows apart.
         let (y_lo, y_hi) = (self.y.lo(), self.y.hi());
@@ -256,11 +256,8 @@ impl Timeline<'_> {
                 [(x0, top + 1), (x1, top + STRIP_ROW - 3)],
                 colour.mix(0.7).stroke_width(1),
             ))?;
-            root.draw(&Text::new(
-                w.label.clone(),
-                (placed.text_x, top + STRIP_ROW / 2 - 1),
-                label_style.clone(),
-            ))?;
+            let at = (placed.text_x, top + STRIP_ROW / 2);
+            text::draw(root, &w.label, at, ink)?;
         }
         for (m, placed) in marks.iter().zip(&placed_marks) {
             let Some(placed) = placed else { continue };
@@ -270,11 +267,8 @@ impl Timeline<'_> {
                 vec![(x, top + 1), (x, top + STRIP_ROW - 3)],
                 palette::MARK.stroke_width(2),
             ))?;
-            root.draw(&Text::new(
-                m.label.clone(),
-                (placed.text_x, top + STRIP_ROW / 2 - 1),
-                canvas::anchored(&label_style, placed.anchor, VPos::Center),
-            ))?;
+            let at = (placed.text_x, top + STRIP_ROW / 2);
+            text::draw(root, &m.label, at, ink.anchor(placed.anchor, VPos::Center))?;
         }
         Ok(chart)
     }
