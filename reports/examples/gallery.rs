@@ -216,6 +216,55 @@ fn busy_trace(count: u32) -> (Vec<String>, Vec<Arrow>) {
     (lanes, arrows)
 }
 
+/// Pictures of data with almost nothing in it, which must still read sensibly.
+fn degenerate(dir: &std::path::Path) -> Result<(), reports::ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| reports::ReportError::Draw {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let one = [OpSample {
+        start_ms: 1200.0,
+        latency_ms: 3.5,
+        op: "create".to_string(),
+        outcome: Outcome::Ok,
+    }];
+    let zero: Vec<OpSample> = (0..20)
+        .map(|i| OpSample {
+            start_ms: f64::from(i) * 50.0,
+            latency_ms: if i == 7 { 800.0 } else { 0.0 },
+            op: "sync".to_string(),
+            outcome: if i == 7 { Outcome::Info } else { Outcome::Ok },
+        })
+        .collect();
+    let past = [window(1.0, 60.0, "crash n0", "crash")];
+    reports::latency_over_time(dir.join("one-sample.png"), "one sample", &one, &past, &[])?;
+    reports::latency_quantiles(dir.join("one-sample-quantiles.png"), "one sample", &one)?;
+    reports::throughput(
+        dir.join("one-sample-throughput.png"),
+        "one sample",
+        &one,
+        &past,
+        1000.0,
+    )?;
+    reports::latency_over_time(
+        dir.join("zero-latency.png"),
+        "zero latencies and one give-up",
+        &zero,
+        &[],
+        &[],
+    )?;
+    let lanes = ["n0", "n1", "n2"].map(String::from);
+    reports::message_diagram_png(
+        dir.join("no-messages.png"),
+        "no messages",
+        &lanes,
+        &[],
+        &past,
+        &[],
+    )?;
+    reports::comparison_bars(dir.join("no-bars.png"), "nothing to compare", "metric", &[])
+}
+
 fn main() -> Result<(), reports::ReportError> {
     let out = PathBuf::from(
         std::env::args()
@@ -315,6 +364,8 @@ fn main() -> Result<(), reports::ReportError> {
         "p99 latency (ms)",
         &p99,
     )?;
+
+    degenerate(&out.join("degenerate"))?;
 
     let json = serde_json::to_string_pretty(&reports::quantiles(&samples)).unwrap_or_default();
     println!("{json}");

@@ -254,7 +254,8 @@ impl<'a> Diagram<'a> {
         self.draw_marks(root)?;
         self.draw_time_column(root)?;
         if self.shown.is_empty() {
-            text::draw(root, "no messages", centre(FIRST_EVENT + 40), notice)?;
+            // Below the lanes, where nothing else is drawn.
+            text::draw(root, "no messages", centre(bottom + 28), notice)?;
         }
         self.draw_arrows(root)?;
         self.draw_headers(root, HEADER_TOP)?;

@@ -92,14 +92,24 @@ fn draw<DB: DrawingBackend>(
         return canvas::notice(root, &chart, "no operations");
     }
 
-    // Completed operations first, so the rarer crosses and rings are drawn on top of them.
+    // Completed operations first, so the rarer crosses and rings are drawn on top of them. Dense
+    // runs get small translucent dots so that clusters show as darker; sparse ones get bigger dots
+    // so each can be seen.
+    let (radius, opacity) = if samples.len() > 1000 {
+        (2, 0.55)
+    } else {
+        (3, 0.8)
+    };
     for (i, op) in ops.iter().enumerate() {
         let colour = palette::op(i);
         chart.draw_series(
             samples
                 .iter()
                 .filter(|s| s.op == *op && s.outcome == Outcome::Ok)
-                .map(|s| Circle::new((s.start_ms, s.latency_ms), 2, colour.mix(0.55).filled())),
+                .map(|s| {
+                    let at = (s.start_ms, s.latency_ms);
+                    Circle::new(at, radius, colour.mix(opacity).filled())
+                }),
         )?;
     }
     for (i, op) in ops.iter().enumerate() {

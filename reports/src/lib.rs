@@ -9,6 +9,9 @@
 //! Every function writes one file and returns [`ReportError`] instead of panicking; empty or
 //! degenerate data still gives a picture that says what it lacks ("no operations"). The same data
 //! always gives the same bytes: all text uses the bundled DejaVu Sans font, never a system font.
+//!
+//! To see every plot drawn from realistic synthetic data (and check a change by eye):
+//! `cargo run -p reports --example gallery -- /tmp/gallery`.
 
 mod axis;
 mod canvas;
