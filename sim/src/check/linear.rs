@@ -70,31 +70,10 @@ pub(crate) fn search<M: Model>(
     max_steps: u64,
     abandon: &dyn Fn() -> bool,
 ) -> (Outcome, Stats) {
-    let mut s = Search::new(model, ops, part, false);
+    let mut s = Search::new(model, ops, part);
     let outcome = s.run(control, max_steps, abandon);
     let stats = s.finish(control);
     (outcome, stats)
-}
-
-/// Whether some order of `ops[part[..]]`, ignoring real time, explains every answer: no
-/// answer is impossible outright, only (perhaps) in the order the history fixes. `None` when
-/// `max_steps` ran out first. Also returns the steps spent.
-pub(crate) fn explainable<M: Model>(
-    model: &M,
-    ops: &[Operation<M::Input, M::Output>],
-    part: &[usize],
-    control: &Control,
-    max_steps: u64,
-) -> (Option<bool>, u64) {
-    let mut s = Search::new(model, ops, part, true);
-    let outcome = s.run(control, max_steps, &|| false);
-    let steps = s.finish(control).steps;
-    let answer = match outcome {
-        Outcome::Linearizable => Some(true),
-        Outcome::Violation(_) => Some(false),
-        Outcome::Stopped(_) | Outcome::OutOfSteps => None,
-    };
-    (answer, steps)
 }
 
 /// One part's search, resumable: `run` may stop at a step limit and be called again with a
@@ -148,13 +127,11 @@ struct Entry {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    /// A search over `all[part[..]]`; with `concurrent`, as if every operation overlapped every
-    /// other (real time ignored).
+    /// A search over `all[part[..]]`.
     pub(crate) fn new(
         model: &'a M,
         all: &'a [Operation<M::Input, M::Output>],
         part: &[usize],
-        concurrent: bool,
     ) -> Self {
         let ops: Vec<_> = part.iter().map(|&i| &all[i]).collect();
         // Sort keys: time, then calls before returns (an operation that returns at the instant
@@ -162,13 +139,8 @@ impl<'a, M: Model> Search<'a, M> {
         // indeterminate operations, which all sit at u64::MAX.
         let mut order: Vec<(u64, bool, u32)> = Vec::with_capacity(ops.len() * 2);
         for (k, op) in ops.iter().enumerate() {
-            let (call, ret) = match (concurrent, op.ret) {
-                (false, _) => (op.call, op.ret),
-                (true, u64::MAX) => (0, u64::MAX),
-                (true, _) => (0, 0),
-            };
-            order.push((call, false, k as u32));
-            order.push((ret, true, k as u32));
+            order.push((op.call, false, k as u32));
+            order.push((op.ret, true, k as u32));
         }
         order.sort_unstable();
         let mut entries: Vec<Entry> = Vec::with_capacity(order.len());
@@ -264,10 +236,10 @@ impl<'a, M: Model> Search<'a, M> {
     fn step(&mut self, state: u32, k: u32) -> Option<u32> {
         let n = self.ops.len();
         let slot = state as usize * n + k as usize;
-        if let Some(&cached) = self.next.get(slot) {
-            if cached != UNSTEPPED {
-                return (cached != REJECTED).then_some(cached);
-            }
+        if let Some(&cached) = self.next.get(slot)
+            && cached != UNSTEPPED
+        {
+            return (cached != REJECTED).then_some(cached);
         }
         let op = self.ops[k as usize];
         let next = self
