@@ -1,2 +1,37 @@
-//! `reports`: a run's outputs (store folder, metrics, plots). Runs outside any world, so it may use
-//! the file system and floats freely; it never decides anything a run depends on.
+//! `reports`: a run's pictures. It draws, from plain data, the plots a run's store folder holds:
+//! latency over time with fault windows shaded, latency quantiles (and the quantile numbers that go
+//! into `results.json`, computed by the same code), throughput, a message space–time diagram, and
+//! a bar chart for comparing protocol variants. It runs outside any simulated world, so it may use
+//! the file system and floats freely; it never decides anything a run depends on, and it depends on
+//! neither `sim` nor `protocols`: callers convert their history and trace into the types of
+//! [`data`].
+//!
+//! Every function writes one file and returns [`ReportError`] instead of panicking; empty or
+//! degenerate data still gives a picture that says what it lacks ("no operations"). The same data
+//! always gives the same bytes: all text uses the bundled DejaVu Sans font, never a system font.
+//!
+//! To see every plot drawn from realistic synthetic data (and check a change by eye):
+//! `cargo run -p reports --example gallery -- /tmp/gallery`.
+
+mod axis;
+mod canvas;
+mod compare;
+pub mod data;
+mod diagram;
+mod error;
+mod font;
+mod latency;
+mod layout;
+mod palette;
+mod quantiles;
+mod text;
+mod throughput;
+mod timeline;
+
+pub use compare::comparison_bars;
+pub use data::{Arrow, FaultWindow, Mark, OpSample, Outcome};
+pub use diagram::{MESSAGE_DIAGRAM_MAX_ARROWS, message_diagram, message_diagram_png};
+pub use error::ReportError;
+pub use latency::latency_over_time;
+pub use quantiles::{LatencyQuantiles, Quantiles, latency_quantiles, quantile, quantiles};
+pub use throughput::throughput;

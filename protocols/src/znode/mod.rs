@@ -11,7 +11,9 @@
 //! for a whole standalone ZooKeeper.
 
 pub mod conformance;
+pub mod history;
 pub mod id;
+pub mod model;
 mod multi;
 pub mod op;
 pub mod path;

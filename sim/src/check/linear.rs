@@ -18,6 +18,11 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 const POLL_EVERY: u64 = 1 << 10;
 
 const NIL: u32 = u32::MAX;
+const UNSTEPPED: u32 = u32::MAX;
+const REJECTED: u32 = u32::MAX - 1;
+
+/// Most transitions cached per part (4 bytes each).
+const TRANSITIONS_MAX: usize = 1 << 18;
 
 /// How the search of one part ended.
 #[derive(Debug)]
@@ -53,7 +58,7 @@ pub(crate) struct Stats {
     pub bytes: usize,
 }
 
-/// Searches for a linearization of `ops[part[..]]`.
+/// Searches for a linearization of `ops[part[..]]` in one go.
 ///
 /// `max_steps` bounds the model steps (for shrinking); `abandon` is polled with the budget and
 /// stops the search early when its answer can no longer matter.
@@ -67,18 +72,13 @@ pub(crate) fn search<M: Model>(
 ) -> (Outcome, Stats) {
     let mut s = Search::new(model, ops, part);
     let outcome = s.run(control, max_steps, abandon);
-    let bytes = s.bytes();
-    control.shrink(s.reported_bytes);
-    let stats = Stats {
-        steps: s.steps,
-        configurations: s.memo.entries.len() as u64,
-        states: s.table.states.len() as u64,
-        bytes,
-    };
+    let stats = s.finish(control);
     (outcome, stats)
 }
 
-struct Search<'a, M: Model> {
+/// One part's search, resumable: `run` may stop at a step limit and be called again with a
+/// higher one, continuing exactly where it stopped.
+pub(crate) struct Search<'a, M: Model> {
     model: &'a M,
     ops: Vec<&'a Operation<M::Input, M::Output>>,
     /// Entries in time order: `entries[e]` describes list node `e`.
@@ -90,9 +90,30 @@ struct Search<'a, M: Model> {
     bits: Bitset,
     table: StateTable<M::State>,
     memo: Memo,
+    /// `next[state * n + op]`: the state after `op` in `state` (UNSTEPPED until computed,
+    /// REJECTED if the model refuses), for the first `TRANSITIONS_MAX / n` states. Models are
+    /// functions, so each transition need be computed (and its result interned) only once.
+    next: Vec<u32>,
     steps: u64,
     /// Bytes already reported to `Control`.
     reported_bytes: usize,
+    /// The walk's position, kept between calls of `run`.
+    walk: Option<Walk>,
+}
+
+/// Where the search stands.
+struct Walk {
+    state: u32,
+    /// Determinate operations not yet linearized.
+    remaining: usize,
+    /// (call entry of a linearized operation, the state before it)
+    stack: Vec<(u32, u32)>,
+    longest: Vec<u32>,
+    /// The stack has not dropped below this length since `longest` was last copied from it.
+    low_water: usize,
+    /// The latest return entry at which the search backtracked.
+    frontier: u32,
+    cursor: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -106,7 +127,12 @@ struct Entry {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(model: &'a M, all: &'a [Operation<M::Input, M::Output>], part: &[usize]) -> Self {
+    /// A search over `all[part[..]]`.
+    pub(crate) fn new(
+        model: &'a M,
+        all: &'a [Operation<M::Input, M::Output>],
+        part: &[usize],
+    ) -> Self {
         let ops: Vec<_> = part.iter().map(|&i| &all[i]).collect();
         // Sort keys: time, then calls before returns (an operation that returns at the instant
         // another is called is concurrent with it), then operation index for the returns of
@@ -147,9 +173,23 @@ impl<'a, M: Model> Search<'a, M> {
             bits: Bitset::new(ops.len()),
             table: StateTable::default(),
             memo: Memo::new(ops.len()),
+            next: Vec::new(),
             ops,
             steps: 0,
             reported_bytes: 0,
+            walk: None,
+        }
+    }
+
+    /// Stops accounting this search's memory and returns its effort.
+    pub(crate) fn finish(&mut self, control: &Control) -> Stats {
+        control.shrink(self.reported_bytes);
+        self.reported_bytes = 0;
+        Stats {
+            steps: self.steps,
+            configurations: self.memo.len as u64,
+            states: self.table.states.len() as u64,
+            bytes: self.bytes(),
         }
     }
 
@@ -189,24 +229,64 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     fn bytes(&self) -> usize {
-        self.table.bytes + self.memo.bytes()
+        self.table.bytes + self.memo.bytes() + self.next.capacity() * 4
     }
 
-    fn run(&mut self, control: &Control, max_steps: u64, abandon: &dyn Fn() -> bool) -> Outcome {
-        let init = self.model.init();
-        let init_bytes = self.model.state_heap_bytes(&init);
-        let (mut state, _) = self.table.intern(init, init_bytes);
-        let mut remaining = self.determinate.iter().filter(|&&d| d).count();
-        // (call entry of a linearized operation, the state before it)
-        let mut stack: Vec<(u32, u32)> = Vec::new();
-        let mut longest: Vec<u32> = Vec::new();
-        // The stack has not dropped below this length since `longest` was last copied from it.
-        let mut low_water = 0usize;
-        let mut frontier: u32 = 0;
-        let mut cursor = self.head;
-        let mut next_poll = POLL_EVERY;
+    /// The state after operation `k` in `state`, or None if the model refuses it.
+    fn step(&mut self, state: u32, k: u32) -> Option<u32> {
+        let n = self.ops.len();
+        let slot = state as usize * n + k as usize;
+        if let Some(&cached) = self.next.get(slot)
+            && cached != UNSTEPPED
+        {
+            return (cached != REJECTED).then_some(cached);
+        }
+        let op = self.ops[k as usize];
+        let next = self
+            .model
+            .step(self.table.get(state), &op.input, op.output.as_ref())
+            .map(|next| {
+                let heap = self.model.state_heap_bytes(&next);
+                self.table.intern(next, heap).0
+            });
+        if slot < TRANSITIONS_MAX {
+            if slot >= self.next.len() {
+                let states = (self.table.states.len()).min(TRANSITIONS_MAX / n.max(1));
+                self.next.resize((states * n).max(slot + 1), UNSTEPPED);
+            }
+            self.next[slot] = next.unwrap_or(REJECTED);
+        }
+        next
+    }
+
+    /// Searches on until a verdict, or until `max_steps` model steps have been taken in total
+    /// (then `OutOfSteps`, and a later call continues), or until told to stop.
+    pub(crate) fn run(
+        &mut self,
+        control: &Control,
+        max_steps: u64,
+        abandon: &dyn Fn() -> bool,
+    ) -> Outcome {
+        let mut w = match self.walk.take() {
+            Some(w) => w,
+            None => {
+                let init = self.model.init();
+                let init_bytes = self.model.state_heap_bytes(&init);
+                let (state, _) = self.table.intern(init, init_bytes);
+                Walk {
+                    state,
+                    remaining: self.determinate.iter().filter(|&&d| d).count(),
+                    stack: Vec::new(),
+                    longest: Vec::new(),
+                    low_water: 0,
+                    frontier: 0,
+                    cursor: self.head,
+                }
+            }
+        };
+        let mut next_poll = self.steps + POLL_EVERY;
         loop {
-            if remaining == 0 {
+            if w.remaining == 0 {
                 // Every operation with a known answer is placed; the indeterminate ones left over
                 // never took effect.
                 return Outcome::Linearizable;
@@ -225,62 +305,58 @@ impl<'a, M: Model> Search<'a, M> {
                     return Outcome::Stopped(None);
                 }
                 if self.steps >= max_steps {
+                    self.walk = Some(w);
                     return Outcome::OutOfSteps;
                 }
             }
             // While a determinate operation is unplaced its return entry is in the list, and the
             // cursor stops there at the latest, so it never runs off the end.
-            debug_assert!(cursor != NIL);
-            let entry = self.entries[cursor as usize];
+            debug_assert!(w.cursor != NIL);
+            let entry = self.entries[w.cursor as usize];
             if entry.is_call {
                 let k = entry.op;
-                let op = self.ops[k as usize];
                 self.steps += 1;
-                let next = self
-                    .model
-                    .step(self.table.get(state), &op.input, op.output.as_ref());
-                if let Some(next) = next {
-                    let heap = self.model.state_heap_bytes(&next);
-                    let (next, _) = self.table.intern(next, heap);
+                if let Some(next) = self.step(w.state, k) {
                     self.bits.flip(k);
                     if self.memo.insert(&self.bits, next) {
-                        stack.push((cursor, state));
-                        state = next;
-                        self.lift(cursor);
+                        w.stack.push((w.cursor, w.state));
+                        w.state = next;
+                        self.lift(w.cursor);
                         if self.determinate[k as usize] {
-                            remaining -= 1;
+                            w.remaining -= 1;
                         }
-                        if stack.len() > longest.len() {
-                            longest.truncate(low_water);
-                            longest.extend(
-                                stack[low_water..]
+                        if w.stack.len() > w.longest.len() {
+                            w.longest.truncate(w.low_water);
+                            let entries = &self.entries;
+                            w.longest.extend(
+                                w.stack[w.low_water..]
                                     .iter()
-                                    .map(|&(c, _)| self.entries[c as usize].op),
+                                    .map(|&(c, _)| entries[c as usize].op),
                             );
-                            low_water = stack.len();
+                            w.low_water = w.stack.len();
                         }
-                        cursor = self.head;
+                        w.cursor = self.head;
                         continue;
                     }
                     self.bits.flip(k);
                 }
-                cursor = entry.next;
+                w.cursor = entry.next;
             } else {
                 // A return entry: its operation should have been linearized by now and was not,
                 // so this branch is dead.
-                frontier = frontier.max(cursor);
-                let Some((call, previous)) = stack.pop() else {
-                    return Outcome::Violation(self.failure(longest, frontier));
+                w.frontier = w.frontier.max(w.cursor);
+                let Some((call, previous)) = w.stack.pop() else {
+                    return Outcome::Violation(self.failure(w.longest, w.frontier));
                 };
-                low_water = low_water.min(stack.len());
+                w.low_water = w.low_water.min(w.stack.len());
                 let k = self.entries[call as usize].op;
                 self.bits.flip(k);
-                state = previous;
+                w.state = previous;
                 self.unlift(call);
                 if self.determinate[k as usize] {
-                    remaining += 1;
+                    w.remaining += 1;
                 }
-                cursor = self.entries[call as usize].next;
+                w.cursor = self.entries[call as usize].next;
             }
         }
     }
@@ -302,6 +378,7 @@ impl<'a, M: Model> Search<'a, M> {
 struct Bitset {
     words: Vec<u64>,
     hash: u64,
+    keys: Vec<u64>,
 }
 
 impl Bitset {
@@ -309,12 +386,13 @@ impl Bitset {
         Bitset {
             words: vec![0; n.div_ceil(64).max(1)],
             hash: 0,
+            keys: (0..n as u64).map(|k| mix(k + 1)).collect(),
         }
     }
 
     fn flip(&mut self, k: u32) {
         self.words[(k / 64) as usize] ^= 1 << (k % 64);
-        self.hash ^= mix(u64::from(k) + 1);
+        self.hash ^= self.keys[k as usize];
     }
 }
 
@@ -438,53 +516,99 @@ impl<S: Hash + Eq> StateTable<S> {
     }
 }
 
-/// The set of configurations (linearized set, state id) already explored.
+/// The set of configurations (linearized set, state id) already explored: an open-addressing
+/// table (linear probing, at most half full) whose slots hold the configuration's 64-bit hash and
+/// state id, so that a lookup usually touches one slot and, on a match, one bitset.
 struct Memo {
     words: usize,
-    index: U64Map,
-    entries: Vec<MemoEntry>,
-    /// `words` bitset words per entry, in entry order.
+    slots: Vec<Slot>,
+    /// log2 of `slots.len()`.
+    shift: u32,
+    len: usize,
+    /// `words` bitset words per configuration, in insertion order.
     sets: Vec<u64>,
 }
 
-struct MemoEntry {
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
     state: u32,
-    /// The next entry with the same key hash, or NIL.
-    next: u32,
+    /// Index of the configuration's bitset in `sets`, or NIL for an empty slot.
+    entry: u32,
 }
+
+const EMPTY: Slot = Slot {
+    hash: 0,
+    state: 0,
+    entry: NIL,
+};
 
 impl Memo {
     fn new(n: usize) -> Memo {
+        let bits = 10;
         Memo {
             words: n.div_ceil(64).max(1),
-            index: U64Map::default(),
-            entries: Vec::new(),
+            slots: vec![EMPTY; 1 << bits],
+            shift: 64 - bits,
+            len: 0,
             sets: Vec::new(),
         }
     }
 
     fn bytes(&self) -> usize {
-        // Entry, bitset words, and a map slot (key, value, control byte, load-factor slack).
-        self.entries.len() * (8 + self.words * 8 + 24)
+        self.slots.len() * std::mem::size_of::<Slot>() + self.sets.len() * 8
+    }
+
+    fn index(&self, hash: u64) -> usize {
+        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
     }
 
     /// Adds the configuration; false if it was already there.
     fn insert(&mut self, bits: &Bitset, state: u32) -> bool {
-        let key = mix(bits.hash ^ u64::from(state).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        let first = self.index.get(&key).copied().unwrap_or(NIL);
-        let mut e = first;
-        while e != NIL {
-            let entry = &self.entries[e as usize];
-            let at = e as usize * self.words;
-            if entry.state == state && self.sets[at..at + self.words] == bits.words[..] {
-                return false;
+        let hash = bits.hash ^ mix(u64::from(state));
+        let mask = self.slots.len() - 1;
+        let mut i = self.index(hash);
+        loop {
+            let slot = self.slots[i];
+            if slot.entry == NIL {
+                break;
             }
-            e = entry.next;
+            if slot.hash == hash && slot.state == state {
+                let at = slot.entry as usize * self.words;
+                if self.sets[at..at + self.words]
+                    .iter()
+                    .zip(&bits.words)
+                    .all(|(a, b)| a == b)
+                {
+                    return false;
+                }
+            }
+            i = (i + 1) & mask;
         }
-        let id = self.entries.len() as u32;
-        self.entries.push(MemoEntry { state, next: first });
+        self.slots[i] = Slot {
+            hash,
+            state,
+            entry: self.len as u32,
+        };
+        self.len += 1;
         self.sets.extend_from_slice(&bits.words);
-        self.index.insert(key, id);
+        if self.len * 2 > self.slots.len() {
+            self.grow();
+        }
         true
+    }
+
+    fn grow(&mut self) {
+        let doubled = vec![EMPTY; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        self.shift -= 1;
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|s| s.entry != NIL) {
+            let mut i = self.index(slot.hash);
+            while self.slots[i].entry != NIL {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+        }
     }
 }

@@ -5,14 +5,26 @@
 //! finished history, outside any simulated world, so neither can leak into a run.
 
 use super::budget::{Budget, Control, UnknownReason};
-use super::linear::{self, Failure, Outcome};
+use super::linear::{self, Failure, Outcome, Search};
 use super::verdict::{
     CheckResult, CheckStats, Counterexample, LinearizedStep, OpRef, StuckOp, StuckReason, Verdict,
 };
 use super::{Error, Model, Operation};
 use rayon::prelude::*;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Model steps each part may take in the first round; each later round allows four times more.
+const FIRST_ROUND_STEPS: u64 = 1 << 14;
+
+/// The least step limit of one shrinking check (see `counterexample`).
+const SHRINK_CHECK_MIN_STEPS: u64 = 10_000;
+
+struct PartRun<'a, M: Model> {
+    /// Dropped as soon as the part has its outcome, to free its memo.
+    search: Option<Search<'a, M>>,
+    outcome: Option<Outcome>,
+    stats: linear::Stats,
+}
 
 /// Checks that `ops` is linearizable with respect to `model`, within `budget`.
 ///
@@ -111,50 +123,76 @@ fn check_now<M: Model>(
         });
     }
 
-    // Parts above the lowest failing one cannot change the answer, so they stop early.
-    let lowest_violation = AtomicUsize::new(usize::MAX);
-    let outcomes: Vec<(Outcome, linear::Stats)> = parts
-        .par_iter()
-        .enumerate()
-        .map(|(i, part)| {
-            let abandon = || lowest_violation.load(Ordering::Relaxed) < i;
-            let (outcome, stats) = linear::search(model, ops, part, control, u64::MAX, &abandon);
-            if matches!(outcome, Outcome::Violation(_)) {
-                lowest_violation.fetch_min(i, Ordering::Relaxed);
-            }
-            (outcome, stats)
+    // Parts run in rounds of growing step limits. A round ends when every unfinished part has
+    // reached the limit; the first round in which some part fails reports the lowest-numbered
+    // failing part. Step counts do not depend on timing, so the report is the same on every run,
+    // and an easy violation in one part is not held up by a hard part that happens to sort first.
+    let never = || false;
+    let mut runs: Vec<PartRun<'_, M>> = parts
+        .iter()
+        .map(|part| PartRun {
+            search: Some(Search::new(model, ops, part)),
+            outcome: None,
+            stats: linear::Stats::default(),
         })
         .collect();
+    let mut limit = FIRST_ROUND_STEPS;
+    loop {
+        runs.par_iter_mut()
+            .filter(|run| run.outcome.is_none())
+            .for_each(|run| {
+                let search = run
+                    .search
+                    .as_mut()
+                    .expect("an unfinished part keeps its search");
+                let outcome = search.run(control, limit, &never);
+                if !matches!(outcome, Outcome::OutOfSteps) {
+                    run.stats = search.finish(control);
+                    run.search = None;
+                    run.outcome = Some(outcome);
+                }
+            });
+        let finished =
+            |f: fn(&Outcome) -> bool| runs.iter().any(|run| run.outcome.as_ref().is_some_and(f));
+        if finished(|o| matches!(o, Outcome::Violation(_) | Outcome::Stopped(_)))
+            || runs.iter().all(|run| run.outcome.is_some())
+        {
+            break;
+        }
+        limit = limit.saturating_mul(4);
+    }
 
     let mut stats = CheckStats::default();
-    for (_, s) in &outcomes {
+    let mut unknown: Option<UnknownReason> = None;
+    let mut violation: Option<(usize, Failure, u64)> = None;
+    for (i, mut run) in runs.into_iter().enumerate() {
+        if let Some(search) = run.search.as_mut() {
+            run.stats = search.finish(control);
+        }
+        let s = run.stats;
         stats.steps += s.steps;
         stats.configurations += s.configurations;
         stats.states += s.states;
         stats.memo_bytes_total += s.bytes;
         stats.memo_bytes_max_part = stats.memo_bytes_max_part.max(s.bytes);
-    }
-    let mut unknown: Option<UnknownReason> = None;
-    let mut violation: Option<(usize, Failure)> = None;
-    for (i, (outcome, _)) in outcomes.into_iter().enumerate() {
-        match outcome {
-            Outcome::Linearizable => {}
-            Outcome::Violation(failure) => {
-                violation = Some((i, failure));
-                break;
+        match run.outcome {
+            Some(Outcome::Violation(failure)) if violation.is_none() => {
+                violation = Some((i, failure, s.steps));
             }
-            Outcome::Stopped(reason) => {
-                unknown = unknown.or(reason);
-            }
-            Outcome::OutOfSteps => unreachable!("parts are searched without a step limit"),
+            Some(Outcome::Stopped(reason)) => unknown = unknown.or(reason),
+            _ => {}
         }
     }
     let verdict = match (violation, unknown) {
-        (Some((i, failure)), _) => Verdict::Violation(Box::new(counterexample(
-            model, ops, &parts, i, failure, budget, control,
+        (Some((i, failure, steps)), _) => Verdict::Violation(Box::new(counterexample(
+            model,
+            ops,
+            &parts,
+            i,
+            (failure, steps),
+            budget,
+            control,
         ))),
-        // A part abandoned only because a lower part failed never leaves `unknown` empty-handed:
-        // that lower part is then the violation above.
         (None, Some(reason)) => Verdict::Unknown(reason),
         (None, None) => Verdict::Linearizable,
     };
@@ -173,14 +211,25 @@ fn counterexample<M: Model>(
     ops: &[Operation<M::Input, M::Output>],
     parts: &[Vec<usize>],
     part_index: usize,
-    failure: Failure,
+    (failure, failure_steps): (Failure, u64),
     budget: &Budget,
     control: &Control,
 ) -> Counterexample {
     let part = &parts[part_index];
     let mut relevant: Vec<usize> = failure.relevant.iter().map(|&k| part[k as usize]).collect();
     relevant.sort_by_key(|&i| (ops[i].call, i));
-    let (core, core_minimal) = shrink(model, ops, relevant, budget.shrink_steps, control);
+    // Relaxing operations can make a search much harder than the one that found the violation;
+    // a check allowed a few times that effort settles most candidates, and keeps the whole
+    // shrinking proportional to the check itself.
+    let per_check = failure_steps.saturating_mul(4).max(SHRINK_CHECK_MIN_STEPS);
+    let (core, core_minimal) = shrink(
+        model,
+        ops,
+        relevant,
+        budget.shrink_steps,
+        per_check,
+        control,
+    );
 
     let op_ref = |i: usize| {
         let op = &ops[i];
@@ -252,44 +301,79 @@ fn counterexample<M: Model>(
     }
 }
 
-/// Removes operations from an unorderable set while it stays unorderable: chunks of halving size
-/// first (most of a long history is irrelevant), then single operations until none can go. The
-/// result is 1-minimal unless `max_steps` search steps run out first (then `false`).
+/// Shrinks the operations whose answers and timing conflict: starting from `relevant` (the
+/// operations the failed search looked at), it tries to *relax* operations, making them
+/// indeterminate (they may then take effect at any time after their invocation, or never), and
+/// keeps a relaxation while the history stays unlinearizable. Chunks of halving size first, then
+/// single operations until none can be relaxed. Returns the operations left as they were: a
+/// 1-minimal core unless `max_steps` search steps run out first, or a check needed more than
+/// `per_check` steps and its chunk was kept untried (then `false`).
+///
+/// Relaxing rather than deleting keeps the answer honest: deleting a write can itself make a read
+/// unexplainable, so a deleted-down "core" may blame operations that the full history explains.
+/// A relaxed operation only ever allows more orders, so every operation in the core is needed.
 fn shrink<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
-    mut core: Vec<usize>,
+    relevant: Vec<usize>,
     max_steps: u64,
+    per_check: u64,
     control: &Control,
 ) -> (Vec<usize>, bool) {
     let mut spent = 0u64;
+    let mut minimal = true;
     let never = || false;
+    // Positions in `relevant` still kept as observed.
+    let mut core: Vec<usize> = (0..relevant.len()).collect();
+    let all: Vec<usize> = (0..relevant.len()).collect();
     let mut chunk = (core.len() / 2).max(1);
+    let as_indices = |core: Vec<usize>| core.into_iter().map(|j| relevant[j]).collect();
     loop {
         let mut removed_any = false;
         let mut at = 0;
         while at < core.len() {
             let end = (at + chunk).min(core.len());
-            let candidate: Vec<usize> = core[..at].iter().chain(&core[end..]).copied().collect();
             let left = max_steps.saturating_sub(spent);
             if left == 0 {
-                return (core, false);
+                return (as_indices(core), false);
             }
-            let (outcome, stats) = linear::search(model, ops, &candidate, control, left, &never);
+            let mut kept = vec![false; relevant.len()];
+            for &j in core[..at].iter().chain(&core[end..]) {
+                kept[j] = true;
+            }
+            let candidate: Vec<Operation<M::Input, M::Output>> = relevant
+                .iter()
+                .zip(&kept)
+                .map(|(&i, &keep)| {
+                    let mut op = ops[i].clone();
+                    if !keep {
+                        op.output = None;
+                        op.ret = u64::MAX;
+                    }
+                    op
+                })
+                .collect();
+            let cap = left.min(per_check);
+            let (outcome, stats) = linear::search(model, &candidate, &all, control, cap, &never);
             spent = spent.saturating_add(stats.steps);
             match outcome {
                 Outcome::Violation(_) => {
-                    core = candidate;
+                    core.drain(at..end);
                     removed_any = true;
                 }
                 Outcome::Linearizable => at = end,
-                Outcome::Stopped(_) | Outcome::OutOfSteps => return (core, false),
+                // Too hard to decide cheaply: keep the chunk, and the core may not be minimal.
+                Outcome::OutOfSteps if cap == per_check => {
+                    minimal = false;
+                    at = end;
+                }
+                Outcome::Stopped(_) | Outcome::OutOfSteps => return (as_indices(core), false),
             }
         }
         if chunk > 1 {
             chunk = (chunk / 2).max(1);
         } else if !removed_any {
-            return (core, true);
+            return (as_indices(core), minimal);
         }
     }
 }

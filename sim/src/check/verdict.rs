@@ -59,11 +59,13 @@ pub struct Counterexample {
     pub part: usize,
     pub parts: usize,
     pub part_operations: usize,
-    /// Operations of the failing part that cannot be ordered together: no order respecting their
-    /// real-time order explains all their answers. Sorted by invocation.
+    /// Operations of the failing part that cannot be ordered: their answers and their real-time
+    /// order cannot all hold, even if every other operation of the part may have taken effect at
+    /// any time after its invocation, or never. Sorted by invocation.
     pub core: Vec<OpRef>,
-    /// Whether removing any one operation from `core` makes it orderable. False when the shrinking
-    /// budget ran out first (the set is then still unorderable, only perhaps larger than needed).
+    /// Whether treating any one operation of `core` like the others makes the part linearizable.
+    /// False when the shrinking budget ran out first (the core is then still a valid explanation,
+    /// only perhaps larger than needed).
     pub core_minimal: bool,
     /// The model's initial state.
     pub initial_state: String,
@@ -118,6 +120,9 @@ pub enum StuckReason {
 /// How many steps of the longest partial linearization the text shows (the JSON has them all).
 const TEXT_STEPS: usize = 12;
 
+/// How many core operations the text shows (the JSON has them all).
+const TEXT_CORE: usize = 24;
+
 impl OpRef {
     fn interval(&self) -> String {
         match self.ret {
@@ -152,16 +157,24 @@ impl fmt::Display for Counterexample {
         };
         let _ = writeln!(
             s,
-            "not linearizable{where_}: these {} operations cannot be ordered{}:",
+            "not linearizable{where_}: these {} operations cannot be ordered, even if every other \
+             operation took effect at any time after its invocation or not at all{}:",
             self.core.len(),
             if self.core_minimal {
-                " (removing any one of them makes them orderable)"
+                ""
             } else {
-                " (shrinking stopped early; the set may not be minimal)"
+                " (shrinking stopped early: perhaps not minimal)"
             }
         );
-        for op in &self.core {
+        for op in self.core.iter().take(TEXT_CORE) {
             let _ = writeln!(s, "  {op}");
+        }
+        if self.core.len() > TEXT_CORE {
+            let _ = writeln!(
+                s,
+                "  ... {} more (all of them in --json)",
+                self.core.len() - TEXT_CORE
+            );
         }
         let _ = writeln!(
             s,

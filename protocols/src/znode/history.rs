@@ -1,0 +1,123 @@
+//! Znode histories: how a history's lines become the checker's typed operations, and back. The
+//! line layout and the pairing of invocations with completions belong to `sim` (`sim::history`,
+//! `sim::check::formats`); this module owns only what a znode line's `f`, `value`, `session` and
+//! `zxid` mean:
+//!
+//! - `f` is the op name (`create`, `multi`, ...; `Request::name`);
+//! - an invocation's `value` is the arguments object (`Request::arguments`: `path`, `data`,
+//!   `mode`, `version`, `watch`, `ops`), and its `session` the session it runs in (absent for
+//!   `open_session`);
+//! - an `ok` completion's `value` is the answer, `{"ok": ...}` or `{"err": "NAME"}`, exactly as a
+//!   conformance trace's `expect`; its `zxid` is the reply header's;
+//! - `fail` means the request did not take effect; `info` (or no completion) that it may have.
+//!
+//! It never checks anything itself: the model does.
+
+use super::id::{SessionId, Zxid};
+use super::model::ZnodeModel;
+use super::op::{OP_NAMES, Outcome, Reply, Request, ZkInput, ZkOutput};
+use sim::check::datum::Datum;
+use sim::check::formats::{RawHistory, RawOp};
+use sim::check::models::{Decode, decode};
+use sim::check::{Budget, CheckResult, Error, check};
+use sim::history::{Line, LineType};
+use std::sync::Arc;
+
+impl ZnodeModel {
+    /// The model for a history whose header gives `initial`: a znode history always starts from a
+    /// fresh server's tree, so any initial state is refused.
+    pub fn new(initial: Option<&serde_json::Value>) -> Result<ZnodeModel, Error> {
+        match initial {
+            None | Some(serde_json::Value::Null) => Ok(ZnodeModel),
+            Some(other) => Err(Error::BadInitial {
+                model: "znode".into(),
+                reason: format!(
+                    "a znode history starts from a fresh server's tree; got initial {other}"
+                ),
+            }),
+        }
+    }
+}
+
+impl Decode for ZnodeModel {
+    fn name(&self) -> &'static str {
+        "znode"
+    }
+
+    fn input(&self, op: &RawOp) -> Result<ZkInput, Error> {
+        if !OP_NAMES.contains(&op.f.as_str()) {
+            return Err(self.unknown_op(op));
+        }
+        let request = Request::from_parts(&op.f, &op.invoke.to_json())
+            .map_err(|e| self.bad_value(op, op.line, format!("arguments: {e}")))?;
+        ZkInput::new(op.session.map(SessionId), request)
+            .map_err(|reason| self.bad_value(op, op.line, reason))
+    }
+
+    fn output(&self, op: &RawOp, input: &ZkInput, value: &Datum) -> Result<ZkOutput, Error> {
+        let line = op.completion_line.unwrap_or(op.line);
+        let outcome = Outcome::from_json(&input.request, &value.to_json())
+            .map_err(|reason| self.bad_value(op, line, format!("answer: {reason}")))?;
+        if let Some(error) = outcome.err().filter(|e| e.is_indeterminate()) {
+            return Err(self.bad_value(
+                op,
+                line,
+                format!(
+                    "{error:?} says nothing about whether the request took effect: \
+                     record it as an info line"
+                ),
+            ));
+        }
+        Ok(ZkOutput {
+            outcome,
+            zxid: op.zxid.map(Zxid),
+        })
+    }
+}
+
+/// Checks a read znode history for linearizability: `zksim check --model znode`.
+pub fn check_history(
+    raw: &RawHistory,
+    initial: Option<&serde_json::Value>,
+    budget: &Budget,
+) -> Result<CheckResult, Error> {
+    let model = ZnodeModel::new(initial.or(raw.initial.as_ref()))?;
+    let ops = decode(&model, raw)?;
+    check(Arc::new(model), ops.into(), budget)
+}
+
+/// The invocation line of `request`, for a client recording its history.
+pub fn invoke_line(process: u64, time: u64, input: &ZkInput) -> Line {
+    Line {
+        kind: LineType::Invoke,
+        process,
+        f: input.request.name().into(),
+        value: input.request.arguments(),
+        time,
+        session: input.session.map(|s| s.0),
+        zxid: None,
+        server: None,
+        error: None,
+    }
+}
+
+/// The `ok` completion line of `request` answered `outcome` with reply header `zxid`.
+pub fn ok_line(
+    process: u64,
+    time: u64,
+    input: &ZkInput,
+    outcome: &Outcome<Reply>,
+    zxid: Zxid,
+) -> Line {
+    Line {
+        kind: LineType::Ok,
+        process,
+        f: input.request.name().into(),
+        value: serde_json::to_value(outcome).expect("answers serialize"),
+        time,
+        session: input.session.map(|s| s.0),
+        zxid: Some(zxid.0),
+        server: None,
+        error: None,
+    }
+}

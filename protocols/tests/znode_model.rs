@@ -1,0 +1,333 @@
+//! The znode model under the linearizability checker: real ZooKeeper answers (the conformance
+//! traces) are linearizable, altered ones are not; random concurrent histories made from a
+//! sequential execution are accepted and stop being accepted once an answer is corrupted; znode
+//! history files decode with line-numbered errors.
+
+use proptest::prelude::*;
+use protocols::znode::conformance;
+use protocols::znode::history::check_history;
+use protocols::znode::model::ZnodeModel;
+use protocols::znode::server::Standalone;
+use protocols::znode::{
+    Check, Create, CreateMode, Delete, Multi, Outcome, Read, Reply, Request, SessionId, SetData,
+    SubOp, Sync, Watched, Write, ZkInput, ZkOutput, Zxid,
+};
+use sim::check::formats::{self, Format};
+use sim::check::{Budget, Error, Operation, Verdict, check};
+use std::path::Path;
+use std::sync::Arc;
+
+type Op = Operation<ZkInput, ZkOutput>;
+
+/// The verdict without a shrunk counterexample (shrinking is the checker's business, and slow).
+fn verdict(ops: Vec<Op>) -> Verdict {
+    let budget = Budget {
+        shrink_steps: 0,
+        ..Budget::unlimited()
+    };
+    check(Arc::new(ZnodeModel), ops.into(), &budget)
+        .expect("valid operations")
+        .verdict
+}
+
+/// A trace as a history of one operation after another, each answered as the server answered.
+fn sequential_history(trace: &conformance::Trace) -> Vec<Op> {
+    trace
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| Operation {
+            process: step.input.session.map_or(0, |s| s.0),
+            input: step.input.clone(),
+            output: Some(ZkOutput {
+                outcome: step.expect.clone(),
+                zxid: Some(step.zxid),
+            }),
+            call: 2 * i as u64,
+            ret: 2 * i as u64 + 1,
+            line: step.line,
+        })
+        .collect()
+}
+
+fn shipped_traces() -> Option<Vec<conformance::Trace>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/traces");
+    if !dir.is_dir() {
+        println!("SKIPPED: {} is absent", dir.display());
+        return None;
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    Some(
+        files
+            .iter()
+            .map(|f| conformance::parse_trace(&std::fs::read_to_string(f).unwrap()).unwrap())
+            .collect(),
+    )
+}
+
+#[test]
+fn real_zookeeper_answers_are_linearizable() {
+    let Some(traces) = shipped_traces() else {
+        return;
+    };
+    for trace in &traces {
+        let v = verdict(sequential_history(trace));
+        assert_eq!(v, Verdict::Linearizable, "{}", trace.header.trace);
+    }
+}
+
+#[test]
+fn an_altered_real_answer_is_a_violation() {
+    let Some(traces) = shipped_traces() else {
+        return;
+    };
+    let trace = traces
+        .iter()
+        .find(|t| t.header.trace == "tour-sequential")
+        .unwrap();
+    let mut ops = sequential_history(trace);
+    // Step 13 lists /q's children; drop one name and its count.
+    let output = ops[12].output.as_mut().unwrap();
+    let Outcome::Ok(Reply::Children(children)) = &mut output.outcome else {
+        panic!("step 13 lists children")
+    };
+    children.children.remove(0);
+    children.stat.num_children -= 1;
+    let Verdict::Violation(counterexample) = verdict(ops) else {
+        panic!("the altered listing was accepted")
+    };
+    let text = format!("{counterexample:?}");
+    assert!(text.contains("get_children"), "{text}");
+}
+
+/// A small deterministic generator (splitmix64) for the random workloads below.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const PATHS: [&str; 6] = ["/a", "/a/b", "/a/c", "/d", "/a/s-0000000001", "/d/e"];
+
+fn random_sub_op(g: &mut Gen) -> SubOp {
+    let path = g.pick(&PATHS).to_string();
+    let version = g.below(3) as i32 - 1;
+    match g.below(4) {
+        0 => SubOp::Create(Create {
+            path,
+            data: format!("m{}", g.below(3)),
+            mode: random_mode(g),
+        }),
+        1 => SubOp::Delete(Delete { path, version }),
+        2 => SubOp::SetData(SetData {
+            path,
+            data: format!("m{}", g.below(3)),
+            version,
+        }),
+        _ => SubOp::Check(Check { path, version }),
+    }
+}
+
+fn random_mode(g: &mut Gen) -> CreateMode {
+    [
+        CreateMode::Persistent,
+        CreateMode::Ephemeral,
+        CreateMode::PersistentSequential,
+        CreateMode::EphemeralSequential,
+        CreateMode::Container,
+    ][g.below(5) as usize]
+}
+
+fn random_request(g: &mut Gen) -> Request {
+    let mut path = g.pick(&PATHS).to_string();
+    let watch = false;
+    match g.below(10) {
+        0 | 1 => {
+            let mode = random_mode(g);
+            if mode.is_sequential() {
+                path = g.pick(&["/a/s-", "/d/"]).to_string();
+            }
+            Request::Write(Write::Create(Create {
+                path,
+                data: format!("c{}", g.below(3)),
+                mode,
+            }))
+        }
+        2 => Request::Write(Write::Delete(Delete { path, version: -1 })),
+        3 => Request::Write(Write::SetData(SetData {
+            path,
+            data: format!("v{}", g.below(4)),
+            version: g.below(3) as i32 - 1,
+        })),
+        4 => Request::Write(Write::Multi(Multi {
+            ops: (0..g.below(3)).map(|_| random_sub_op(g)).collect(),
+        })),
+        5 => Request::Read(Read::GetData(Watched { path, watch })),
+        6 => Request::Read(Read::Exists(Watched { path, watch })),
+        7 => Request::Read(Read::GetChildren(Watched { path, watch })),
+        8 => Request::Read(Read::Sync(Sync { path })),
+        _ => Request::Write(Write::CloseSession),
+    }
+}
+
+/// A random workload run one request at a time on a standalone server (the linearization), then
+/// given random overlapping intervals around those points. Some operations lose their answer
+/// (`info`); some of those were never executed at all.
+fn concurrent_history(seed: u64, count: usize) -> Vec<Op> {
+    let mut g = Gen(seed);
+    let mut server = Standalone::new();
+    let mut ops = Vec::new();
+    let sessions = 3;
+    let mut point = 0u64;
+    let mut push = |g: &mut Gen, input: ZkInput, output: Option<ZkOutput>, ops: &mut Vec<Op>| {
+        point += 100;
+        let call = point - g.below(150).min(point);
+        let ret = if output.is_some() {
+            point + g.below(150)
+        } else {
+            u64::MAX
+        };
+        ops.push(Operation {
+            process: ops.len() as u64,
+            input,
+            output,
+            call,
+            ret,
+            line: ops.len() + 1,
+        });
+    };
+    for _ in 0..sessions {
+        let input = ZkInput::new(None, Request::Write(Write::OpenSession)).unwrap();
+        let answer = server.execute(&input);
+        let output = ZkOutput {
+            outcome: answer.outcome,
+            zxid: Some(answer.zxid),
+        };
+        push(&mut g, input, Some(output), &mut ops);
+    }
+    for _ in 0..count {
+        let session = SessionId(1 + g.below(sessions));
+        let input = ZkInput::new(Some(session), random_request(&mut g)).unwrap();
+        if g.below(12) == 0 {
+            // Lost before it reached the server.
+            push(&mut g, input, None, &mut ops);
+            continue;
+        }
+        let answer = server.execute(&input);
+        let output = ZkOutput {
+            outcome: answer.outcome,
+            zxid: Some(answer.zxid),
+        };
+        let output = (g.below(10) != 0).then_some(output);
+        push(&mut g, input, output, &mut ops);
+    }
+    ops
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn histories_of_a_sequential_execution_are_linearizable(seed in any::<u64>()) {
+        let ops = concurrent_history(seed, 24);
+        prop_assert_eq!(verdict(ops), Verdict::Linearizable);
+    }
+
+    /// A read answering data no write ever wrote cannot be explained by any order.
+    #[test]
+    fn a_read_of_data_never_written_is_a_violation(seed in any::<u64>()) {
+        let mut ops = concurrent_history(seed, 24);
+        let read = ops.iter_mut().find_map(|op| match &mut op.output {
+            Some(ZkOutput { outcome: Outcome::Ok(Reply::Data(data)), .. }) => Some(data),
+            _ => None,
+        });
+        prop_assume!(read.is_some());
+        read.unwrap().data = "never written".into();
+        prop_assert!(matches!(verdict(ops), Verdict::Violation(_)));
+    }
+
+    /// A create whose Stat shows a zxid above its own reply header cannot be explained.
+    #[test]
+    fn a_stat_newer_than_its_reply_is_a_violation(seed in any::<u64>()) {
+        let mut ops = concurrent_history(seed, 24);
+        let created = ops.iter_mut().find_map(|op| match &mut op.output {
+            Some(ZkOutput { outcome: Outcome::Ok(Reply::Created(c)), zxid }) => Some((c, zxid)),
+            _ => None,
+        });
+        prop_assume!(created.is_some());
+        let (created, zxid) = created.unwrap();
+        prop_assert_eq!(*zxid, Some(created.stat.czxid));
+        created.stat.czxid = Zxid(created.stat.czxid.0 + 1);
+        prop_assert!(matches!(verdict(ops), Verdict::Violation(_)));
+    }
+}
+
+#[test]
+fn history_files_decode_with_line_numbers() {
+    let header = r#"{"format":"zksim-history","version":1,"model":"znode"}"#;
+    let lines = [
+        r#"{"type":"invoke","process":1,"f":"open_session","time":1}"#,
+        r#"{"type":"ok","process":1,"f":"open_session","value":{"ok":1},"time":2,"session":1,"zxid":1}"#,
+        r#"{"type":"invoke","process":1,"f":"create","value":{"path":"/a","data":"x","mode":"persistent"},"time":3,"session":1}"#,
+        r#"{"type":"ok","process":1,"f":"create","value":{"ok":{"path":"/a","stat":{"czxid":2,"mzxid":2,"pzxid":2,"version":0,"cversion":0,"aversion":0,"ephemeralOwner":0,"dataLength":1,"numChildren":0}}},"time":4,"session":1,"zxid":2}"#,
+        r#"{"type":"invoke","process":2,"f":"get_data","value":{"path":"/a","watch":false},"time":5,"session":1}"#,
+        r#"{"type":"ok","process":2,"f":"get_data","value":{"ok":{"data":"x","stat":{"czxid":2,"mzxid":2,"pzxid":2,"version":0,"cversion":0,"aversion":0,"ephemeralOwner":0,"dataLength":1,"numChildren":0}}},"time":6,"session":1,"zxid":2}"#,
+    ];
+    let text = |lines: &[&str]| format!("{header}\n{}\n", lines.join("\n"));
+    let run = |text: &str| {
+        let raw = formats::read(text, Some(Format::Zksim))?;
+        check_history(&raw, None, &Budget::unlimited())
+    };
+    assert_eq!(run(&text(&lines)).unwrap().verdict, Verdict::Linearizable);
+
+    let stale = lines[5].replace(r#""data":"x""#, r#""data":"y""#);
+    let result = run(&text(&[
+        lines[0], lines[1], lines[2], lines[3], lines[4], &stale,
+    ]))
+    .unwrap();
+    assert!(matches!(result.verdict, Verdict::Violation(_)));
+
+    let no_version = lines[2].replace(r#""mode":"persistent""#, r#""mode":7"#);
+    let error = run(&text(&[lines[0], lines[1], &no_version, lines[3]])).unwrap_err();
+    assert!(matches!(error, Error::BadValue { line: 4, .. }), "{error}");
+    assert!(error.to_string().contains("mode"), "{error}");
+
+    let lost = lines[3].replace(r#"{"ok":{"path""#, r#"{"err":"ConnectionLoss","x":{"path""#);
+    let error = run(&text(&[lines[0], lines[1], lines[2], &lost])).unwrap_err();
+    assert!(matches!(error, Error::BadValue { line: 5, .. }), "{error}");
+
+    let loss = lines[3].replace(
+        r#"{"ok":{"path":"/a","stat":{"czxid":2,"mzxid":2,"pzxid":2,"version":0,"cversion":0,"aversion":0,"ephemeralOwner":0,"dataLength":1,"numChildren":0}}}"#,
+        r#"{"err":"ConnectionLoss"}"#,
+    );
+    let error = run(&text(&[lines[0], lines[1], lines[2], &loss])).unwrap_err();
+    assert!(error.to_string().contains("info"), "{error}");
+
+    let renamed = lines[4].replace("get_data", "get_everything");
+    let error = run(&text(&[lines[0], lines[1], &renamed])).unwrap_err();
+    assert!(matches!(error, Error::UnknownOp { line: 4, .. }), "{error}");
+
+    let initial = serde_json::json!({"/a": "x"});
+    let raw = formats::read(&text(&lines), Some(Format::Zksim)).unwrap();
+    let error = check_history(&raw, Some(&initial), &Budget::unlimited()).unwrap_err();
+    assert!(matches!(error, Error::BadInitial { .. }), "{error}");
+}
