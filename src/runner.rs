@@ -9,7 +9,11 @@ use protocols::client::Client;
 use protocols::cluster::{Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
 use serde::Serialize;
-use sim::history::{Line, LineType};
+use protocols::znode;
+use sim::check::formats::{self, Format};
+use sim::check::{self, Budget};
+use sim::history::{Header, Line, LineType};
+use std::time::Duration;
 use sim::net::{MessageCount, ms_to_ns};
 use sim::trace::TraceSink;
 use sim::world::{FaultRecord, RunEnd};
@@ -182,6 +186,10 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     if let Some(heal_ms) = scenario.heal_ms() {
         checks.push(liveness(&history, scenario, heal_ms));
     }
+    let linearizable = scenario.checks.linearizable.unwrap_or(P::LINEARIZABLE_READS);
+    if linearizable {
+        checks.push(linearizability(&history, scenario));
+    }
     let report = P::report(&world);
     if scenario.checks.invariants {
         for f in &report.findings {
@@ -236,6 +244,44 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         prefix_hashes: world.prefix_hashes().map(<[u64]>::to_vec),
         verdict,
         marks: report.marks,
+    }
+}
+
+/// The history as the text of a history file (header and lines), as checkers read it.
+pub fn history_text(history: &[Line]) -> String {
+    let mut text = serde_json::to_string(&Header::new("znode")).expect("a header serializes");
+    text.push('\n');
+    for line in history {
+        text.push_str(&serde_json::to_string(line).expect("a history line serializes"));
+        text.push('\n');
+    }
+    text
+}
+
+fn budget(scenario: &Scenario) -> Budget {
+    Budget { timeout: Some(Duration::from_secs_f64(scenario.checks.timeout_s)), ..Budget::default() }
+}
+
+/// Every operation, reads included, linearizable with respect to the znode model.
+fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
+    let name = "linearizable".to_string();
+    let raw = match formats::read(&history_text(history), Some(Format::Zksim)) {
+        Ok(raw) => raw,
+        Err(e) => return CheckResult { name, verdict: Verdict::Fail, detail: format!("the history is malformed: {e}") },
+    };
+    match znode::history::check_history(&raw, None, &budget(scenario)) {
+        Err(e) => CheckResult { name, verdict: Verdict::Fail, detail: format!("the history is malformed: {e}") },
+        Ok(result) => match result.verdict {
+            check::Verdict::Linearizable => CheckResult {
+                name,
+                verdict: Verdict::Pass,
+                detail: format!("{} operations in {} independent parts", result.operations, result.parts),
+            },
+            check::Verdict::Violation(counterexample) => {
+                CheckResult { name, verdict: Verdict::Fail, detail: counterexample.to_string() }
+            }
+            check::Verdict::Unknown(reason) => CheckResult { name, verdict: Verdict::Unknown, detail: reason.to_string() },
+        },
     }
 }
 
