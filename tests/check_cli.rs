@@ -146,12 +146,40 @@ fn flags_choose_the_model_the_initial_state_and_the_format() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model"));
 }
 
+const ZNODE: &str = r#"{"format":"zksim-history","version":1,"model":"znode"}
+{"type":"invoke","process":1,"f":"open_session","time":1}
+{"type":"ok","process":1,"f":"open_session","value":{"ok":1},"time":2,"session":1,"zxid":1}
+{"type":"invoke","process":1,"f":"create","value":{"path":"/a","data":"x","mode":"persistent"},"time":3,"session":1}
+{"type":"ok","process":1,"f":"create","value":{"ok":{"path":"/a","stat":{"czxid":2,"mzxid":2,"pzxid":2,"version":0,"cversion":0,"aversion":0,"ephemeralOwner":0,"dataLength":1,"numChildren":0}}},"time":4,"session":1,"zxid":2}
+{"type":"invoke","process":2,"f":"get_data","value":{"path":"/a","watch":false},"time":5,"session":1}
+{"type":"ok","process":2,"f":"get_data","value":{"ok":{"data":"x","stat":{"czxid":2,"mzxid":2,"pzxid":2,"version":0,"cversion":0,"aversion":0,"ephemeralOwner":0,"dataLength":1,"numChildren":0}}},"time":6,"session":1,"zxid":2}
+"#;
+
 #[test]
-fn znode_and_zookeeper_checks_are_refused_until_they_exist() {
-    let good = temp_file("good3.jsonl", GOOD);
-    let out = zksim(&[path_str(&good), "--model", "znode"]);
+fn znode_histories_are_checked_by_the_protocols_model() {
+    let good = temp_file("znode.jsonl", ZNODE);
+    let out = zksim(&[path_str(&good)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("[znode, 3 ops"), "{}", stdout(&out));
+    let stale = temp_file(
+        "znode-stale.jsonl",
+        &ZNODE.replace(r#"{"ok":{"data":"x""#, r#"{"ok":{"data":"y""#),
+    );
+    assert_eq!(zksim(&[path_str(&stale)]).status.code(), Some(1));
+    // A register history is not a znode history.
+    let register = temp_file("register.jsonl", GOOD);
+    let out = zksim(&[path_str(&register), "--model", "znode"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stdout(&out).contains("znode"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("unknown operation"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn zookeeper_guarantees_are_refused_until_they_exist() {
+    let good = temp_file("good3.jsonl", GOOD);
     let out = zksim(&[path_str(&good), "--consistency", "zookeeper"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
