@@ -8,6 +8,7 @@ use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::client::Client;
 use protocols::cluster::{Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
+use protocols::zab::Zab;
 use serde::Serialize;
 use protocols::znode;
 use sim::check::formats::{self, Format};
@@ -21,7 +22,7 @@ use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
 use std::collections::BTreeMap;
 
 /// Every protocol a scenario may name.
-pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>()];
+pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>()];
 
 const fn info<P: Protocol>() -> ProtocolInfo {
     ProtocolInfo { name: P::NAME, variants: P::VARIANTS, check_settings: check_settings::<P> }
@@ -129,6 +130,7 @@ pub struct Run {
 pub fn run(scenario: &Scenario, options: RunOptions) -> Run {
     match scenario.cluster.protocol.as_str() {
         ReferenceServer::NAME => run_protocol::<ReferenceServer>(scenario, options),
+        Zab::NAME => run_protocol::<Zab>(scenario, options),
         other => unreachable!("scenario validation admits only known protocols, not {other}"),
     }
 }

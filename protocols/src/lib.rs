@@ -7,4 +7,5 @@ pub mod cluster;
 pub mod reference;
 pub mod wire;
 pub mod workload;
+pub mod zab;
 pub mod znode;

@@ -147,6 +147,33 @@ pub(crate) fn notice<DB: DrawingBackend>(
     text::draw(root, message, centre, ink)
 }
 
+/// Chart geometry shared by every chart, so that things drawn outside a chart (the timeline's
+/// strip) can line up with it.
+pub(crate) const MARGIN_LEFT: i32 = 14;
+pub(crate) const MARGIN_RIGHT: i32 = 36;
+/// Room left of the plot for latency tick labels (`100 ms`) and the rotated axis title.
+pub(crate) const Y_LABEL_AREA: i32 = 104;
+/// Room under the plot for tick labels and the axis title.
+const X_LABEL_AREA: i32 = 64;
+
+/// A chart of `x` against `y` filling `area`, with `y_label_area` pixels left of the plot.
+pub(crate) fn chart<'c, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    x: Axis,
+    y: Axis,
+    y_label_area: i32,
+) -> Result<ChartContext<'c, DB, Cartesian2d<Axis, Axis>>, Failure> {
+    let chart = ChartBuilder::on(area)
+        .margin_left(MARGIN_LEFT)
+        .margin_right(MARGIN_RIGHT)
+        .margin_top(8)
+        .margin_bottom(8)
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x, y)?;
+    Ok(chart)
+}
+
 /// How a chart's axes are labelled.
 pub(crate) struct AxisText<'a> {
     pub(crate) x: &'a Axis,

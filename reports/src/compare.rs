@@ -73,13 +73,7 @@ fn draw<DB: DrawingBackend>(
             .map_or(String::new(), |(name, _)| name.clone())
     };
     let x_format = |v: f64| x.format_plain(v);
-    let mut chart = ChartBuilder::on(&body)
-        .margin_left(14)
-        .margin_right(36)
-        .margin_top(10)
-        .x_label_area_size(72)
-        .y_label_area_size(name_width + 24)
-        .build_cartesian_2d(x.clone(), y.clone())?;
+    let mut chart = canvas::chart(&body, x.clone(), y.clone(), name_width + 24)?;
     canvas::draw_axes(
         root,
         &mut chart,

@@ -168,13 +168,7 @@ fn draw<DB: DrawingBackend>(
     };
     let plain = |v: f64| y.format_plain(v);
     let y_format: &dyn Fn(f64) -> String = if y.is_log() { &format_latency } else { &plain };
-    let mut chart = ChartBuilder::on(&chart_area)
-        .margin_left(14)
-        .margin_right(36)
-        .margin_top(10)
-        .x_label_area_size(72)
-        .y_label_area_size(104)
-        .build_cartesian_2d(x.clone(), y.clone())?;
+    let mut chart = canvas::chart(&chart_area, x.clone(), y.clone(), canvas::Y_LABEL_AREA)?;
     canvas::draw_axes(
         root,
         &mut chart,

@@ -5,7 +5,7 @@
 //! together: "clog" reads as "dog". In SVG we emit plotters' native `<text>` elements, so the text
 //! stays text. This module only draws and measures strings; where they go is the caller's job.
 
-use ab_glyph::{Font, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont, point};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -69,19 +69,10 @@ impl Ink {
 
     /// The advance width of `text` in pixels, kerning included.
     pub(crate) fn width(&self, text: &str) -> i32 {
-        let Some(f) = font::dejavu() else { return 0 };
-        let s = f.as_scaled(PxScale::from(self.size as f32));
-        let mut pen = 0.0f32;
-        let mut previous = None;
-        for c in text.chars() {
-            let id = s.glyph_id(c);
-            if let Some(p) = previous {
-                pen += s.kern(p, id);
-            }
-            pen += s.h_advance(id);
-            previous = Some(id);
-        }
-        pen.round() as i32
+        font::dejavu().map_or(0, |f| {
+            let (_, width) = lay_out(f, PxScale::from(self.size as f32), text);
+            width.round() as i32
+        })
     }
 
     /// The equivalent plotters style, for native text.
@@ -123,6 +114,25 @@ pub(crate) fn draw<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Each glyph of `text` with the pen position it starts at (kerning applied), and the advance
+/// width of the whole text.
+fn lay_out(f: &FontRef<'static>, scale: PxScale, text: &str) -> (Vec<(GlyphId, f32)>, f32) {
+    let s = f.as_scaled(scale);
+    let mut glyphs = Vec::with_capacity(text.len());
+    let mut pen = 0.0f32;
+    let mut previous = None;
+    for c in text.chars() {
+        let id = s.glyph_id(c);
+        if let Some(p) = previous {
+            pen += s.kern(p, id);
+        }
+        glyphs.push((id, pen));
+        pen += s.h_advance(id);
+        previous = Some(id);
+    }
+    (glyphs, pen)
+}
+
 /// Calls `put` for every pixel `text` covers, with its coverage (0..=1), honouring the anchor and
 /// rotation; stops at the first error `put` returns.
 fn rasterize<E>(
@@ -136,7 +146,7 @@ fn rasterize<E>(
     };
     let scale = PxScale::from(ink.size as f32);
     let s = f.as_scaled(scale);
-    let width = ink.width(text) as f32;
+    let (glyphs, width) = lay_out(f, scale, text);
     let height = s.ascent() - s.descent();
     // Offsets from the anchor to the top-left of the text's line box.
     let dx = match ink.h {
@@ -150,16 +160,8 @@ fn rasterize<E>(
         VPos::Bottom => -height,
     };
     let mut result = Ok(());
-    let mut pen = 0.0f32;
-    let mut previous = None;
-    for c in text.chars() {
-        let id = s.glyph_id(c);
-        if let Some(p) = previous {
-            pen += s.kern(p, id);
-        }
-        previous = Some(id);
+    for (id, pen) in glyphs {
         let glyph = id.with_scale_and_position(scale, point(pen + dx, s.ascent() + dy));
-        pen += s.h_advance(id);
         let Some(outline) = f.outline_glyph(glyph) else {
             continue;
         };

@@ -22,12 +22,8 @@ use crate::text::{self, Ink};
 /// The chart a timeline plot draws its series on: x in virtual milliseconds, y in the plot's unit.
 pub(crate) type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
 
-/// Pixel geometry shared by the strip and the chart, so a window's bar in the strip lines up with
-/// its band in the chart.
-const MARGIN_LEFT: i32 = 14;
-const MARGIN_RIGHT: i32 = 36;
-const Y_LABEL_AREA: i32 = 104;
-const X_LABEL_AREA: i32 = 60;
+/// Height of one row of labels in the strip, and how many rows it may grow to before labels are
+/// left out (and counted in the note).
 const STRIP_ROW: i32 = 22;
 const STRIP_MAX_ROWS: usize = 5;
 
@@ -91,7 +87,11 @@ impl Timeline<'_> {
         root: &DrawingArea<DB, Shift>,
     ) -> Result<TimeChart<'c, DB>, Failure> {
         let (page_width, _) = root.dim_in_pixel();
-        let plot = (MARGIN_LEFT + Y_LABEL_AREA, page_width as i32 - MARGIN_RIGHT);
+        // The chart's plot spans these page pixels; the strip is laid out against them.
+        let plot = (
+            canvas::MARGIN_LEFT + canvas::Y_LABEL_AREA,
+            page_width as i32 - canvas::MARGIN_RIGHT,
+        );
         // Lay out the strip first: its height decides where the chart starts.
         let strip = Strip::lay_out(self.windows, self.marks, &self.time.axis, plot);
 
@@ -104,14 +104,8 @@ impl Timeline<'_> {
         let body = legend(&body, &strip.legend(self.legend), plot.0)?;
         let (strip_area, chart_area) = body.split_vertically(strip.height());
 
-        let mut chart = ChartBuilder::on(&chart_area)
-            .margin_left(MARGIN_LEFT)
-            .margin_right(MARGIN_RIGHT)
-            .margin_top(4)
-            .margin_bottom(10)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(self.time.axis.clone(), self.y.clone())?;
+        let y_area = canvas::Y_LABEL_AREA;
+        let mut chart = canvas::chart(&chart_area, self.time.axis.clone(), self.y.clone(), y_area)?;
         let x_format = |ms: f64| self.time.format(ms);
         canvas::draw_axes(
             root,

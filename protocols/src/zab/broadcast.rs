@@ -1,0 +1,514 @@
+//! Broadcast, Zab §5.1 phase 3 as ZooKeeper implements it (`Leader.propose`, `processAck`,
+//! `tryToCommit`; `Follower.processPacket`, `FollowerZooKeeperServer.logRequest` / `commit`):
+//! the established leader stamps each write with the next zxid and sends it as a PROPOSAL to every
+//! forwarding learner; every replica, the leader included, logs it and acks it once it is durable;
+//! with a quorum of acks the leader commits — strictly in zxid order, never a proposal whose
+//! predecessor is still outstanding — and sends COMMIT; every replica applies committed
+//! transactions to its database in zxid order. Liveness: the leader pings every half tick and
+//! steps down when, at a tick, fewer than a quorum have been heard from within syncLimit; a
+//! follower goes back to LOOKING when its leader is silent that long. The leader holds no lease.
+//!
+//! Also here: ZooKeeper's `sync` at the leader (`Leader.processSync`), session expiry as a
+//! closeSession transaction, and the variants `ack-before-fsync` (a follower's ack) and
+//! `sync-through-quorum` (the leader's answer to SYNC). This module never decides how a learner
+//! is synced: that is `sync`.
+
+use super::messages::{Txn, ZabMsg};
+use super::{Cx, FStage, LStage, PendingSync, Proposal, State, SyncOrigin, Variant, Zab, ZabEvent};
+use crate::cluster::ReplicaCtx;
+use crate::znode::{SessionId, Write, Zxid};
+use sim::NodeId;
+use std::collections::BTreeSet;
+
+/// ZOOKEEPER-4925: within an epoch zxids are contiguous, and an epoch's first is `(e, 1)`.
+pub fn contiguous(prev: Zxid, next: Zxid) -> bool {
+    next > prev
+        && if next.epoch() == prev.epoch() {
+            next.counter() == prev.counter() + 1
+        } else {
+            next.counter() == 1
+        }
+}
+
+impl Zab {
+    /// Phase 3, leader: a write becomes a proposal with the next zxid, logged and sent to every
+    /// forwarding learner (`Leader.propose`).
+    pub(crate) fn propose(
+        &mut self,
+        session: SessionId,
+        xid: u64,
+        write: Write,
+        timeout_ms: u64,
+        ctx: &mut Cx<'_>,
+    ) {
+        let State::Leading(l) = &mut self.state else {
+            return;
+        };
+        if !l.established {
+            return;
+        }
+        if l.last_proposed.counter() == u32::MAX {
+            // ZOOKEEPER-1277: the counter would roll over into the epoch; a new election starts.
+            self.enter_looking(ctx, "zxid counter exhausted", None);
+            return;
+        }
+        let zxid = Zxid(l.last_proposed.0 + 1);
+        l.last_proposed = zxid;
+        let txn = Txn {
+            zxid,
+            session,
+            xid,
+            write,
+            timeout_ms,
+        };
+        for (&peer, h) in &l.learners {
+            if h.stage >= LStage::Syncing {
+                ctx.send_peer(peer, ZabMsg::Proposal(txn.clone()));
+            }
+        }
+        let wseq = self.store.append(ctx, txn.clone());
+        l.outstanding.insert(
+            zxid,
+            Proposal {
+                txn,
+                acks: BTreeSet::new(),
+                wseq,
+            },
+        );
+        self.store.sync(ctx);
+    }
+
+    /// The leader's own ack comes from its log pipeline, once the proposal is durable.
+    pub(crate) fn leader_self_acks(&mut self, ctx: &mut Cx<'_>) {
+        let me = self.id;
+        let State::Leading(l) = &mut self.state else {
+            return;
+        };
+        let mut any = false;
+        for p in l.outstanding.values_mut() {
+            if !p.acks.contains(&me) && self.store.is_durable(p.wseq) {
+                p.acks.insert(me);
+                any = true;
+            }
+        }
+        if any {
+            self.try_commit(ctx);
+        }
+    }
+
+    /// A learner's ACK: of NEWLEADER (phase 2), or of a proposal (`processAck`).
+    pub(crate) fn on_ack(&mut self, from: NodeId, zxid: Zxid, ctx: &mut Cx<'_>) {
+        let State::Leading(l) = &mut self.state else {
+            return;
+        };
+        let Some(h) = l.learners.get(&from) else {
+            return;
+        };
+        if h.stage == LStage::Syncing && l.epoch.is_some_and(|e| zxid == Zxid::new(e, 0)) {
+            self.on_new_leader_ack(from, ctx);
+            return;
+        }
+        if let Some(p) = l.outstanding.get_mut(&zxid) {
+            p.acks.insert(from);
+            self.try_commit(ctx);
+        }
+    }
+
+    /// `tryToCommit`: commit the oldest outstanding proposal once a quorum acked it, and repeat.
+    /// A later proposal with a quorum waits for the earlier ones: commits go strictly in zxid
+    /// order.
+    fn try_commit(&mut self, ctx: &mut Cx<'_>) {
+        let mut committed = false;
+        loop {
+            let n = self.n;
+            let State::Leading(l) = &mut self.state else {
+                return;
+            };
+            let Some((&zxid, p)) = l.outstanding.first_key_value() else {
+                break;
+            };
+            if !super::is_quorum(n, p.acks.len()) {
+                break;
+            }
+            let p = l.outstanding.remove(&zxid).expect("just seen");
+            for (&peer, h) in &l.learners {
+                if h.stage >= LStage::Syncing {
+                    ctx.send_peer(peer, ZabMsg::Commit { zxid });
+                }
+            }
+            self.apply_committed(p.txn, ctx);
+            ctx.report(ZabEvent::Committed {
+                zxid,
+                chain: self.db.chain,
+            });
+            committed = true;
+        }
+        if committed {
+            self.release_syncs(ctx);
+            self.maybe_compact(ctx);
+        }
+    }
+
+    /// Applies a committed transaction (Zab's deliver), keeps the session tracker in step, and
+    /// answers the clients of this server.
+    pub(crate) fn apply_committed(&mut self, txn: Txn, ctx: &mut Cx<'_>) {
+        match self.db.apply(&txn) {
+            Err(e) => self.violation(ctx, e),
+            Ok(applied) => {
+                self.report_applied(ctx);
+                match txn.write {
+                    Write::OpenSession => self.tracker.add(txn.session, txn.timeout_ms, ctx.now()),
+                    Write::CloseSession if applied.outcome.is_ok() => {
+                        self.tracker.remove(txn.session)
+                    }
+                    _ => {}
+                }
+                if self.is_serving() {
+                    self.deliver(&txn, &applied, ctx);
+                }
+            }
+        }
+    }
+
+    /// The write number a follower's ack of a proposal logged by write `w` waits for: the write
+    /// itself, or nothing under `ack-before-fsync`.
+    pub(crate) fn ack_point(&self, w: u64) -> u64 {
+        if self.variant == Variant::AckBeforeFsync {
+            0
+        } else {
+            w
+        }
+    }
+
+    /// Phase 3, follower: a PROPOSAL is logged, then acked once durable. During sync it waits in
+    /// memory for NEWLEADER's log write.
+    pub(crate) fn on_proposal(&mut self, txn: Txn, ctx: &mut Cx<'_>) {
+        let State::Following(f) = &mut self.state else {
+            return;
+        };
+        if matches!(
+            f.stage,
+            FStage::Connecting | FStage::AckingEpoch { .. } | FStage::AwaitSync
+        ) {
+            return;
+        }
+        if !contiguous(f.last_received, txn.zxid) {
+            let what = format!(
+                "proposal {:#x} does not follow {:#x}",
+                txn.zxid.0, f.last_received.0
+            );
+            self.violation(ctx, what);
+            self.enter_looking(ctx, "discontiguous proposal", None);
+            return;
+        }
+        f.last_received = txn.zxid;
+        f.pending.push_back(txn.clone());
+        if Self::logging_deferred(&f.stage) {
+            f.not_logged.push(txn);
+            return;
+        }
+        let zxid = txn.zxid;
+        let w = self.store.append(ctx, txn);
+        let at = self.ack_point(w);
+        if let State::Following(f) = &mut self.state {
+            f.unacked.push_back((zxid, at));
+        }
+        self.store.sync(ctx);
+        self.flush_acks(ctx);
+    }
+
+    /// Sends the acks whose proposals are durable, in order; never before NEWLEADER's ack.
+    pub(crate) fn flush_acks(&mut self, ctx: &mut Cx<'_>) {
+        let State::Following(f) = &mut self.state else {
+            return;
+        };
+        if !matches!(f.stage, FStage::AwaitUpToDate | FStage::Broadcast) {
+            return;
+        }
+        while let Some(&(zxid, w)) = f.unacked.front() {
+            if !self.store.is_durable(w) {
+                break;
+            }
+            f.unacked.pop_front();
+            ctx.send_peer(f.leader, ZabMsg::Ack { zxid });
+        }
+    }
+
+    /// Phase 3, follower: COMMIT applies the next pending proposal, which must be that one.
+    pub(crate) fn on_commit(&mut self, zxid: Zxid, ctx: &mut Cx<'_>) {
+        let State::Following(f) = &mut self.state else {
+            return;
+        };
+        if matches!(
+            f.stage,
+            FStage::Connecting | FStage::AckingEpoch { .. } | FStage::AwaitSync
+        ) {
+            return;
+        }
+        if zxid <= self.db.last_processed {
+            // Logged before this connection and applied when the database was loaded.
+            return;
+        }
+        match f.pending.front() {
+            Some(t) if t.zxid == zxid => {
+                let txn = f.pending.pop_front().expect("checked");
+                let broadcast = f.stage == FStage::Broadcast;
+                self.apply_committed(txn, ctx);
+                if broadcast {
+                    self.maybe_compact(ctx);
+                }
+            }
+            other => {
+                let next = other
+                    .map(|t| format!("{:#x}", t.zxid.0))
+                    .unwrap_or_else(|| "none".into());
+                self.violation(
+                    ctx,
+                    format!(
+                        "COMMIT {:#x} but the next pending proposal is {next}",
+                        zxid.0
+                    ),
+                );
+                self.enter_looking(ctx, "commit out of order", None);
+            }
+        }
+    }
+
+    /// Every half tick at the leader: before it is established, the initLimit deadline; after,
+    /// pings to every learner and, every tick, the check that a quorum is still synced
+    /// (`Leader.lead`'s loop). A learner counts while it was heard from within syncLimit (within
+    /// initLimit + syncLimit while it is still being synced).
+    pub(crate) fn leader_tick(&mut self, ctx: &mut Cx<'_>, full_tick: bool) {
+        let now = ctx.now();
+        let (sync_limit, init_limit, n) = (
+            self.settings.sync_limit(),
+            self.settings.init_limit(),
+            self.n,
+        );
+        let State::Leading(l) = &mut self.state else {
+            return;
+        };
+        if !l.established {
+            if now >= l.deadline {
+                self.enter_looking(ctx, "no quorum within initLimit", None);
+            }
+            return;
+        }
+        l.ping_round += 1;
+        let round = l.ping_round;
+        for (&peer, h) in &l.learners {
+            if h.stage >= LStage::Syncing {
+                ctx.send_peer(
+                    peer,
+                    ZabMsg::Ping {
+                        round,
+                        touches: Vec::new(),
+                    },
+                );
+            }
+        }
+        if full_tick {
+            let synced = 1 + l
+                .learners
+                .values()
+                .filter(|h| {
+                    let limit = if h.stage == LStage::Broadcast {
+                        sync_limit
+                    } else {
+                        init_limit + sync_limit
+                    };
+                    h.stage >= LStage::Syncing && now.since(h.last_heard) <= limit
+                })
+                .count();
+            if !super::is_quorum(n, synced) {
+                self.enter_looking(ctx, "not sufficient followers synced", None);
+            }
+        }
+    }
+
+    /// A learner answered a ping: its clients' sessions are touched.
+    pub(crate) fn on_learner_ping(
+        &mut self,
+        from: NodeId,
+        round: u64,
+        touches: Vec<SessionId>,
+        ctx: &mut Cx<'_>,
+    ) {
+        let now = ctx.now();
+        if let State::Leading(l) = &mut self.state
+            && let Some(h) = l.learners.get_mut(&from)
+        {
+            h.round_acked = h.round_acked.max(round);
+        }
+        for s in touches {
+            self.tracker.touch(s, now);
+        }
+        self.release_syncs(ctx);
+    }
+
+    /// The leader's ping: answered with the sessions this learner's clients touched.
+    pub(crate) fn on_leader_ping(&mut self, round: u64, ctx: &mut Cx<'_>) {
+        let State::Following(f) = &self.state else {
+            return;
+        };
+        let leader = f.leader;
+        let touches = self.touches.take();
+        ctx.send_peer(leader, ZabMsg::Ping { round, touches });
+    }
+
+    /// Every half tick at a follower: a leader silent for syncLimit (initLimit while syncing) is
+    /// lost.
+    pub(crate) fn follower_tick(&mut self, ctx: &mut Cx<'_>) {
+        let now = ctx.now();
+        let State::Following(f) = &self.state else {
+            return;
+        };
+        let (since, limit, why) = match f.stage {
+            FStage::Connecting => (
+                f.entered,
+                self.settings.init_limit(),
+                "could not connect to the leader",
+            ),
+            FStage::AwaitUpToDate | FStage::Broadcast => (
+                f.last_heard,
+                self.settings.sync_limit(),
+                "the leader is silent",
+            ),
+            _ => (
+                f.last_heard,
+                self.settings.init_limit(),
+                "sync with the leader timed out",
+            ),
+        };
+        if now.since(since) > limit {
+            self.enter_looking(ctx, why, None);
+        }
+    }
+
+    /// ZooKeeper's `sync` at the leader (`Leader.processSync`): answered once the proposals
+    /// outstanding when it arrived are committed. The answer to a learner leaves after the COMMITs
+    /// on the same FIFO channel, so the learner has applied them when it answers its client. A
+    /// sync from the leader's own client needs no wait (its `CommitProcessor` does not match
+    /// syncs). Under `sync-through-quorum` every sync also waits for a quorum to answer a ping
+    /// round started after it arrived, which a deposed leader cannot get.
+    pub(crate) fn leader_sync(
+        &mut self,
+        origin: SyncOrigin,
+        session: SessionId,
+        xid: u64,
+        ctx: &mut Cx<'_>,
+    ) {
+        let through_quorum = self.variant == Variant::SyncThroughQuorum;
+        if origin == SyncOrigin::Local && !through_quorum {
+            self.sync_done(session, xid, ctx);
+            return;
+        }
+        let State::Leading(l) = &mut self.state else {
+            return;
+        };
+        let wait = l
+            .outstanding
+            .last_key_value()
+            .map_or(Zxid::ZERO, |(z, _)| *z);
+        let round = through_quorum.then(|| {
+            l.ping_round += 1;
+            let round = l.ping_round;
+            for (&peer, h) in &l.learners {
+                if h.stage >= LStage::Syncing {
+                    ctx.send_peer(
+                        peer,
+                        ZabMsg::Ping {
+                            round,
+                            touches: Vec::new(),
+                        },
+                    );
+                }
+            }
+            round
+        });
+        l.pending_syncs.push(PendingSync {
+            origin,
+            session,
+            xid,
+            wait,
+            round,
+        });
+        self.release_syncs(ctx);
+    }
+
+    /// Answers, in arrival order, the pending syncs whose conditions hold.
+    pub(crate) fn release_syncs(&mut self, ctx: &mut Cx<'_>) {
+        let (n, committed) = (self.n, self.db.last_processed);
+        let State::Leading(l) = &mut self.state else {
+            return;
+        };
+        let quorum_since = |r: u64| {
+            let answered = l
+                .learners
+                .values()
+                .filter(|h| h.stage >= LStage::Syncing && h.round_acked >= r)
+                .count();
+            super::is_quorum(n, 1 + answered)
+        };
+        let ready_count = l
+            .pending_syncs
+            .iter()
+            .take_while(|p| p.wait <= committed && p.round.is_none_or(quorum_since))
+            .count();
+        let ready: Vec<PendingSync> = l.pending_syncs.drain(..ready_count).collect();
+        for p in ready {
+            match p.origin {
+                SyncOrigin::Learner(peer) => ctx.send_peer(
+                    peer,
+                    ZabMsg::SyncDone {
+                        session: p.session,
+                        xid: p.xid,
+                    },
+                ),
+                SyncOrigin::Local => self.sync_done(p.session, p.xid, ctx),
+            }
+        }
+    }
+
+    /// Every tick: the established leader expires sessions by proposing closeSession
+    /// (`SessionTrackerImpl` → `PrepRequestProcessor`); under `local-session-expiry` every serving
+    /// server deletes them locally instead.
+    pub(crate) fn expire_sessions(&mut self, ctx: &mut Cx<'_>) {
+        let now = ctx.now();
+        if self.variant == Variant::LocalSessionExpiry {
+            if self.is_serving() {
+                for s in self.tracker.expire(now) {
+                    self.close_session_locally(s, ctx);
+                }
+            }
+        } else if self.is_established_leader() {
+            for s in self.tracker.expire(now) {
+                self.propose(s, 0, Write::CloseSession, 0, ctx);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zxids_are_contiguous_within_an_epoch_and_start_at_one() {
+        assert!(contiguous(Zxid::new(3, 4), Zxid::new(3, 5)));
+        assert!(
+            !contiguous(Zxid::new(3, 4), Zxid::new(3, 6)),
+            "a gap inside an epoch"
+        );
+        assert!(!contiguous(Zxid::new(3, 4), Zxid::new(3, 4)), "a repeat");
+        assert!(
+            contiguous(Zxid::new(3, 4), Zxid::new(5, 1)),
+            "a new epoch starts at 1"
+        );
+        assert!(!contiguous(Zxid::new(3, 4), Zxid::new(5, 2)));
+        assert!(
+            !contiguous(Zxid::new(5, 1), Zxid::new(3, 5)),
+            "never backwards"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! ZAB's own invariants, judged after a run from the events the replicas reported, and its
+//! metrics and plot marks. The invariants are those of the Zab paper and of ZooKeeper's TLA+
+//! specifications:
+//!
+//! - **durability** (LeaderLogCompleteness + CommittedLogDurability): a transaction committed by a
+//!   leader's quorum, and every transaction of a leader's history once it is established, is in
+//!   the history of every leader established afterwards, at the same zxid, after the same
+//!   transactions;
+//! - **prefix agreement** (PrefixConsistency, Agreement, TotalOrder): any two replicas that
+//!   applied a transaction at the same zxid applied the same history up to it (compared by the
+//!   digest chain of transactions and their answers, see `database`);
+//! - **one leader per epoch** (Leadership1/2): at most one replica is established in an epoch;
+//! - **protocol assertions**: no replica met a state the protocol rules out (a COMMIT that is not
+//!   the next pending proposal, a TRUNC below a snapshot, ...); each such event is a finding.
+//!
+//! This module reads a finished world and never changes it.
+
+use super::Zab;
+use crate::cluster::{Finding, Node, Obs, ProtocolReport};
+use crate::znode::Zxid;
+use sim::{NodeId, SimTime, World};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The history a leader holds when it is established: (zxid, chain) of every transaction, oldest
+/// first (a ghost value for the checks only).
+#[derive(Clone, PartialEq, Eq)]
+pub struct History(pub Vec<(Zxid, u64)>);
+
+impl From<Vec<(Zxid, u64)>> for History {
+    fn from(v: Vec<(Zxid, u64)>) -> History {
+        History(v)
+    }
+}
+
+impl History {
+    /// The chain at `zxid`, if the history holds it.
+    pub fn chain_at(&self, zxid: Zxid) -> Option<u64> {
+        self.0
+            .binary_search_by_key(&zxid, |e| e.0)
+            .ok()
+            .map(|i| self.0[i].1)
+    }
+}
+
+impl fmt::Debug for History {
+    /// Short, so that traces stay readable.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.last() {
+            Some((z, _)) => write!(f, "History({} txns up to {:#x})", self.0.len(), z.0),
+            None => f.write_str("History(empty)"),
+        }
+    }
+}
+
+/// What a ZAB replica reports.
+#[derive(Clone, Debug)]
+pub enum ZabEvent {
+    /// The replica looks for a leader. `lost_epoch` is the epoch of the established leadership it
+    /// just lost (as leader, or as a follower past UPTODATE).
+    Looking {
+        why: &'static str,
+        lost_epoch: Option<u32>,
+    },
+    /// Fast Leader Election decided for `leader` in `round`.
+    Decided { leader: NodeId, round: u64 },
+    /// This replica is the established leader of `epoch`: a quorum acked its NEWLEADER.
+    Established { epoch: u32, history: History },
+    /// The leader committed `zxid` with a quorum of acks.
+    Committed { zxid: Zxid, chain: u64 },
+    /// The replica applied the transaction `zxid` (or loaded a snapshot at it); `chain` digests its
+    /// history up to there.
+    Applied { zxid: Zxid, chain: u64 },
+    /// A protocol assertion failed.
+    Violation(String),
+}
+
+/// One event with where and when.
+struct At<'a> {
+    time: SimTime,
+    node: NodeId,
+    event: &'a ZabEvent,
+}
+
+fn events(world: &World<Node<Zab>>) -> Vec<At<'_>> {
+    world
+        .observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Obs::Replica(event) => Some(At {
+                time: o.time,
+                node: o.node,
+                event,
+            }),
+            Obs::History(_) => None,
+        })
+        .collect()
+}
+
+fn finding(name: &str, problems: &[String], ok: String) -> Finding {
+    const SHOWN: usize = 5;
+    if problems.is_empty() {
+        return Finding {
+            name: name.into(),
+            passed: true,
+            detail: ok,
+        };
+    }
+    let mut detail = problems
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.len() > SHOWN {
+        detail.push_str(&format!("; and {} more", problems.len() - SHOWN));
+    }
+    Finding {
+        name: name.into(),
+        passed: false,
+        detail,
+    }
+}
+
+/// Durability: every leader established after a transaction was committed holds it, at its zxid,
+/// after the same history.
+fn durability(events: &[At<'_>]) -> Finding {
+    // Everything known committed so far, by zxid: its chain, and when and by whom.
+    let mut committed: BTreeMap<Zxid, (u64, SimTime, NodeId)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for e in events {
+        match e.event {
+            ZabEvent::Committed { zxid, chain } => {
+                committed.entry(*zxid).or_insert((*chain, e.time, e.node));
+            }
+            ZabEvent::Established { epoch, history } => {
+                checked += 1;
+                let holds = |(z, (c, _, _)): (&Zxid, &(u64, SimTime, NodeId))| {
+                    history.chain_at(*z) == Some(*c)
+                };
+                // The chain is cumulative: holding the newest committed entry holds all of them.
+                if let Some(last) = committed.iter().next_back()
+                    && !holds(last)
+                {
+                    let (z, (_, t, n)) = committed
+                        .iter()
+                        .find(|entry| !holds(*entry))
+                        .unwrap_or(last);
+                    problems.push(format!(
+                        "{} established epoch {epoch} at {} without zxid {:#x}, committed by {n} at {t} (its history ends at {:#x})",
+                        e.node,
+                        e.time,
+                        z.0,
+                        history.0.last().map_or(0, |h| h.0.0),
+                    ));
+                }
+                // Once established, the leader's whole history is committed.
+                for &(z, c) in &history.0 {
+                    committed.entry(z).or_insert((c, e.time, e.node));
+                }
+            }
+            _ => {}
+        }
+    }
+    finding(
+        "durability",
+        &problems,
+        format!(
+            "{checked} leader establishments each held every transaction committed before them"
+        ),
+    )
+}
+
+/// Prefix agreement: at each zxid, one history.
+fn prefix_agreement(events: &[At<'_>]) -> Finding {
+    let mut first: BTreeMap<Zxid, (u64, NodeId, SimTime)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for e in events {
+        let (ZabEvent::Applied { zxid, chain } | ZabEvent::Committed { zxid, chain }) = e.event
+        else {
+            continue;
+        };
+        match first.get(zxid) {
+            None => {
+                first.insert(*zxid, (*chain, e.node, e.time));
+            }
+            Some((c, n, t)) if c != chain => problems.push(format!(
+                "{} at {} applied zxid {:#x} after a different history than {n} at {t}",
+                e.node, e.time, zxid.0
+            )),
+            Some(_) => {}
+        }
+    }
+    finding(
+        "prefix-agreement",
+        &problems,
+        format!(
+            "every replica that applied one of {} zxids applied the same history up to it",
+            first.len()
+        ),
+    )
+}
+
+/// At most one established leader per epoch.
+fn one_leader_per_epoch(events: &[At<'_>]) -> Finding {
+    let mut leaders: BTreeMap<u32, (NodeId, SimTime)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for e in events {
+        let ZabEvent::Established { epoch, .. } = e.event else {
+            continue;
+        };
+        match leaders.get(epoch) {
+            None => {
+                leaders.insert(*epoch, (e.node, e.time));
+            }
+            Some((n, t)) if *n != e.node => problems.push(format!(
+                "{n} (at {t}) and {} (at {}) were both established in epoch {epoch}",
+                e.node, e.time
+            )),
+            Some(_) => {}
+        }
+    }
+    finding(
+        "one-leader-per-epoch",
+        &problems,
+        format!("{} epochs, one established leader each", leaders.len()),
+    )
+}
+
+fn protocol_assertions(events: &[At<'_>]) -> Finding {
+    let problems: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e.event {
+            ZabEvent::Violation(what) => Some(format!("{} at {}: {what}", e.node, e.time)),
+            _ => None,
+        })
+        .collect();
+    finding(
+        "protocol-assertions",
+        &problems,
+        "no replica met a state the protocol rules out".into(),
+    )
+}
+
+/// The invariants, metrics and plot marks of a finished run.
+pub fn report(world: &World<Node<Zab>>) -> ProtocolReport {
+    let events = events(world);
+    let findings = vec![
+        durability(&events),
+        prefix_agreement(&events),
+        one_leader_per_epoch(&events),
+        protocol_assertions(&events),
+    ];
+    let mut metrics = BTreeMap::new();
+    let mut marks = Vec::new();
+    let count = |f: &dyn Fn(&ZabEvent) -> bool| events.iter().filter(|e| f(e.event)).count() as f64;
+    metrics.insert(
+        "elections".to_string(),
+        count(&|e| matches!(e, ZabEvent::Established { .. })),
+    );
+    metrics.insert(
+        "fle_decisions".to_string(),
+        count(&|e| matches!(e, ZabEvent::Decided { .. })),
+    );
+    metrics.insert(
+        "committed_txns".to_string(),
+        count(&|e| matches!(e, ZabEvent::Committed { .. })),
+    );
+    metrics.insert(
+        "protocol_violations".to_string(),
+        count(&|e| matches!(e, ZabEvent::Violation(_))),
+    );
+    // Leader loss → next established leader. A leadership is lost when its leader steps down or
+    // the first of its followers gives up on it.
+    let mut established: Vec<(SimTime, u32)> = Vec::new();
+    let mut lost: BTreeMap<u32, SimTime> = BTreeMap::new();
+    for e in &events {
+        match e.event {
+            ZabEvent::Established { epoch, .. } => {
+                established.push((e.time, *epoch));
+                marks.push((e.time, format!("{} leads epoch {epoch}", e.node)));
+            }
+            ZabEvent::Looking {
+                lost_epoch: Some(epoch),
+                ..
+            } if !lost.contains_key(epoch) => {
+                lost.insert(*epoch, e.time);
+                marks.push((e.time, format!("leader of epoch {epoch} lost")));
+            }
+            _ => {}
+        }
+    }
+    if let Some((t, _)) = established.first() {
+        metrics.insert("first_leader_ms".to_string(), t.as_ms_f64());
+    }
+    let mut recoveries = Vec::new();
+    let mut unrecovered = 0;
+    for (&epoch, &at) in &lost {
+        match established.iter().find(|(t, e)| *t >= at && *e > epoch) {
+            Some((t, _)) => recoveries.push(t.since(at).as_ms_f64()),
+            None => unrecovered += 1,
+        }
+    }
+    metrics.insert("leader_losses".to_string(), lost.len() as f64);
+    metrics.insert(
+        "leader_losses_unrecovered".to_string(),
+        f64::from(unrecovered),
+    );
+    if !recoveries.is_empty() {
+        let max = recoveries.iter().copied().fold(0.0, f64::max);
+        let mean = recoveries.iter().sum::<f64>() / recoveries.len() as f64;
+        metrics.insert("leader_recovery_ms_max".to_string(), max);
+        metrics.insert("leader_recovery_ms_mean".to_string(), mean);
+    }
+    marks.sort_by_key(|(t, _)| *t);
+    ProtocolReport {
+        findings,
+        metrics,
+        marks,
+    }
+}

@@ -1,0 +1,210 @@
+//! `zksim check` as a user runs it: the built binary, its output and its exit codes (0 valid,
+//! 1 violation, 2 bad input, 3 unknown; the worst over all files).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Writes `text` to a fresh file under the system's temp folder and returns its path.
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zksim-check-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn zksim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zksim"))
+        .arg("check")
+        .args(args)
+        .output()
+        .expect("the zksim binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const GOOD: &str = r#"{"format":"zksim-history","version":1,"model":"register","initial":0}
+{"type":"invoke","process":0,"f":"write","value":1,"time":1}
+{"type":"invoke","process":1,"f":"read","time":2}
+{"type":"ok","process":0,"f":"write","time":3}
+{"type":"ok","process":1,"f":"read","value":0,"time":4}
+"#;
+
+const BAD: &str = r#"{"format":"zksim-history","version":1,"model":"register","initial":0}
+{"type":"invoke","process":0,"f":"write","value":1,"time":1}
+{"type":"ok","process":0,"f":"write","time":2}
+{"type":"invoke","process":1,"f":"read","time":3}
+{"type":"ok","process":1,"f":"read","value":0,"time":4}
+"#;
+
+fn path_str(p: &PathBuf) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn exit_codes_follow_the_worst_verdict() {
+    let good = temp_file("good.jsonl", GOOD);
+    let bad = temp_file("bad.jsonl", BAD);
+    let broken = temp_file("broken.jsonl", &GOOD.replace("\"time\":4", "\"time\":0"));
+
+    let out = zksim(&[path_str(&good)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("linearizable "));
+    assert!(stdout(&out).contains("1 files in "));
+
+    let out = zksim(&[path_str(&good), path_str(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("violation "), "{text}");
+    assert!(text.contains("cannot be ordered"), "{text}");
+    assert!(
+        text.contains("1 linearizable, 1 violation, 0 unknown, 0 bad input"),
+        "{text}"
+    );
+
+    let out = zksim(&[path_str(&good), path_str(&bad), path_str(&broken)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("broken.jsonl: line 5: time 0 is before the previous line's time 3"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_exhausted_budget_exits_3() {
+    // Sixty concurrent writes and a read of a value nobody wrote: 2^60 subsets to refute.
+    let mut text =
+        String::from("{\"format\":\"zksim-history\",\"version\":1,\"model\":\"register\"}\n");
+    for p in 0..60 {
+        text += &format!(
+            "{{\"type\":\"invoke\",\"process\":{p},\"f\":\"write\",\"value\":{p},\"time\":1}}\n"
+        );
+    }
+    text += "{\"type\":\"invoke\",\"process\":99,\"f\":\"read\",\"time\":1}\n";
+    for p in 0..60 {
+        text += &format!("{{\"type\":\"ok\",\"process\":{p},\"f\":\"write\",\"time\":2}}\n");
+    }
+    text += "{\"type\":\"ok\",\"process\":99,\"f\":\"read\",\"value\":-1,\"time\":2}\n";
+    let hard = temp_file("hard.jsonl", &text);
+    let good = temp_file("good2.jsonl", GOOD);
+    let out = zksim(&[path_str(&good), path_str(&hard), "--timeout", "0.3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stdout(&out).contains("unknown "), "{}", stdout(&out));
+    let out = zksim(&[path_str(&hard), "--timeout", "0", "--memory-mib", "2"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stdout(&out).contains("memory limit"), "{}", stdout(&out));
+}
+
+#[test]
+fn json_output_has_one_object_per_file_and_a_summary() {
+    let bad = temp_file("bad-json.jsonl", BAD);
+    let out = zksim(&[path_str(&bad), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["result"]["verdict"]["verdict"], "violation");
+    let core = lines[0]["result"]["verdict"]["core"].as_array().unwrap();
+    assert_eq!(core.len(), 2, "the write and the stale read");
+    assert_eq!(lines[1]["summary"]["violation"], 1);
+}
+
+#[test]
+fn flags_choose_the_model_the_initial_state_and_the_format() {
+    let log = temp_file(
+        "cas.log",
+        "INFO jepsen.util - 0\t:invoke\t:read\tnil\nINFO jepsen.util - 0\t:ok\t:read\t3\n",
+    );
+    assert_eq!(zksim(&[path_str(&log)]).status.code(), Some(1));
+    assert_eq!(
+        zksim(&[path_str(&log), "--initial", "3"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        zksim(&[
+            path_str(&log),
+            "--initial",
+            "3",
+            "--format",
+            "jepsen-log",
+            "--model",
+            "register"
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
+    let out = zksim(&[path_str(&log), "--format", "knossos-edn"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let out = zksim(&[path_str(&log), "--model", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model"));
+}
+
+const ZNODE: &str = r#"{"format":"zksim-history","version":1,"model":"znode"}
+{"type":"invoke","process":1,"f":"open_session","time":1}
+{"type":"ok","process":1,"f":"open_session","value":{"ok":1},"time":2,"session":1,"zxid":1}
+{"type":"invoke","process":1,"f":"create","value":{"path":"/a","data":"x","mode":"persistent"},"time":3,"session":1}
+{"type":"ok","process":1,"f":"create","value":{"ok":{"path":"/a","stat":{"czxid":2,"mzxid":2,"pzxid":2,"version":0,"cversion":0,"aversion":0,"ephemeralOwner":0,"dataLength":1,"numChildren":0}}},"time":4,"session":1,"zxid":2}
+{"type":"invoke","process":2,"f":"get_data","value":{"path":"/a","watch":false},"time":5,"session":1}
+{"type":"ok","process":2,"f":"get_data","value":{"ok":{"data":"x","stat":{"czxid":2,"mzxid":2,"pzxid":2,"version":0,"cversion":0,"aversion":0,"ephemeralOwner":0,"dataLength":1,"numChildren":0}}},"time":6,"session":1,"zxid":2}
+"#;
+
+#[test]
+fn znode_histories_are_checked_by_the_protocols_model() {
+    let good = temp_file("znode.jsonl", ZNODE);
+    let out = zksim(&[path_str(&good)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("[znode, 3 ops"), "{}", stdout(&out));
+    let stale = temp_file(
+        "znode-stale.jsonl",
+        &ZNODE.replace(r#"{"ok":{"data":"x""#, r#"{"ok":{"data":"y""#),
+    );
+    assert_eq!(zksim(&[path_str(&stale)]).status.code(), Some(1));
+    // A register history is not a znode history.
+    let register = temp_file("register.jsonl", GOOD);
+    let out = zksim(&[path_str(&register), "--model", "znode"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).starts_with("bad-input"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn zookeeper_guarantees_are_refused_until_they_exist() {
+    let good = temp_file("good3.jsonl", GOOD);
+    let out = zksim(&[path_str(&good), "--consistency", "zookeeper"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
+}
+
+#[test]
+fn a_public_history_gets_its_verdict_through_the_cli() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/histories");
+    if !dir.is_dir() {
+        println!("SKIPPED: ../shared/histories is absent");
+        return;
+    }
+    let bad = dir.join("knossos/cas-register/bad/rethink-fail-minimal.edn");
+    let good = dir.join("knossos/multi-register/good/multi-register.edn");
+    assert_eq!(zksim(&[path_str(&good)]).status.code(), Some(0));
+    let out = zksim(&[path_str(&good), path_str(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("[cas-register, "), "{}", stdout(&out));
+    let help = Command::new(env!("CARGO_BIN_EXE_zksim"))
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    let help = stdout(&help);
+    assert!(
+        help.contains("Exit codes") && help.contains("--consistency"),
+        "{help}"
+    );
+}
