@@ -4,7 +4,9 @@
 //! history checks, the protocol's invariants, and liveness after the fault window. It reads no
 //! file and prints nothing; the CLI does.
 
+use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
+use reports::OpSample;
 use protocols::client::Client;
 use protocols::cluster::{Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
@@ -95,6 +97,8 @@ pub struct Results {
     pub messages: BTreeMap<&'static str, MessageCount>,
     pub trace_hash: String,
     pub checks: Vec<CheckResult>,
+    /// Latency, throughput and message figures.
+    pub metrics: Metrics,
     /// The protocol's own measurements (e.g. time from leader loss to a new leader).
     pub protocol_metrics: BTreeMap<String, f64>,
     /// `true` if every check passed, `false` if one failed, `"unknown"` if none failed but one
@@ -124,6 +128,8 @@ pub struct Run {
     pub verdict: Verdict,
     /// Moments the protocol asked to mark on plots.
     pub marks: Vec<(SimTime, String)>,
+    /// The clients' operations, for plots.
+    pub samples: Vec<OpSample>,
 }
 
 /// Runs `scenario` once with `options.seed` and checks it.
@@ -204,6 +210,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     }
     let verdict = checks.iter().map(|c| c.verdict).max().unwrap_or(Verdict::Pass);
     let stats = world.stats();
+    let samples = report::samples(&history, world.now().as_ms_f64());
     let results = Results {
         zksim_version: env!("CARGO_PKG_VERSION"),
         rand_chacha: sim::rng::RAND_CHACHA_VERSION,
@@ -231,6 +238,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         messages: world.network().counts(),
         trace_hash: format!("{:016x}", world.trace_hash()),
         checks,
+        metrics: Metrics::default(),
         protocol_metrics: report.metrics.clone(),
         valid: match verdict {
             Verdict::Pass => true.into(),
@@ -239,14 +247,17 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         },
         replay: format!("zksim run {} --seed {}", options.scenario_path, options.seed),
     };
-    Run {
+    let mut run = Run {
         results,
         history,
         fault_log: stats.fault_log.clone(),
         prefix_hashes: world.prefix_hashes().map(<[u64]>::to_vec),
         verdict,
         marks: report.marks,
-    }
+        samples,
+    };
+    run.results.metrics = report::metrics(&run, &run.samples, scenario.workload.duration_ms - scenario.workload.start_ms);
+    run
 }
 
 /// The history as the text of a history file (header and lines), as checkers read it.
