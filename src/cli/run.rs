@@ -45,6 +45,9 @@ pub struct Args {
     /// With --seeds, write a store folder for every seed, not only the failing ones.
     #[arg(long)]
     pub keep_all: bool,
+    /// Do not draw plots in store folders (they take most of the time of a short run).
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 /// A range of seeds from the command line.
@@ -123,7 +126,7 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
     if let Some(e) = trace_error.lock().expect("not poisoned").take() {
         bail!("cannot write the trace: {e}");
     }
-    store::write(&dir, scenario, &run)?;
+    store::write(&dir, scenario, &run, !args.no_plots)?;
     print_summary(scenario, &run, &dir);
     let mut outcome = outcome_of(run.verdict);
     if args.check_determinism {
@@ -237,7 +240,7 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
                     again.results.trace_hash == run.results.trace_hash
                 };
                 if run.verdict != Verdict::Pass || args.keep_all || !deterministic {
-                    if let Err(e) = store::write(&dir.join(format!("seed-{seed}")), scenario, &run) {
+                    if let Err(e) = store::write(&dir.join(format!("seed-{seed}")), scenario, &run, !args.no_plots) {
                         store_errors.lock().expect("not poisoned").push(format!("seed {seed}: {e:#}"));
                     }
                 }
