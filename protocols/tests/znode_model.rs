@@ -25,7 +25,7 @@ fn verdict(ops: Vec<Op>) -> Verdict {
         shrink_steps: 0,
         ..Budget::unlimited()
     };
-    check(Arc::new(ZnodeModel), ops.into(), &budget)
+    check(Arc::new(ZnodeModel::for_history(&ops)), ops.into(), &budget)
         .expect("valid operations")
         .verdict
 }
