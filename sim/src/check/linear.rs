@@ -316,7 +316,13 @@ impl<'a, M: Model> Search<'a, M> {
             if entry.is_call {
                 let k = entry.op;
                 self.steps += 1;
-                if let Some(next) = self.step(w.state, k) {
+                let next = self.step(w.state, k).filter(|&next| {
+                    // An indeterminate operation that would change nothing here is better left
+                    // unplaced: every continuation after placing it is open without it too (it
+                    // may take effect later, or never), and it constrains nothing in between.
+                    self.determinate[k as usize] || next != w.state
+                });
+                if let Some(next) = next {
                     self.bits.flip(k);
                     if self.memo.insert(&self.bits, next) {
                         w.stack.push((w.cursor, w.state));
