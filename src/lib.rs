@@ -2,5 +2,7 @@
 //! seed into a checked run. The binary in `main.rs` is a thin layer over it.
 
 pub mod scenario;
+pub mod report;
 pub mod runner;
 pub mod store;
+pub mod bench;

@@ -4,13 +4,19 @@
 //! history checks, the protocol's invariants, and liveness after the fault window. It reads no
 //! file and prints nothing; the CLI does.
 
+use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
+use reports::OpSample;
 use protocols::client::Client;
 use protocols::cluster::{Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
 use protocols::zab::Zab;
 use serde::Serialize;
-use sim::history::{Line, LineType};
+use protocols::znode;
+use sim::check::formats::{self, Format};
+use sim::check::{self, Budget};
+use sim::history::{Header, Line, LineType};
+use std::time::Duration;
 use sim::net::{MessageCount, ms_to_ns};
 use sim::trace::TraceSink;
 use sim::world::{FaultRecord, RunEnd};
@@ -91,6 +97,8 @@ pub struct Results {
     pub messages: BTreeMap<&'static str, MessageCount>,
     pub trace_hash: String,
     pub checks: Vec<CheckResult>,
+    /// Latency, throughput and message figures.
+    pub metrics: Metrics,
     /// The protocol's own measurements (e.g. time from leader loss to a new leader).
     pub protocol_metrics: BTreeMap<String, f64>,
     /// `true` if every check passed, `false` if one failed, `"unknown"` if none failed but one
@@ -120,6 +128,8 @@ pub struct Run {
     pub verdict: Verdict,
     /// Moments the protocol asked to mark on plots.
     pub marks: Vec<(SimTime, String)>,
+    /// The clients' operations, for plots.
+    pub samples: Vec<OpSample>,
 }
 
 /// Runs `scenario` once with `options.seed` and checks it.
@@ -184,6 +194,10 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     if let Some(heal_ms) = scenario.heal_ms() {
         checks.push(liveness(&history, scenario, heal_ms));
     }
+    let linearizable = scenario.checks.linearizable.unwrap_or(P::LINEARIZABLE_READS);
+    if linearizable {
+        checks.push(linearizability(&history, scenario));
+    }
     let report = P::report(&world);
     if scenario.checks.invariants {
         for f in &report.findings {
@@ -196,6 +210,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     }
     let verdict = checks.iter().map(|c| c.verdict).max().unwrap_or(Verdict::Pass);
     let stats = world.stats();
+    let samples = report::samples(&history, world.now().as_ms_f64());
     let results = Results {
         zksim_version: env!("CARGO_PKG_VERSION"),
         rand_chacha: sim::rng::RAND_CHACHA_VERSION,
@@ -220,9 +235,10 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         crash_writes: [("lost", stats.writes_lost), ("kept", stats.writes_kept), ("torn", stats.writes_torn)]
             .into_iter()
             .collect(),
-        messages: world.network().counts.clone(),
+        messages: world.network().counts(),
         trace_hash: format!("{:016x}", world.trace_hash()),
         checks,
+        metrics: Metrics::default(),
         protocol_metrics: report.metrics.clone(),
         valid: match verdict {
             Verdict::Pass => true.into(),
@@ -231,13 +247,54 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         },
         replay: format!("zksim run {} --seed {}", options.scenario_path, options.seed),
     };
-    Run {
+    let mut run = Run {
         results,
         history,
         fault_log: stats.fault_log.clone(),
         prefix_hashes: world.prefix_hashes().map(<[u64]>::to_vec),
         verdict,
         marks: report.marks,
+        samples,
+    };
+    run.results.metrics = report::metrics(&run, &run.samples, scenario.workload.duration_ms - scenario.workload.start_ms);
+    run
+}
+
+/// The history as the text of a history file (header and lines), as checkers read it.
+pub fn history_text(history: &[Line]) -> String {
+    let mut text = serde_json::to_string(&Header::new("znode")).expect("a header serializes");
+    text.push('\n');
+    for line in history {
+        text.push_str(&serde_json::to_string(line).expect("a history line serializes"));
+        text.push('\n');
+    }
+    text
+}
+
+fn budget(scenario: &Scenario) -> Budget {
+    Budget { timeout: Some(Duration::from_secs_f64(scenario.checks.timeout_s)), ..Budget::default() }
+}
+
+/// Every operation, reads included, linearizable with respect to the znode model.
+fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
+    let name = "linearizable".to_string();
+    let raw = match formats::read(&history_text(history), Some(Format::Zksim)) {
+        Ok(raw) => raw,
+        Err(e) => return CheckResult { name, verdict: Verdict::Fail, detail: format!("the history is malformed: {e}") },
+    };
+    match znode::history::check_history(&raw, None, &budget(scenario)) {
+        Err(e) => CheckResult { name, verdict: Verdict::Fail, detail: format!("the history is malformed: {e}") },
+        Ok(result) => match result.verdict {
+            check::Verdict::Linearizable => CheckResult {
+                name,
+                verdict: Verdict::Pass,
+                detail: format!("{} operations in {} independent parts", result.operations, result.parts),
+            },
+            check::Verdict::Violation(counterexample) => {
+                CheckResult { name, verdict: Verdict::Fail, detail: counterexample.to_string() }
+            }
+            check::Verdict::Unknown(reason) => CheckResult { name, verdict: Verdict::Unknown, detail: reason.to_string() },
+        },
     }
 }
 

@@ -24,7 +24,9 @@ pub fn write(dir: &Path, scenario: &Scenario, run: &Run) -> Result<()> {
     write_history(&dir.join(HISTORY_FILE), scenario, run)?;
     let results = serde_json::to_string_pretty(&run.results).expect("results serialize");
     write_file(&dir.join(RESULTS_FILE), results.as_bytes())?;
-    Ok(())
+    let title = format!("{} (seed {})", scenario.name, run.results.seed);
+    crate::report::plots(dir, &title, run, &run.samples, run.results.virtual_time_ms)
+        .with_context(|| format!("cannot draw the plots in {}", dir.display()))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -53,6 +53,18 @@ pub enum Obs<E> {
     Replica(E),
 }
 
+/// History `process` numbers from here on belong to servers, not clients (numbered from 0). A
+/// server records the transactions it starts on its own in the history, so that checkers see
+/// exactly when they took effect: a session expiry is a `close_session` of the expired session, an
+/// operation of process `expiry_process(session)`.
+pub const SERVER_PROCESS: u64 = 1 << 32;
+
+/// The history process of the server-side expiry of `session`: one per session, since a session
+/// ends once.
+pub fn expiry_process(session: SessionId) -> u64 {
+    SERVER_PROCESS | session.0
+}
+
 /// What a history record carries in `value`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {

@@ -9,7 +9,8 @@
 //! write that a crash could still take back. Sessions expire on the server's tick; a restart rebuilds
 //! the tree from the log and gives every open session a fresh deadline.
 
-use crate::cluster::{Node, Replica, ReplicaCtx};
+use crate::cluster::{Node, Obs, Record, Replica, ReplicaCtx, Value, expiry_process};
+use sim::history::LineType;
 use crate::wire::{NoPeer, ToClient, ToServer, Wire};
 use crate::znode::watch::{Notification, WatchTable, watch_left_by};
 use crate::znode::{DataTree, Request, SessionId, Write, Zxid};
@@ -74,6 +75,9 @@ struct Outgoing {
     messages: Vec<(NodeId, ToClient)>,
     /// Close this client's connection once the messages are out (its session ended).
     then_close: Option<NodeId>,
+    /// History records to report once the messages are out (a server-initiated transaction's
+    /// completion).
+    records: Vec<Record>,
 }
 
 /// The reference server.
@@ -156,7 +160,7 @@ impl ReferenceServer {
 
     /// Queues messages behind everything already queued, waiting also for `io` if given.
     fn queue(&mut self, ctx: &mut Ctx<'_, Node<Self>>, io: Option<IoId>, messages: Vec<(NodeId, ToClient)>, then_close: Option<NodeId>) {
-        self.outgoing.push_back(Outgoing { io, messages, then_close });
+        self.outgoing.push_back(Outgoing { io, messages, then_close, records: Vec::new() });
         self.flush(ctx);
     }
 
@@ -172,6 +176,9 @@ impl ReferenceServer {
             }
             if let Some(client) = entry.then_close {
                 ctx.disconnect(client);
+            }
+            for record in entry.records {
+                ctx.record(Obs::History(record));
             }
         }
     }
@@ -267,7 +274,23 @@ impl ReferenceServer {
             self.sessions.iter().filter(|(_, s)| s.deadline <= now).map(|(id, _)| *id).collect();
         for session in expired {
             self.sessions.remove(&session);
+            // The expiry is a transaction of the server's own: the history shows it as a
+            // close_session of process SERVER_PROCESS, from now until it is durable.
+            let me = ctx.me();
+            let record = |kind, value, zxid| Record {
+                kind,
+                process: expiry_process(session),
+                session: Some(session),
+                f: "close_session",
+                value,
+                zxid,
+                server: Some(me),
+                error: None,
+            };
+            let invoke = record(LineType::Invoke, Value::Request(Request::Write(Write::CloseSession)), None);
+            ctx.record(Obs::History(invoke));
             let (zxid, applied) = self.write(ctx, session, Write::CloseSession);
+            let done = record(LineType::Ok, Value::Outcome(applied.outcome.clone()), Some(zxid));
             let fired = self.watches.trigger(&applied.changes);
             let messages = self.notify(fired, zxid);
             self.watches.remove_session(session);
@@ -276,8 +299,9 @@ impl ReferenceServer {
                 self.connections.remove(&c);
             }
             let io = ctx.fsync();
-            self.queue(ctx, Some(io), messages, client);
+            self.outgoing.push_back(Outgoing { io: Some(io), messages, then_close: client, records: vec![done] });
         }
+        self.flush(ctx);
     }
 }
 

@@ -10,6 +10,7 @@ pub mod id;
 pub mod nemesis;
 pub mod net;
 pub mod process;
+pub mod queue;
 pub mod rng;
 pub mod time;
 pub mod trace;

@@ -138,6 +138,8 @@ pub enum RandomFault {
     OneWay,
     /// Clog a random replica.
     Clog,
+    /// Cut a random client off from every replica (its session must survive or expire cleanly).
+    IsolateClient,
 }
 
 /// A closed range of milliseconds, written `[min, max]`.
@@ -172,7 +174,7 @@ pub struct NemesisConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_ms: Option<MsRange>,
     /// The fault budget: at most this many replicas crashed or paused at once by random faults.
-    /// Defaults to a minority, `(replicas - 1) / 2`.
+    /// Defaults to a minority, `(replicas - 1) / 2`, so that a quorum stays up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_down: Option<u32>,
 }
@@ -286,12 +288,9 @@ impl NemesisConfig {
             check_range("window_ms", w)?;
         }
         if let Some(m) = self.max_down
-            && m >= replicas
+            && m > replicas
         {
-            return Err((
-                "max_down".into(),
-                format!("must be less than the number of replicas ({replicas}), or nothing could make progress"),
-            ));
+            return Err(("max_down".into(), format!("cannot exceed the number of replicas ({replicas}), got {m}")));
         }
         Ok(())
     }

@@ -254,7 +254,9 @@ pub struct Network {
     known_generation: Vec<u32>,
     /// `[from][to]`: the arrival time of the last message on an in-order channel.
     last_arrival: Vec<SimTime>,
-    pub counts: BTreeMap<&'static str, MessageCount>,
+    /// Counters per message kind, in order of first appearance. A handful of kinds, looked up on
+    /// every message: a short vector matched by the name's address beats a map of strings.
+    counts: Vec<(&'static str, MessageCount)>,
 }
 
 impl Network {
@@ -271,7 +273,7 @@ impl Network {
             generation: vec![0; n * n],
             known_generation: vec![0; n * n],
             last_arrival: vec![SimTime::ZERO; n * n],
-            counts: BTreeMap::new(),
+            counts: Vec::new(),
         }
     }
 
@@ -334,13 +336,24 @@ impl Network {
 
     /// Counts a send of `kind` with `bytes` on the wire.
     pub fn count_sent(&mut self, kind: &'static str, bytes: usize) {
-        let c = self.counts.entry(kind).or_default();
+        let c = self.count(kind);
         c.sent += 1;
         c.bytes += bytes as u64;
     }
 
+    /// The counters of `kind`.
     pub fn count(&mut self, kind: &'static str) -> &mut MessageCount {
-        self.counts.entry(kind).or_default()
+        let found = self.counts.iter().position(|(k, _)| std::ptr::eq(*k, kind) || *k == kind);
+        let i = found.unwrap_or_else(|| {
+            self.counts.push((kind, MessageCount::default()));
+            self.counts.len() - 1
+        });
+        &mut self.counts[i].1
+    }
+
+    /// Every counter, by message kind.
+    pub fn counts(&self) -> BTreeMap<&'static str, MessageCount> {
+        self.counts.iter().copied().collect()
     }
 
     /// Decides the fate of one message sent at `now`. Draws from `rng` only for what the

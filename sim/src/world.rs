@@ -9,13 +9,13 @@ use crate::id::{IoId, NodeId, TimerId};
 use crate::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef, RandomFault};
 use crate::net::{DropReason, Network, NetworkConfig, Route, ms_to_ns};
 use crate::process::{Input, Message, Process};
+use crate::queue::EventQueue;
 use crate::rng::{SimRng, Streams};
 use crate::time::{SimDuration, SimTime};
 use crate::trace::{Trace, TraceSink};
 use rand::RngExt;
 use rand::seq::{IndexedRandom, SliceRandom};
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 /// What a node is: replicas suffer faults and count against the budget; clients do not.
@@ -130,30 +130,6 @@ enum Event<P: Process> {
     NemesisTick,
 }
 
-struct Entry<P: Process> {
-    time: SimTime,
-    seq: u64,
-    event: Event<P>,
-}
-
-impl<P: Process> PartialEq for Entry<P> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl<P: Process> Eq for Entry<P> {}
-impl<P: Process> PartialOrd for Entry<P> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<P: Process> Ord for Entry<P> {
-    /// Reversed, so that the max-heap pops the earliest (time, seq) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
 struct Slot<P: Process> {
     kind: NodeKind,
     state: NodeState,
@@ -170,8 +146,7 @@ struct Slot<P: Process> {
 /// Everything but the process objects, so that a process and its context can be borrowed at once.
 struct Core<P: Process> {
     now: SimTime,
-    seq: u64,
-    queue: BinaryHeap<Entry<P>>,
+    queue: EventQueue<Event<P>>,
     net: Network,
     net_rng: SimRng,
     disk_rng: SimRng,
@@ -218,9 +193,7 @@ fn ms(v: f64) -> SimDuration {
 
 impl<P: Process> Core<P> {
     fn push(&mut self, time: SimTime, event: Event<P>) {
-        let seq = self.seq;
-        self.seq += 1;
-        self.queue.push(Entry { time, seq, event });
+        self.queue.push(time, event);
     }
 
     fn fault(&mut self, kind: &'static str, nodes: Vec<NodeId>, detail: String) {
@@ -336,8 +309,7 @@ impl<P: Process> World<P> {
         let is_client = config.nodes.iter().map(|k| *k == NodeKind::Client).collect();
         let mut core = Core {
             now: SimTime::ZERO,
-            seq: 0,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             net: Network::new(config.network, config.fifo, is_client),
             net_rng: streams.stream("network"),
             disk_rng: streams.stream("disk"),
@@ -449,20 +421,19 @@ impl<P: Process> World<P> {
             if self.core.stats.events >= max_events {
                 return RunEnd::EventLimit;
             }
-            match self.core.queue.peek() {
-                None => return RunEnd::Quiescent,
-                Some(e) if e.time > end => {
+            match self.core.queue.pop_until(end) {
+                Some((time, event)) => self.step(time, event),
+                None if self.core.queue.is_empty() => return RunEnd::Quiescent,
+                None => {
                     self.core.now = end;
                     return RunEnd::TimeLimit;
                 }
-                Some(_) => self.step(),
             }
         }
     }
 
-    /// Takes one event from the queue and carries it out.
-    fn step(&mut self) {
-        let Entry { time, event, .. } = self.core.queue.pop().expect("caller checked");
+    /// Carries out one event taken from the queue.
+    fn step(&mut self, time: SimTime, event: Event<P>) {
         debug_assert!(time >= self.core.now, "time never goes backwards");
         self.core.now = time;
         self.core.stats.events += 1;
@@ -526,7 +497,9 @@ impl<P: Process> World<P> {
             self.core.drop_message(from, to, &msg, DropReason::ChannelReset);
             return;
         }
-        if let Some(g) = self.core.net.reset_pending(to, from) {
+        if self.core.net.fifo
+            && let Some(g) = self.core.net.reset_pending(to, from)
+        {
             // The peer already speaks on a new channel: this end learns of the reset first.
             self.core.net.learn_reset(to, from, g);
             self.input(to, Input::Disconnected { peer: from });
@@ -847,6 +820,8 @@ impl<P: Process> World<P> {
             RandomFault::Crash | RandomFault::CrashLeader | RandomFault::Pause | RandomFault::PauseLeader => None,
             // One partition at a time: a new cut would blur when the first one heals.
             _ if self.core.net.any_cut() && kind != RandomFault::Clog => None,
+            // Cutting replicas apart needs two of them.
+            RandomFault::Partition | RandomFault::IsolateLeader | RandomFault::OneWay if self.core.replicas < 2 => None,
             RandomFault::Partition => {
                 let mut replicas: Vec<NodeRef> = (0..self.core.replicas).map(NodeRef::Id).collect();
                 replicas.shuffle(&mut self.core.nemesis_rng);
@@ -862,6 +837,14 @@ impl<P: Process> World<P> {
                 Some(Action::Cut { from: NodeRef::Id(from), to: NodeRef::Id(to), undo_after: duration })
             }
             RandomFault::Clog => Some(Action::Clog { target: ClogTarget::Node(NodeRef::Random), undo_after: duration }),
+            RandomFault::IsolateClient => {
+                let clients = self.procs.len() as u32 - self.core.replicas;
+                (clients > 0).then(|| {
+                    let client = self.core.replicas + self.core.nemesis_rng.random_range(0..clients);
+                    let replicas = (0..self.core.replicas).map(NodeRef::Id).collect();
+                    Action::Partition { groups: vec![vec![NodeRef::Id(client)], replicas], undo_after: duration }
+                })
+            }
         };
         match action {
             Some(a) => self.apply(a),

@@ -1,5 +1,6 @@
 //! Command-line definitions and the exit-code contract shared by every subcommand.
 
+mod bench;
 mod check;
 mod conformance;
 mod run;
@@ -36,6 +37,8 @@ pub enum Command {
     /// Run a scenario for one seed or many, and check every run.
     #[command(after_help = EXIT_CODES)]
     Run(run::Args),
+    /// Measure the engine and scenarios (figures for docs/PERFORMANCE.md).
+    Bench(bench::Args),
     /// Check histories for linearizability or ZooKeeper's guarantees.
     #[command(after_help = EXIT_CODES)]
     Check(check::Args),
@@ -67,6 +70,7 @@ impl Outcome {
 pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Run(args) => run::main(args),
+        Command::Bench(args) => bench::main(args),
         Command::Check(args) => check::main(args),
         Command::Conformance(args) => conformance::main(args),
     }

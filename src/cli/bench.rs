@@ -1,0 +1,105 @@
+//! `zksim bench`: measures the engine (events per second with trivial processes) and a scenario
+//! (seeds per second). Prints figures; asserts nothing.
+
+use super::Outcome;
+use anyhow::Result;
+use rayon::prelude::*;
+use std::path::PathBuf;
+use zksim::bench::run_ring;
+use zksim::runner::{self, PROTOCOLS, RunOptions, Verdict};
+use zksim::scenario::Scenario;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum What {
+    /// Events per second of the bare engine: tokens passed around a ring of processes that do
+    /// nothing else, on one core.
+    Engine {
+        /// Events per measurement.
+        #[arg(long, default_value_t = 20_000_000)]
+        events: u64,
+        /// Processes in the ring.
+        #[arg(long, default_value_t = 16)]
+        nodes: u32,
+        /// Tokens each process starts with (how many events are queued at once).
+        #[arg(long, default_value_t = 64)]
+        tokens: u64,
+        /// Measurements; the best and the median are reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: u32,
+    },
+    /// Seeds per second of a scenario, each run single-threaded, on `--jobs` cores.
+    Scenario {
+        scenario: PathBuf,
+        /// How many seeds (0..N).
+        #[arg(long, default_value_t = 200)]
+        seeds: u64,
+        /// Parallel runs (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+}
+
+#[allow(clippy::disallowed_methods)] // Benchmarks read the wall clock, outside any world.
+fn now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+pub fn main(args: Args) -> Result<Outcome> {
+    match args.what {
+        What::Engine { events, nodes, tokens, repeat } => {
+            let mut rates = Vec::new();
+            for i in 0..repeat.max(1) {
+                let started = now();
+                let hash = run_ring(i as u64, nodes, tokens, events);
+                let secs = started.elapsed().as_secs_f64();
+                rates.push(events as f64 / secs);
+                println!("run {i}: {events} events in {secs:.3} s = {:.2} M events/s (trace {hash:016x})", events as f64 / secs / 1e6);
+            }
+            rates.sort_by(|a, b| a.total_cmp(b));
+            println!(
+                "engine: best {:.2} M events/s, median {:.2} M events/s ({nodes} nodes, {tokens} tokens each, one core)",
+                rates[rates.len() - 1] / 1e6,
+                rates[rates.len() / 2] / 1e6
+            );
+            Ok(Outcome::Pass)
+        }
+        What::Scenario { scenario: path, seeds, jobs } => {
+            let scenario = Scenario::load(&path, PROTOCOLS)?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+            let started = now();
+            let runs: Vec<(Verdict, u64, f64, u64)> = pool.install(|| {
+                (0..seeds)
+                    .into_par_iter()
+                    .map(|seed| {
+                        let opts = RunOptions {
+                            seed,
+                            trace: None,
+                            prefix_hashes: false,
+                            scenario_path: path.display().to_string(),
+                        };
+                        let r = runner::run(&scenario, opts);
+                        let ops = r.results.ops.ok + r.results.ops.info + r.results.ops.fail;
+                        (r.verdict, r.results.events, r.results.virtual_time_ms, ops)
+                    })
+                    .collect()
+            });
+            let secs = started.elapsed().as_secs_f64();
+            let events: u64 = runs.iter().map(|r| r.1).sum();
+            let virtual_s: f64 = runs.iter().map(|r| r.2).sum::<f64>() / 1e3;
+            let ops: u64 = runs.iter().map(|r| r.3).sum();
+            let failed = runs.iter().filter(|r| r.0 != Verdict::Pass).count();
+            println!("scenario {}: {seeds} seeds on {jobs} cores in {secs:.2} s", scenario.name);
+            println!("  {:.1} seeds/s, {:.0} ops/seed, {:.2} M events/s in all", seeds as f64 / secs, ops as f64 / seeds as f64, events as f64 / secs / 1e6);
+            println!("  simulated/wall time: {:.0}x ({:.1} virtual s per wall s)", virtual_s / secs, virtual_s / secs);
+            println!("  {failed} of {seeds} seeds did not pass");
+            Ok(Outcome::Pass)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! From a finished run to what people read: the operation samples, fault windows and marks the
+//! plots are drawn from, the latency and throughput figures in `results.json`, and the plots in the
+//! store folder. The drawing itself belongs to the `reports` crate; this module only converts.
+
+use crate::runner::Run;
+use protocols::cluster::SERVER_PROCESS;
+use reports::{FaultWindow, Mark, OpSample, Outcome, Quantiles};
+use serde::Serialize;
+use sim::history::{Line, LineType};
+use sim::world::FaultRecord;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Plot files of a store folder.
+pub const LATENCY_PLOT: &str = "latency.png";
+pub const QUANTILES_PLOT: &str = "latency-quantiles.png";
+pub const THROUGHPUT_PLOT: &str = "throughput.png";
+
+/// The operations clients ran, one sample each, from the history. An operation still open when
+/// the run ended counts as given up at the end.
+pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
+    let mut open: BTreeMap<u64, &Line> = BTreeMap::new();
+    let mut samples = Vec::new();
+    let ms = |t: u64| t as f64 / 1e6;
+    for line in history.iter().filter(|l| l.process < SERVER_PROCESS) {
+        match line.kind {
+            LineType::Invoke => {
+                open.insert(line.process, line);
+            }
+            LineType::Ok | LineType::Fail | LineType::Info => {
+                let Some(invoke) = open.remove(&line.process) else { continue };
+                let outcome = match line.kind {
+                    // An answer that is a ZooKeeper error (NoNode, BadVersion...) did not change
+                    // the data: drawn as failed.
+                    LineType::Ok if line.value.get("err").is_some() => Outcome::Fail,
+                    LineType::Ok => Outcome::Ok,
+                    LineType::Fail => Outcome::Fail,
+                    _ => Outcome::Info,
+                };
+                samples.push(OpSample {
+                    start_ms: ms(invoke.time),
+                    latency_ms: ms(line.time - invoke.time),
+                    op: invoke.f.clone(),
+                    outcome,
+                });
+            }
+            LineType::Event => {}
+        }
+    }
+    for invoke in open.into_values() {
+        let start_ms = ms(invoke.time);
+        samples.push(OpSample {
+            start_ms,
+            latency_ms: (end_ms - start_ms).max(0.0),
+            op: invoke.f.clone(),
+            outcome: Outcome::Info,
+        });
+    }
+    samples.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    samples
+}
+
+/// Pairs each fault with the event that undid it (crash/restart, pause/resume, partition and
+/// cuts/heal, clog/unclog); a fault never undone lasts to `end_ms`.
+pub fn fault_windows(log: &[FaultRecord], end_ms: f64) -> Vec<FaultWindow> {
+    let ms = |r: &FaultRecord| r.time.as_ms_f64();
+    // Open faults by what undoes them: (undo kind, node or "" for world-wide faults).
+    let mut open: Vec<(&'static str, String, f64, String, &'static str)> = Vec::new();
+    let mut windows = Vec::new();
+    let mut close = |open: &mut Vec<(&'static str, String, f64, String, &'static str)>, undo: &str, key: Option<&str>, at: f64| {
+        open.retain(|(u, k, start, label, kind)| {
+            let matches = *u == undo && key.is_none_or(|key| key == k);
+            if matches {
+                windows.push(FaultWindow { start_ms: *start, end_ms: at, label: label.clone(), kind: kind.to_string() });
+            }
+            !matches
+        });
+    };
+    for r in log {
+        let node = r.nodes.first().map(|n| n.to_string()).unwrap_or_default();
+        match r.kind {
+            "crash" => open.push(("restart", node.clone(), ms(r), format!("crash {node}"), "crash")),
+            "pause" => open.push(("resume", node.clone(), ms(r), format!("pause {node}"), "pause")),
+            "partition" | "isolate" | "cut" => {
+                open.push(("heal", String::new(), ms(r), format!("{} {}", r.kind, r.detail), "partition"))
+            }
+            "clog" => open.push(("unclog", r.detail.clone(), ms(r), format!("clog {}", r.detail), "clog")),
+            "restart" | "resume" => close(&mut open, r.kind, Some(&node), ms(r)),
+            "heal" => close(&mut open, "heal", None, ms(r)),
+            "unclog" if r.detail == "all" => close(&mut open, "unclog", None, ms(r)),
+            "unclog" => close(&mut open, "unclog", Some(&r.detail), ms(r)),
+            _ => {}
+        }
+    }
+    for (_, _, start, label, kind) in open {
+        windows.push(FaultWindow { start_ms: start, end_ms: end_ms.max(start), label, kind: kind.to_string() });
+    }
+    windows.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    windows
+}
+
+/// Figures of a run for results.json.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Metrics {
+    /// Latency quantiles and counts, by operation type.
+    pub latency: BTreeMap<String, Quantiles>,
+    /// Operations completed `ok` per second of workload.
+    pub throughput_ops_per_s: f64,
+    /// Writes that completed `ok` (create, delete, set_data, multi, close_session).
+    pub writes_ok: u64,
+    /// Replica-to-replica messages and bytes per write completed `ok` (client traffic excluded).
+    pub peer_messages_per_write: Option<f64>,
+    pub peer_bytes_per_write: Option<f64>,
+}
+
+/// Message kinds of the client protocol (the rest are replica-to-replica).
+const CLIENT_KINDS: [&str; 9] =
+    ["CONNECT", "REQUEST", "PING", "SET_WATCHES", "CONNECTED", "EXPIRED", "REPLY", "NOTIFY", "PONG"];
+
+const WRITES: [&str; 5] = ["create", "delete", "set_data", "multi", "close_session"];
+
+pub fn metrics(run: &Run, samples: &[OpSample], workload_ms: f64) -> Metrics {
+    let writes_ok = samples.iter().filter(|s| s.outcome == Outcome::Ok && WRITES.contains(&s.op.as_str())).count() as u64;
+    let ok = samples.iter().filter(|s| s.outcome != Outcome::Info).count();
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    for (kind, c) in &run.results.messages {
+        if !CLIENT_KINDS.contains(kind) {
+            messages += c.sent;
+            bytes += c.bytes;
+        }
+    }
+    let per_write = |n: u64| (writes_ok > 0).then(|| n as f64 / writes_ok as f64);
+    Metrics {
+        latency: reports::quantiles(samples),
+        throughput_ops_per_s: ok as f64 / (workload_ms / 1e3).max(1e-9),
+        writes_ok,
+        peer_messages_per_write: per_write(messages),
+        peer_bytes_per_write: per_write(bytes),
+    }
+}
+
+/// Draws the run's plots into `dir`.
+pub fn plots(dir: &Path, title: &str, run: &Run, samples: &[OpSample], end_ms: f64) -> Result<(), reports::ReportError> {
+    let windows = fault_windows(&run.fault_log, end_ms);
+    let marks: Vec<Mark> = run.marks.iter().map(|(t, label)| Mark { at_ms: t.as_ms_f64(), label: label.clone() }).collect();
+    reports::latency_over_time(dir.join(LATENCY_PLOT), title, samples, &windows, &marks)?;
+    reports::latency_quantiles(dir.join(QUANTILES_PLOT), title, samples)?;
+    let bucket_ms = (end_ms / 120.0).clamp(10.0, 1000.0);
+    reports::throughput(dir.join(THROUGHPUT_PLOT), title, samples, &windows, bucket_ms)?;
+    Ok(())
+}
