@@ -527,17 +527,18 @@ fn within_header(output: &ZkOutput) -> bool {
     within
 }
 
-/// A node, or every node a sequential create under `parent` with `prefix` can make.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Target {
-    Path(String),
-    Family { parent: String, prefix: String },
+/// A node, or every node a sequential create under `parent` with `prefix` can make. Borrowed from
+/// the operations' paths, so that splitting a large history allocates little.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Target<'a> {
+    Path(&'a str),
+    Family { parent: &'a str, prefix: &'a str },
 }
 
-impl Target {
+impl<'a> Target<'a> {
     /// The target of node `p`: its family's when its name could be a sequential create's (it
     /// ends in ten digits, or a sign and nine), else its own.
-    fn of(p: &str) -> Target {
+    fn of(p: &'a str) -> Target<'a> {
         let name = path::name(p);
         let suffix_at = name.len().saturating_sub(path::SEQUENTIAL_SUFFIX_LEN);
         let sequential = name.len() >= path::SEQUENTIAL_SUFFIX_LEN
@@ -546,19 +547,19 @@ impl Target {
                 .all(|b| b.is_ascii_digit() || *b == b'-');
         match path::parent(p) {
             Some(parent) if sequential => Target::Family {
-                parent: parent.to_string(),
-                prefix: name[..suffix_at].to_string(),
+                parent,
+                prefix: &name[..suffix_at],
             },
-            _ => Target::Path(p.to_string()),
+            _ => Target::Path(p),
         }
     }
 
-    /// The target of the node a create of `create.path` makes.
-    fn created(create: &Create, parent: &str) -> Target {
+    /// The target of the node a create of `create.path` under `parent` makes.
+    fn created(create: &'a Create, parent: &'a str) -> Target<'a> {
         match create.mode.is_sequential() {
             true => Target::Family {
-                parent: parent.to_string(),
-                prefix: path::name(&create.path).to_string(),
+                parent,
+                prefix: path::name(&create.path),
             },
             false => Target::of(&create.path),
         }
@@ -566,53 +567,53 @@ impl Target {
 }
 
 /// A piece of state operations read and write (see the module documentation).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
     /// Whether the node exists, and its kind and owner.
-    Exists(Target),
-    /// Its data, version and czxid/mzxid.
-    Data(Target),
+    Exists(Target<'a>),
+    /// Its data, version, czxid and mzxid.
+    Data(Target<'a>),
     /// Its children, creation counter, cversion and pzxid.
-    Children(String),
+    Children(&'a str),
 }
 
 /// The keys one operation reads and writes. `settled` are parents whose existence the operation
 /// does not read, because it is the same in every order real time allows (`settled_parents`).
-#[derive(Default)]
-struct Footprint {
-    reads: Vec<Key>,
-    writes: Vec<Key>,
+#[derive(Clone, Default)]
+struct Footprint<'a> {
+    reads: Vec<Key<'a>>,
+    writes: Vec<Key<'a>>,
 }
 
-impl Footprint {
-    fn read_write(&mut self, key: Key) {
-        self.reads.push(key.clone());
+impl<'a> Footprint<'a> {
+    fn read_write(&mut self, key: Key<'a>) {
+        self.reads.push(key);
         self.writes.push(key);
     }
 
     /// Reading a parent's existence (and kind), for a create or delete of one of its children.
-    fn parent(&mut self, parent: &str, settled: &[String]) {
+    fn parent(&mut self, parent: &'a str, settled: &[String]) {
         if !settled.iter().any(|s| s == parent) {
             self.reads.push(Key::Exists(Target::of(parent)));
         }
     }
 
-    fn create(&mut self, create: &Create, settled: &[String]) {
+    fn create(&mut self, create: &'a Create, settled: &[String]) {
         let Some(parent) = path::parent(&create.path).filter(|_| !path::has_nul(&create.path))
         else {
             return;
         };
         self.parent(parent, settled);
         if create.mode.is_sequential() {
-            self.reads.push(Key::Children(parent.to_string()));
+            self.reads.push(Key::Children(parent));
         }
         let node = Target::created(create, parent);
-        self.read_write(Key::Exists(node.clone()));
+        self.read_write(Key::Exists(node));
         self.writes.push(Key::Data(node));
-        self.writes.push(Key::Children(parent.to_string()));
+        self.writes.push(Key::Children(parent));
     }
 
-    fn delete(&mut self, p: &str, settled: &[String]) {
+    fn delete(&mut self, p: &'a str, settled: &[String]) {
         let Some(parent) = path::parent(p) else {
             return;
         };
@@ -622,39 +623,38 @@ impl Footprint {
         self.parent(parent, settled);
         self.read_write(Key::Exists(Target::of(p)));
         self.reads.push(Key::Data(Target::of(p)));
-        self.reads.push(Key::Children(p.to_string()));
-        self.writes.push(Key::Children(parent.to_string()));
+        self.reads.push(Key::Children(p));
+        self.writes.push(Key::Children(parent));
     }
 
     /// A request that reads node `p` whole (its answer is a Stat) and, for set_data, writes its
     /// data.
-    fn stat_of(&mut self, p: &str, sets_data: bool) {
+    fn stat_of(&mut self, p: &'a str, sets_data: bool) {
         self.reads.push(Key::Exists(Target::of(p)));
         match sets_data {
             true => self.read_write(Key::Data(Target::of(p))),
             false => self.reads.push(Key::Data(Target::of(p))),
         }
-        self.reads.push(Key::Children(p.to_string()));
+        self.reads.push(Key::Children(p));
     }
 
-    fn check(&mut self, p: &str) {
+    fn check(&mut self, p: &'a str) {
         self.reads.push(Key::Exists(Target::of(p)));
         self.reads.push(Key::Data(Target::of(p)));
     }
 
     /// `input`'s keys; `ephemeral` gives, per session, what its close touches.
     fn of(
-        input: &ZkInput,
+        input: &'a ZkInput,
         settled: &[String],
-        ephemeral: &BTreeMap<SessionId, Footprint>,
-    ) -> Footprint {
+        ephemeral: &BTreeMap<SessionId, Footprint<'a>>,
+    ) -> Footprint<'a> {
         let mut fp = Footprint::default();
         match &input.request {
             Request::Write(Write::OpenSession) | Request::Read(Read::Sync(_)) => {}
             Request::Write(Write::CloseSession) => {
                 if let Some(owned) = ephemeral.get(&input.session_or_none()) {
-                    fp.reads.extend(owned.reads.iter().cloned());
-                    fp.writes.extend(owned.writes.iter().cloned());
+                    fp = owned.clone();
                 }
             }
             Request::Write(Write::Create(c)) => fp.create(c, settled),
@@ -802,29 +802,47 @@ fn partition_with(
             };
             let footprint = ephemeral.entry(op.input.session_or_none()).or_default();
             footprint.read_write(Key::Exists(Target::created(create, parent)));
-            footprint.writes.push(Key::Children(parent.to_string()));
+            footprint.writes.push(Key::Children(parent));
         }
     }
+    // Each key once, as a number, with whether anyone reads it and anyone writes it.
+    let mut ids: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut read: Vec<bool> = Vec::new();
+    let mut written: Vec<bool> = Vec::new();
     let no_parents = Vec::new();
-    let footprints: Vec<Footprint> = ops
+    let touched: Vec<Vec<usize>> = ops
         .iter()
         .map(|op| {
             let parents = chained_zxid(op)
                 .and_then(|z| settled.get(&z))
                 .unwrap_or(&no_parents);
-            Footprint::of(&op.input, parents, &ephemeral)
+            let fp = Footprint::of(&op.input, parents, &ephemeral);
+            let reads = fp.reads.into_iter().map(|key| (key, true));
+            let writes = fp.writes.into_iter().map(|key| (key, false));
+            reads
+                .chain(writes)
+                .map(|(key, is_read)| {
+                    let next = ids.len();
+                    let id = *ids.entry(key).or_insert(next);
+                    if id == next {
+                        read.push(false);
+                        written.push(false);
+                    }
+                    read[id] |= is_read;
+                    written[id] |= !is_read;
+                    id
+                })
+                .collect()
         })
         .collect();
 
     // Only a key that is both read and written couples operations.
-    let read: BTreeSet<&Key> = footprints.iter().flat_map(|fp| &fp.reads).collect();
-    let written: BTreeSet<&Key> = footprints.iter().flat_map(|fp| &fp.writes).collect();
     let mut sets = UnionFind::new(ops.len());
-    let mut first_with_key: BTreeMap<&Key, usize> = BTreeMap::new();
-    for (index, fp) in footprints.iter().enumerate() {
-        for key in fp.reads.iter().chain(&fp.writes) {
-            if read.contains(key) && written.contains(key) {
-                let first = *first_with_key.entry(key).or_insert(index);
+    let mut first_with_key: Vec<Option<usize>> = vec![None; ids.len()];
+    for (index, keys) in touched.iter().enumerate() {
+        for &id in keys {
+            if read[id] && written[id] {
+                let first = *first_with_key[id].get_or_insert(index);
                 sets.union(first, index);
             }
         }
