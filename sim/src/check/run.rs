@@ -71,7 +71,8 @@ where
             control.time_out();
             Ok(CheckResult {
                 verdict: Verdict::Unknown(control.timeout_reason()),
-                operations: 0,
+                operations: ops.len(),
+                // The worker still holds the partition; it is not worth waiting for.
                 parts: 0,
                 stats: CheckStats::default(),
             })
