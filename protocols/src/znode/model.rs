@@ -168,21 +168,18 @@ impl ZnodeState {
             })
     }
 
-    /// The zxid a write is placed with: the header's (`may_place` said it fits), or a new
-    /// unknown above the floor.
-    fn place_write(&mut self, header: Option<Zxid>) -> Option<Zx> {
+    /// The zxid a write is placed with: the header's, if it may be placed now, or a new unknown
+    /// above the floor. Every unknown placed before lies below a known zxid placed after it.
+    fn place_write(&mut self, header: Option<Zxid>, previous: Option<u64>) -> Option<Zx> {
         match header {
             Some(zxid) => {
-                if zxid.0 <= self.floor {
+                if !self.may_place(zxid, previous) {
                     return None;
                 }
-                self.last_write = zxid.0;
                 for bounds in &mut self.unknown {
                     bounds.below = bounds.below.min(zxid.0);
-                    if bounds.is_empty() {
-                        return None;
-                    }
                 }
+                self.last_write = zxid.0;
                 self.floor = zxid.0;
                 Some(Zx::Known(zxid))
             }
@@ -199,10 +196,8 @@ impl ZnodeState {
     /// Whether the model's answer can be the observed one: equal up to zxids, and every zxid
     /// either equal or, if unknown, consistently bindable. Binds what it learns.
     fn unify(&mut self, model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> Option<()> {
-        let mut model_zxids = Vec::new();
-        let mut seen_zxids = Vec::new();
-        let model_shape = model.map(|r| r.map_zxids(&mut |z| model_zxids.push(z)));
-        let seen_shape = seen.map(|r| r.map_zxids(&mut |z| seen_zxids.push(z)));
+        let (model_shape, model_zxids) = shape_and_zxids(model);
+        let (seen_shape, seen_zxids) = shape_and_zxids(seen);
         if model_shape != seen_shape {
             return None;
         }
@@ -379,8 +374,10 @@ impl Model for ZnodeModel {
             };
         }
         let header = output.and_then(|o| o.zxid);
+        let previous = header.and_then(|z| self.previous_write.get(&z.0).copied());
+        // A write that cannot go here is refused before the state is copied: most of the
+        // search's tries are such refusals.
         if let (Request::Write(_), Some(zxid)) = (&input.request, header) {
-            let previous = self.previous_write.get(&zxid.0).copied();
             if !state.may_place(zxid, previous) {
                 return None;
             }
@@ -399,7 +396,7 @@ impl Model for ZnodeModel {
                         next.tree.materialize(parent, Zx::Known(Zxid::ZERO));
                     }
                 }
-                let zx = next.place_write(header)?;
+                let zx = next.place_write(header, previous)?;
                 let applied = next.tree.apply(zx, session, write);
                 if let (Write::CloseSession, true) = (write, applied.outcome.is_ok()) {
                     next.closed.insert(session);
@@ -504,10 +501,8 @@ impl Model for ZnodeModel {
 /// Whether `seen` can be the model's answer `model` once unknown zxids are bound: a quick test
 /// that needs no copy of the state (`ZnodeState::unify` decides).
 fn may_match(model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> bool {
-    let mut model_zxids = Vec::new();
-    let mut seen_zxids = Vec::new();
-    let model_shape = model.map(|r| r.map_zxids(&mut |z| model_zxids.push(z)));
-    let seen_shape = seen.map(|r| r.map_zxids(&mut |z| seen_zxids.push(z)));
+    let (model_shape, model_zxids) = shape_and_zxids(model);
+    let (seen_shape, seen_zxids) = shape_and_zxids(seen);
     model_shape == seen_shape
         && model_zxids
             .iter()
@@ -515,16 +510,22 @@ fn may_match(model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> bool {
             .all(|(zx, seen)| !matches!(zx, Zx::Known(known) if known != seen))
 }
 
+/// An answer with every zxid erased, and its zxids in document order.
+fn shape_and_zxids<Z: Copy>(outcome: &Outcome<Reply<Z>>) -> (Outcome<Reply<()>>, Vec<Z>) {
+    let mut zxids = Vec::new();
+    let shape = outcome.map(|r| r.map_zxids(&mut |z| zxids.push(z)));
+    (shape, zxids)
+}
+
 /// Every zxid an answer shows is at most the zxid of its reply header.
 fn within_header(output: &ZkOutput) -> bool {
-    let Some(header) = output.zxid else {
-        return true;
-    };
-    let mut within = true;
-    output
-        .outcome
-        .map(|r| r.map_zxids(&mut |z| within &= z <= header));
-    within
+    match output.zxid {
+        Some(header) => shape_and_zxids(&output.outcome)
+            .1
+            .iter()
+            .all(|z| *z <= header),
+        None => true,
+    }
 }
 
 /// A node, or every node a sequential create under `parent` with `prefix` can make. Borrowed from
