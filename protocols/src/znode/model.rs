@@ -377,10 +377,9 @@ impl Model for ZnodeModel {
         let previous = header.and_then(|z| self.previous_write.get(&z.0).copied());
         // A write that cannot go here is refused before the state is copied: most of the
         // search's tries are such refusals.
-        if let (Request::Write(_), Some(zxid)) = (&input.request, header) {
-            if !state.may_place(zxid, previous) {
-                return None;
-            }
+        let is_write = matches!(input.request, Request::Write(_));
+        if is_write && header.is_some_and(|zxid| !state.may_place(zxid, previous)) {
+            return None;
         }
         // A session this part has not seen closed is open (see "Sessions" above).
         let open = session != SessionId::NONE && !state.closed.contains(&session);
