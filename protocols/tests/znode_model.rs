@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use protocols::znode::conformance;
-use protocols::znode::history::check_history;
+use protocols::znode::history::{self, check_history};
 use protocols::znode::model::ZnodeModel;
 use protocols::znode::server::Standalone;
 use protocols::znode::{
@@ -25,7 +25,7 @@ fn verdict(ops: Vec<Op>) -> Verdict {
         shrink_steps: 0,
         ..Budget::unlimited()
     };
-    check(Arc::new(ZnodeModel), ops.into(), &budget)
+    check(Arc::new(ZnodeModel::for_history(&ops)), ops.into(), &budget)
         .expect("valid operations")
         .verdict
 }
@@ -279,6 +279,48 @@ proptest! {
         created.stat.czxid = Zxid(created.stat.czxid.0 + 1);
         prop_assert!(matches!(verdict(ops), Verdict::Violation(_)));
     }
+}
+
+/// What a client records with `invoke_line` and `ok_line` reads back as the same operations.
+#[test]
+fn recorded_lines_read_back() {
+    let mut server = Standalone::new();
+    let requests = [
+        (None, r#"{"op":"open_session"}"#),
+        (
+            Some(1),
+            r#"{"op":"create","path":"/q/","data":"","mode":"persistent_sequential"}"#,
+        ),
+        (
+            Some(1),
+            r#"{"op":"create","path":"/q","data":"é","mode":"container"}"#,
+        ),
+        (
+            Some(1),
+            r#"{"op":"multi","ops":[{"op":"create","path":"/q/","data":"","mode":"persistent_sequential"},{"op":"check","path":"/q","version":0}]}"#,
+        ),
+        (Some(1), r#"{"op":"get_children","path":"/q","watch":true}"#),
+        (Some(1), r#"{"op":"close_session"}"#),
+    ];
+    let mut text = String::from(r#"{"format":"zksim-history","version":1,"model":"znode"}"#);
+    for (i, (session, request)) in requests.iter().enumerate() {
+        let request: Request = serde_json::from_str(request).unwrap();
+        let input = ZkInput::new(session.map(SessionId), request).unwrap();
+        let answer = server.execute(&input);
+        let time = 2 * i as u64;
+        for line in [
+            history::invoke_line(7, time, &input),
+            history::ok_line(7, time + 1, &input, &answer.outcome, answer.zxid),
+        ] {
+            text.push('\n');
+            text.push_str(&serde_json::to_string(&line).unwrap());
+        }
+    }
+    let raw = formats::read(&text, None).unwrap();
+    assert_eq!(raw.ops.len(), requests.len());
+    let result = check_history(&raw, None, &Budget::unlimited()).unwrap();
+    assert_eq!(result.verdict, Verdict::Linearizable);
+    assert_eq!(result.operations, requests.len());
 }
 
 #[test]

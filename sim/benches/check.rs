@@ -1,8 +1,10 @@
 //! Benchmark of the linearizability checker on the public histories in `../shared/histories`:
 //! the 102 Porcupine etcd logs (total and slowest file) and the kv logs c50-ok and c50-bad, the
-//! figures Porcupine publishes. Run with `cargo bench -p sim --bench check`. It first prints a
+//! figures Porcupine publishes. Run with `cargo bench -p sim --bench check` (a criterion filter
+//! that matches nothing, e.g. `-- summary-only`, prints the summary alone). It first prints a
 //! summary table (best of several runs per file, memo estimate, peak RSS), then lets criterion
-//! measure the same workloads. Files are parsed before timing; the timed part is decoding for the
+//! measure the same workloads, verdict only (what Porcupine's figures measure) and with the
+//! counterexample shrinking `zksim check` does. Files are parsed before timing; the timed part is decoding for the
 //! model plus the check, as `zksim check` runs it. It asserts nothing: figures go to
 //! docs/PERFORMANCE.md by hand.
 
@@ -129,25 +131,38 @@ fn main() {
 
     summary(&etcd, &kv);
 
-    let budget = Budget::default();
+    let with_cx = Budget::default();
+    let verdict_only = Budget {
+        shrink_steps: 0,
+        ..Budget::default()
+    };
     let mut c = Criterion::default()
         .sample_size(10)
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
-    c.bench_function("etcd: all 102 logs", |b| {
-        b.iter(|| {
-            etcd.iter()
-                .map(|w| check(w, &budget).operations)
-                .sum::<usize>()
-        })
-    });
     let slowest = etcd
         .iter()
         .find(|w| w.name == "etcd_002.log")
         .expect("etcd_002");
-    c.bench_function("etcd: etcd_002.log", |b| b.iter(|| check(slowest, &budget)));
-    for w in &kv {
-        c.bench_function(&format!("kv: {}", w.name), |b| b.iter(|| check(w, &budget)));
+    for (label, budget) in [
+        ("verdict only", &verdict_only),
+        ("with counterexamples", &with_cx),
+    ] {
+        c.bench_function(&format!("etcd: all 102 logs, {label}"), |b| {
+            b.iter(|| {
+                etcd.iter()
+                    .map(|w| check(w, budget).operations)
+                    .sum::<usize>()
+            })
+        });
+        c.bench_function(&format!("etcd: etcd_002.log, {label}"), |b| {
+            b.iter(|| check(slowest, budget))
+        });
+        for w in &kv {
+            c.bench_function(&format!("kv: {}, {label}", w.name), |b| {
+                b.iter(|| check(w, budget))
+            });
+        }
     }
     c.final_summary();
 }

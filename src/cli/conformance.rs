@@ -118,9 +118,9 @@ mod tests {
         dir
     }
 
-    fn run(paths: &[PathBuf]) -> Outcome {
+    fn run(paths: &[&Path]) -> Outcome {
         main(Args {
-            paths: paths.to_vec(),
+            paths: paths.iter().map(|p| p.to_path_buf()).collect(),
         })
         .unwrap()
     }
@@ -136,15 +136,15 @@ mod tests {
         std::fs::write(&malformed, TRACE.replace(r#""version":-1,"#, "")).unwrap();
         let empty = scratch("codes-empty");
 
-        assert_eq!(run(std::slice::from_ref(&good)), Outcome::Pass);
-        assert_eq!(run(&[good.clone(), wrong.clone()]), Outcome::Fail);
-        assert_eq!(run(&[good.clone(), malformed.clone()]), Outcome::BadInput);
-        assert_eq!(run(&[dir.clone()]), Outcome::BadInput);
-        assert_eq!(run(&[dir.join("missing.jsonl")]), Outcome::BadInput);
-        assert_eq!(run(&[empty.clone()]), Outcome::BadInput);
+        assert_eq!(run(&[&good]), Outcome::Pass);
+        assert_eq!(run(&[&good, &wrong]), Outcome::Fail);
+        assert_eq!(run(&[&good, &malformed]), Outcome::BadInput);
+        assert_eq!(run(&[&dir]), Outcome::BadInput);
+        assert_eq!(run(&[&dir.join("missing.jsonl")]), Outcome::BadInput);
+        assert_eq!(run(&[&empty]), Outcome::BadInput);
         std::fs::remove_file(&malformed).unwrap();
         assert_eq!(trace_files(&dir).unwrap(), vec![good, wrong]);
-        assert_eq!(run(&[dir.clone()]), Outcome::Fail);
+        assert_eq!(run(&[&dir]), Outcome::Fail);
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&empty).unwrap();
     }
@@ -156,6 +156,6 @@ mod tests {
             println!("SKIPPED: {} is absent", traces.display());
             return;
         }
-        assert_eq!(run(&[traces]), Outcome::Pass);
+        assert_eq!(run(&[&traces]), Outcome::Pass);
     }
 }

@@ -28,7 +28,7 @@ impl ZnodeModel {
     /// fresh server's tree, so any initial state is refused.
     pub fn new(initial: Option<&serde_json::Value>) -> Result<ZnodeModel, Error> {
         match initial {
-            None | Some(serde_json::Value::Null) => Ok(ZnodeModel),
+            None | Some(serde_json::Value::Null) => Ok(ZnodeModel::default()),
             Some(other) => Err(Error::BadInitial {
                 model: "znode".into(),
                 reason: format!(
@@ -81,8 +81,8 @@ pub fn check_history(
     initial: Option<&serde_json::Value>,
     budget: &Budget,
 ) -> Result<CheckResult, Error> {
-    let model = ZnodeModel::new(initial.or(raw.initial.as_ref()))?;
-    let ops = decode(&model, raw)?;
+    let ops = decode(&ZnodeModel::new(initial.or(raw.initial.as_ref()))?, raw)?;
+    let model = ZnodeModel::for_history(&ops);
     check(Arc::new(model), ops.into(), budget)
 }
 

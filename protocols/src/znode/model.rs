@@ -20,6 +20,10 @@
 //!   their zxids), so within one part the zxids of the writes, in the order the search places
 //!   them, must increase strictly: a known zxid must exceed every zxid placed before it
 //!   (`floor`), and each unknown keeps an open interval (`Bounds`) narrowed by its neighbours.
+//! - A model built for its history (`ZnodeModel::for_history`) knows, for each write whose zxid
+//!   the history shows, the zxid of the previous such write in its part, and places a write only
+//!   right after that one. Without this the search would try the writes of a part in every order
+//!   the zxid floor allows and only find out much later that a skipped write no longer fits.
 //! - Every zxid an answer shows is at most the zxid of its reply header (a server answers from a
 //!   state it has applied).
 //!
@@ -43,32 +47,44 @@
 //! get_children reads them; a sequential create reads the parent's creation counter and makes a
 //! node whose name is known only from its answer; a multi touches several paths; close_session
 //! deletes every ephemeral node of its session. The partition therefore works on *keys* of state,
-//! each operation reading and writing some of them (derived from the invocations alone, since
-//! answers may be unknown):
+//! each operation reading and writing some of them (derived from the invocations, since answers
+//! may be unknown):
 //!
-//! - `Node(p)`: whether `p` exists, its data, version, kind and owner;
-//! - `Children(p)`: `p`'s children, creation counter, cversion and pzxid;
-//! - `Family(parent, prefix)`: every node a sequential create under `parent` with `prefix` can
-//!   make, i.e. every `Node(parent/prefix + ten digits)`. Any node whose name ends in ten digits
-//!   is read as its family key, so a read of a sequential node joins the creates that may make it.
+//! - `Exists(n)`: whether node `n` exists, its kind and owner;
+//! - `Data(n)`: its data, version, czxid and mzxid;
+//! - `Children(p)`: `p`'s children, creation counter, cversion and pzxid.
+//!
+//! `n` is a path, or the *family* of a sequential create: every node a sequential create under
+//! parent `q` with prefix `x` can make (`q/x` + ten digits). Any node whose name ends in ten digits
+//! is taken as its family, so a read of a sequential node joins the creates that may make it.
 //!
 //! | operation | reads | writes |
 //! |---|---|---|
-//! | create p (parent q) | Node(q); Node(p) or, sequential, Family and Children(q) | Node(p) or Family; Children(q) |
-//! | delete p | Node(q), Node(p), Children(p) | Node(p), Children(q) |
-//! | set_data p | Node(p), Children(p) (its answer is a Stat) | Node(p) |
-//! | check p | Node(p) | |
-//! | get_data, exists, get_children p | Node(p), Children(p) | |
-//! | close_session s | the Node/Family keys of every ephemeral create of s | those, and Children of their parents |
+//! | create n (parent q) | Exists(q), Exists(n); sequential: Children(q) | Exists(n), Data(n), Children(q) |
+//! | delete n | Exists(q), Exists(n), Data(n), Children(n) | Exists(n), Children(q) |
+//! | set_data n | Exists(n), Data(n), Children(n) (its answer is a Stat) | Data(n) |
+//! | check n | Exists(n), Data(n) | |
+//! | get_data, exists, get_children n | Exists(n), Data(n), Children(n) | |
+//! | close_session s | Exists of every ephemeral create of s | those, Children of their parents |
 //! | multi | its sub-ops' keys | its sub-ops' keys |
 //! | sync, open_session, requests refused for their path alone | | |
 //!
 //! Operations sharing a key that some operation reads and some operation writes are put in one
 //! part (union-find). A key that nobody reads needs no joining: its writers' effects on it are
 //! never observed, so each part's partial view of it cannot change an answer. A key that nobody
-//! writes keeps its initial value in every part, so its readers need no joining either. (This is what lets creates and deletes under
-//! a parent that nobody lists or stats be checked apart, the root included.) Within a part the
-//! tree then holds exactly the part's effects on every key the part reads.
+//! writes keeps its initial value in every part, so its readers need no joining either. Within a
+//! part the tree then holds exactly the part's effects on every key the part reads.
+//!
+//! One more refinement keeps the usual workload, a parent created once and children created and
+//! deleted under it by many clients, from becoming one part: a create or delete of a child does
+//! not read `Exists(q)` when the parent `q` is *settled* for it: nothing in the history can delete
+//! `q`, and a create of `q` succeeded before the child's operation was invoked. `q` then exists at
+//! every point where the operation can take effect, whatever the order, and `step` makes it exist
+//! in a part that does not hold its create (`DataTree::materialize`). Nobody in such a part reads
+//! `q`'s data or Stat, or the part would hold the create, and `q`'s child counter starts at 0 there
+//! as the real one did, all the child creates that count being in the part of whoever reads it.
+//! The model learns which parents are settled for which write from the history
+//! (`ZnodeModel::for_history`), by the write's zxid; the default model settles nothing.
 //!
 //! # Not checked
 //!
@@ -127,6 +143,8 @@ pub struct ZnodeState {
     closed: BTreeSet<SessionId>,
     /// The largest known zxid of the writes placed so far: the next write's must exceed it.
     floor: u64,
+    /// The header zxid of the last write placed with one (0 before any).
+    last_write: u64,
     /// The unknown zxids still stored in the tree, in the order their writes were placed.
     unknown: Vec<Bounds>,
 }
@@ -136,20 +154,32 @@ impl ZnodeState {
         &self.tree
     }
 
-    /// The zxid a write is placed with: the header's, which must exceed everything placed before,
-    /// or a new unknown above the floor.
-    fn place_write(&mut self, header: Option<Zxid>) -> Option<Zx> {
+    /// Whether a write with header zxid `zxid` may be placed now: above everything placed before
+    /// and, when its part's chain of known zxids is given, right after its predecessor in it.
+    fn may_place(&self, zxid: Zxid, previous: Option<u64>) -> bool {
+        zxid.0 > self.floor
+            && previous.is_none_or(|p| p == self.last_write)
+            && self.unknown.iter().all(|b| {
+                let narrowed = Bounds {
+                    below: b.below.min(zxid.0),
+                    ..*b
+                };
+                !narrowed.is_empty()
+            })
+    }
+
+    /// The zxid a write is placed with: the header's, if it may be placed now, or a new unknown
+    /// above the floor. Every unknown placed before lies below a known zxid placed after it.
+    fn place_write(&mut self, header: Option<Zxid>, previous: Option<u64>) -> Option<Zx> {
         match header {
             Some(zxid) => {
-                if zxid.0 <= self.floor {
+                if !self.may_place(zxid, previous) {
                     return None;
                 }
                 for bounds in &mut self.unknown {
                     bounds.below = bounds.below.min(zxid.0);
-                    if bounds.is_empty() {
-                        return None;
-                    }
                 }
+                self.last_write = zxid.0;
                 self.floor = zxid.0;
                 Some(Zx::Known(zxid))
             }
@@ -166,10 +196,8 @@ impl ZnodeState {
     /// Whether the model's answer can be the observed one: equal up to zxids, and every zxid
     /// either equal or, if unknown, consistently bindable. Binds what it learns.
     fn unify(&mut self, model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> Option<()> {
-        let mut model_zxids = Vec::new();
-        let mut seen_zxids = Vec::new();
-        let model_shape = model.map(|r| r.map_zxids(&mut |z| model_zxids.push(z)));
-        let seen_shape = seen.map(|r| r.map_zxids(&mut |z| seen_zxids.push(z)));
+        let (model_shape, model_zxids) = shape_and_zxids(model);
+        let (seen_shape, seen_zxids) = shape_and_zxids(seen);
         if model_shape != seen_shape {
             return None;
         }
@@ -255,9 +283,58 @@ impl ZnodeState {
     }
 }
 
-/// The znode model. It has no parameters: a znode history always starts from a fresh server.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ZnodeModel;
+/// The znode model. A znode history always starts from a fresh server's tree; the only thing the
+/// model may know about its history is the order of the zxids it shows (see `for_history`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZnodeModel {
+    /// Header zxid of a write → header zxid of the previous write with one in the same part (0 for
+    /// the first). Zxids that occur more than once in the history are left out.
+    previous_write: BTreeMap<u64, u64>,
+    /// Header zxid of a write → the parents whose existence is settled for it
+    /// (`settled_parents`).
+    settled: BTreeMap<u64, Vec<String>>,
+}
+
+impl ZnodeModel {
+    /// The model for `ops`, knowing the order of the writes whose zxid the history shows, part by
+    /// part (see the module documentation). Any other history may be checked with it too, but a
+    /// history whose writes show different zxids is then refused; the default model knows no
+    /// order and accepts the same histories, more slowly.
+    pub fn for_history(ops: &[Operation<ZkInput, ZkOutput>]) -> ZnodeModel {
+        let mut count: BTreeMap<u64, usize> = BTreeMap::new();
+        for op in ops {
+            if let Some(zxid) = chained_zxid(op) {
+                *count.entry(zxid).or_default() += 1;
+            }
+        }
+        let settled = settled_parents(ops);
+        let mut previous_write = BTreeMap::new();
+        for part in partition_with(ops, &settled) {
+            let mut zxids: Vec<u64> = part.iter().filter_map(|&i| chained_zxid(&ops[i])).collect();
+            zxids.sort_unstable();
+            let mut previous = 0;
+            for zxid in zxids {
+                if count[&zxid] == 1 {
+                    previous_write.insert(zxid, previous);
+                }
+                previous = zxid;
+            }
+        }
+        ZnodeModel {
+            previous_write,
+            settled,
+        }
+    }
+}
+
+/// The header zxid of a write that `step` places by it: answered, with a zxid, by a session the
+/// answer does not call expired, and not `open_session` (which `step` does not place).
+fn chained_zxid(op: &Operation<ZkInput, ZkOutput>) -> Option<u64> {
+    let output = op.output.as_ref()?;
+    let is_placed_write = matches!(&op.input.request, Request::Write(w) if *w != Write::OpenSession)
+        && output.outcome != Outcome::Err(ZkError::SessionExpired);
+    output.zxid.filter(|_| is_placed_write).map(|z| z.0)
+}
 
 impl Model for ZnodeModel {
     type State = ZnodeState;
@@ -269,6 +346,7 @@ impl Model for ZnodeModel {
             tree: DataTree::new(Zx::Known(Zxid::ZERO)),
             closed: BTreeSet::new(),
             floor: 0,
+            last_write: 0,
             unknown: Vec::new(),
         }
     }
@@ -295,23 +373,47 @@ impl Model for ZnodeModel {
                 Some(_) => None,
             };
         }
-        let mut next = state.clone();
-        if session != SessionId::NONE
-            && !next.tree.is_open(session)
-            && !next.closed.contains(&session)
-        {
-            next.tree.adopt_session(session);
+        let header = output.and_then(|o| o.zxid);
+        let previous = header.and_then(|z| self.previous_write.get(&z.0).copied());
+        // A write that cannot go here is refused before the state is copied: most of the
+        // search's tries are such refusals.
+        let is_write = matches!(input.request, Request::Write(_));
+        if is_write && header.is_some_and(|zxid| !state.may_place(zxid, previous)) {
+            return None;
         }
-        let outcome = match &input.request {
+        // A session this part has not seen closed is open (see "Sessions" above).
+        let open = session != SessionId::NONE && !state.closed.contains(&session);
+        let (mut next, outcome) = match &input.request {
             Request::Write(write) => {
-                let zx = next.place_write(output.and_then(|o| o.zxid))?;
+                let mut next = state.clone();
+                if open && !next.tree.is_open(session) {
+                    next.tree.adopt_session(session);
+                }
+                // Parents settled for this write exist even if this part never created them.
+                if let Some(parents) = header.and_then(|z| self.settled.get(&z.0)) {
+                    for parent in parents {
+                        next.tree.materialize(parent, Zx::Known(Zxid::ZERO));
+                    }
+                }
+                let zx = next.place_write(header, previous)?;
                 let applied = next.tree.apply(zx, session, write);
                 if let (Write::CloseSession, true) = (write, applied.outcome.is_ok()) {
                     next.closed.insert(session);
                 }
-                applied.outcome
+                (next, applied.outcome)
             }
-            Request::Read(read) => next.tree.read(session, read),
+            Request::Read(read) => {
+                // A read changes nothing: answer it from `state` and copy the state only for an
+                // answer that can match, which is what keeps the search's failed tries cheap.
+                let outcome = match open {
+                    true => state.tree.answer(read),
+                    false => Outcome::Err(ZkError::SessionExpired),
+                };
+                if seen.is_some_and(|seen| !may_match(&outcome, seen)) {
+                    return None;
+                }
+                (state.clone(), outcome)
+            }
         };
         if let Some(seen) = seen {
             next.unify(&outcome, seen)?;
@@ -321,7 +423,7 @@ impl Model for ZnodeModel {
     }
 
     fn partition(&self, ops: &[Operation<ZkInput, ZkOutput>]) -> Vec<Vec<usize>> {
-        partition(ops.iter().map(|op| &op.input))
+        partition_with(ops, &self.settled)
     }
 
     fn describe_operation(&self, input: &ZkInput, output: Option<&ZkOutput>) -> String {
@@ -395,109 +497,184 @@ impl Model for ZnodeModel {
     }
 }
 
+/// Whether `seen` can be the model's answer `model` once unknown zxids are bound: a quick test
+/// that needs no copy of the state (`ZnodeState::unify` decides).
+fn may_match(model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> bool {
+    let (model_shape, model_zxids) = shape_and_zxids(model);
+    let (seen_shape, seen_zxids) = shape_and_zxids(seen);
+    model_shape == seen_shape
+        && model_zxids
+            .iter()
+            .zip(&seen_zxids)
+            .all(|(zx, seen)| !matches!(zx, Zx::Known(known) if known != seen))
+}
+
+/// An answer with every zxid erased, and its zxids in document order.
+fn shape_and_zxids<Z: Copy>(outcome: &Outcome<Reply<Z>>) -> (Outcome<Reply<()>>, Vec<Z>) {
+    let mut zxids = Vec::new();
+    let shape = outcome.map(|r| r.map_zxids(&mut |z| zxids.push(z)));
+    (shape, zxids)
+}
+
 /// Every zxid an answer shows is at most the zxid of its reply header.
 fn within_header(output: &ZkOutput) -> bool {
-    let Some(header) = output.zxid else {
-        return true;
-    };
-    let mut within = true;
-    output
-        .outcome
-        .map(|r| r.map_zxids(&mut |z| within &= z <= header));
-    within
+    match output.zxid {
+        Some(header) => shape_and_zxids(&output.outcome)
+            .1
+            .iter()
+            .all(|z| *z <= header),
+        None => true,
+    }
+}
+
+/// A node, or every node a sequential create under `parent` with `prefix` can make. Borrowed from
+/// the operations' paths, so that splitting a large history allocates little.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Target<'a> {
+    Path(&'a str),
+    Family { parent: &'a str, prefix: &'a str },
+}
+
+impl<'a> Target<'a> {
+    /// The target of node `p`: its family's when its name could be a sequential create's (it
+    /// ends in ten digits, or a sign and nine), else its own.
+    fn of(p: &'a str) -> Target<'a> {
+        let name = path::name(p);
+        let suffix_at = name.len().saturating_sub(path::SEQUENTIAL_SUFFIX_LEN);
+        let sequential = name.len() >= path::SEQUENTIAL_SUFFIX_LEN
+            && name.as_bytes()[suffix_at..]
+                .iter()
+                .all(|b| b.is_ascii_digit() || *b == b'-');
+        match path::parent(p) {
+            Some(parent) if sequential => Target::Family {
+                parent,
+                prefix: &name[..suffix_at],
+            },
+            _ => Target::Path(p),
+        }
+    }
+
+    /// The target of the node a create of `create.path` under `parent` makes.
+    fn created(create: &'a Create, parent: &'a str) -> Target<'a> {
+        match create.mode.is_sequential() {
+            true => Target::Family {
+                parent,
+                prefix: path::name(&create.path),
+            },
+            false => Target::of(&create.path),
+        }
+    }
 }
 
 /// A piece of state operations read and write (see the module documentation).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Node(String),
-    Family { parent: String, prefix: String },
-    Children(String),
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    /// Whether the node exists, and its kind and owner.
+    Exists(Target<'a>),
+    /// Its data, version, czxid and mzxid.
+    Data(Target<'a>),
+    /// Its children, creation counter, cversion and pzxid.
+    Children(&'a str),
 }
 
-/// The key of node `p`'s existence and data: its family's when its name could be a sequential
-/// create's (it ends in ten digits, or a sign and nine), else its own.
-fn node_key(p: &str) -> Key {
-    let name = path::name(p);
-    let suffix_at = name.len().saturating_sub(path::SEQUENTIAL_SUFFIX_LEN);
-    let sequential = name.len() >= path::SEQUENTIAL_SUFFIX_LEN
-        && name.as_bytes()[suffix_at..]
-            .iter()
-            .all(|b| b.is_ascii_digit() || *b == b'-');
-    match path::parent(p) {
-        Some(parent) if sequential => Key::Family {
-            parent: parent.to_string(),
-            prefix: name[..suffix_at].to_string(),
-        },
-        _ => Key::Node(p.to_string()),
-    }
+/// The keys one operation reads and writes. `settled` are parents whose existence the operation
+/// does not read, because it is the same in every order real time allows (`settled_parents`).
+#[derive(Clone, Default)]
+struct Footprint<'a> {
+    reads: Vec<Key<'a>>,
+    writes: Vec<Key<'a>>,
 }
 
-/// The keys one operation reads and writes.
-#[derive(Default)]
-struct Footprint {
-    reads: Vec<Key>,
-    writes: Vec<Key>,
-}
-
-impl Footprint {
-    fn read_write(&mut self, key: Key) {
-        self.reads.push(key.clone());
+impl<'a> Footprint<'a> {
+    fn read_write(&mut self, key: Key<'a>) {
+        self.reads.push(key);
         self.writes.push(key);
     }
 
-    /// A create: the parent's existence and kind, the node (or its family, for a sequential
-    /// create, which also reads the parent's counter), and the parent's children. Returns the
-    /// node's key, for close_session.
-    fn create(&mut self, create: &Create) -> Option<(Key, String)> {
-        let parent = path::parent(&create.path).filter(|_| !path::has_nul(&create.path))?;
-        self.reads.push(node_key(parent));
-        let node = if create.mode.is_sequential() {
-            self.reads.push(Key::Children(parent.to_string()));
-            Key::Family {
-                parent: parent.to_string(),
-                prefix: path::name(&create.path).to_string(),
-            }
-        } else {
-            node_key(&create.path)
-        };
-        self.read_write(node.clone());
-        self.writes.push(Key::Children(parent.to_string()));
-        Some((node, parent.to_string()))
+    /// Reading a parent's existence (and kind), for a create or delete of one of its children.
+    fn parent(&mut self, parent: &'a str, settled: &[String]) {
+        if !settled.iter().any(|s| s == parent) {
+            self.reads.push(Key::Exists(Target::of(parent)));
+        }
     }
 
-    fn delete(&mut self, p: &str) {
+    fn create(&mut self, create: &'a Create, settled: &[String]) {
+        let Some(parent) = path::parent(&create.path).filter(|_| !path::has_nul(&create.path))
+        else {
+            return;
+        };
+        self.parent(parent, settled);
+        if create.mode.is_sequential() {
+            self.reads.push(Key::Children(parent));
+        }
+        let node = Target::created(create, parent);
+        self.read_write(Key::Exists(node));
+        self.writes.push(Key::Data(node));
+        self.writes.push(Key::Children(parent));
+    }
+
+    fn delete(&mut self, p: &'a str, settled: &[String]) {
         let Some(parent) = path::parent(p) else {
             return;
         };
         if path::has_nul(p) || path::is_undeletable(p) {
             return;
         }
-        self.reads.push(node_key(parent));
-        self.read_write(node_key(p));
-        self.reads.push(Key::Children(p.to_string()));
-        self.writes.push(Key::Children(parent.to_string()));
+        self.parent(parent, settled);
+        self.read_write(Key::Exists(Target::of(p)));
+        self.reads.push(Key::Data(Target::of(p)));
+        self.reads.push(Key::Children(p));
+        self.writes.push(Key::Children(parent));
     }
 
-    /// A request that reads (and, for set_data, writes) node `p` and answers its Stat.
-    fn stat_of(&mut self, p: &str, writes: bool) {
-        if writes {
-            self.read_write(node_key(p));
-        } else {
-            self.reads.push(node_key(p));
+    /// A request that reads node `p` whole (its answer is a Stat) and, for set_data, writes its
+    /// data.
+    fn stat_of(&mut self, p: &'a str, sets_data: bool) {
+        self.reads.push(Key::Exists(Target::of(p)));
+        match sets_data {
+            true => self.read_write(Key::Data(Target::of(p))),
+            false => self.reads.push(Key::Data(Target::of(p))),
         }
-        self.reads.push(Key::Children(p.to_string()));
+        self.reads.push(Key::Children(p));
     }
 
-    fn sub_op(&mut self, op: &SubOp) {
-        match op {
-            SubOp::Create(c) => {
-                self.create(c);
+    fn check(&mut self, p: &'a str) {
+        self.reads.push(Key::Exists(Target::of(p)));
+        self.reads.push(Key::Data(Target::of(p)));
+    }
+
+    /// `input`'s keys; `ephemeral` gives, per session, what its close touches.
+    fn of(
+        input: &'a ZkInput,
+        settled: &[String],
+        ephemeral: &BTreeMap<SessionId, Footprint<'a>>,
+    ) -> Footprint<'a> {
+        let mut fp = Footprint::default();
+        match &input.request {
+            Request::Write(Write::OpenSession) | Request::Read(Read::Sync(_)) => {}
+            Request::Write(Write::CloseSession) => {
+                if let Some(owned) = ephemeral.get(&input.session_or_none()) {
+                    fp = owned.clone();
+                }
             }
-            SubOp::Delete(d) => self.delete(&d.path),
-            SubOp::SetData(s) => self.stat_of(&s.path, true),
-            SubOp::Check(c) => self.reads.push(node_key(&c.path)),
+            Request::Write(Write::Create(c)) => fp.create(c, settled),
+            Request::Write(Write::Delete(d)) => fp.delete(&d.path, settled),
+            Request::Write(Write::SetData(s)) => fp.stat_of(&s.path, true),
+            Request::Write(Write::Multi(m)) => {
+                for op in &m.ops {
+                    match op {
+                        SubOp::Create(c) => fp.create(c, settled),
+                        SubOp::Delete(d) => fp.delete(&d.path, settled),
+                        SubOp::SetData(s) => fp.stat_of(&s.path, true),
+                        SubOp::Check(c) => fp.check(&c.path),
+                    }
+                }
+            }
+            Request::Read(Read::GetData(r) | Read::Exists(r) | Read::GetChildren(r)) => {
+                fp.stat_of(&r.path, false)
+            }
         }
+        fp
     }
 }
 
@@ -517,62 +694,161 @@ fn ephemeral_creates(request: &Request) -> Vec<&Create> {
     }
 }
 
-/// Splits operations into independent parts (see the module documentation): lists of indices,
-/// each in increasing order, the parts ordered by their first index.
-pub fn partition<'a>(inputs: impl Iterator<Item = &'a ZkInput>) -> Vec<Vec<usize>> {
-    let inputs: Vec<&ZkInput> = inputs.collect();
-    // What close_session(s) touches: the nodes every ephemeral create of s may have made.
-    let mut ephemeral: BTreeMap<SessionId, Footprint> = BTreeMap::new();
-    for input in &inputs {
-        for create in ephemeral_creates(&input.request) {
-            let footprint = ephemeral.entry(input.session_or_none()).or_default();
-            if let Some((node, parent)) = Footprint::default().create(create) {
-                footprint.read_write(node);
-                footprint.writes.push(Key::Children(parent));
+/// Every create and delete a request makes, single or inside a multi.
+fn creates_and_deletes(request: &Request) -> (Vec<&Create>, Vec<&str>) {
+    let (mut creates, mut deletes) = (Vec::new(), Vec::new());
+    match request {
+        Request::Write(Write::Create(c)) => creates.push(c),
+        Request::Write(Write::Delete(d)) => deletes.push(d.path.as_str()),
+        Request::Write(Write::Multi(m)) => {
+            for op in &m.ops {
+                match op {
+                    SubOp::Create(c) => creates.push(c),
+                    SubOp::Delete(d) => deletes.push(d.path.as_str()),
+                    SubOp::SetData(_) | SubOp::Check(_) => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    (creates, deletes)
+}
+
+/// The parents whose existence is settled for each write with a known, unique header zxid: by
+/// that zxid, the parents of the nodes it creates or deletes that exist, as non-ephemeral nodes,
+/// at every point where real time lets the write take effect. A parent `q` qualifies when
+///
+/// - no operation of the history can delete it: no delete of `q`, no ephemeral create of `q` (its
+///   session's close would delete it), no sequential create that could name it;
+/// - a create of `q` answered success and completed before the write was invoked.
+///
+/// Then `q` exists from that create on and forever, so the write's answer does not depend on
+/// where `create q` is placed: the write need not join the part of `q`'s create, and `step`
+/// makes `q` exist in a part that lacks it (`DataTree::materialize`).
+fn settled_parents(ops: &[Operation<ZkInput, ZkOutput>]) -> BTreeMap<u64, Vec<String>> {
+    // Paths some operation may delete, or whose creation settles nothing.
+    let mut unsettled: BTreeSet<&str> = BTreeSet::new();
+    // Path → the earliest completion of a successful create of it.
+    let mut created_by: BTreeMap<&str, u64> = BTreeMap::new();
+    for op in ops {
+        let (creates, deletes) = creates_and_deletes(&op.input.request);
+        unsettled.extend(deletes);
+        let answers: Vec<bool> = match op.output.as_ref().map(|o| &o.outcome) {
+            Some(Outcome::Ok(Reply::Multi(entries))) => {
+                entries.iter().map(Outcome::is_ok).collect()
+            }
+            Some(Outcome::Ok(Reply::Created(_))) => vec![true],
+            _ => vec![false; creates.len()],
+        };
+        for (create, succeeded) in creates.iter().zip(answers) {
+            // A sequential create names nodes of a family, which are never settled.
+            if create.mode.is_sequential() {
+                continue;
+            }
+            if create.mode.is_ephemeral() {
+                unsettled.insert(&create.path);
+                continue;
+            }
+            if succeeded {
+                let completed = created_by.entry(&create.path).or_insert(op.ret);
+                *completed = (*completed).min(op.ret);
             }
         }
     }
-    let footprints: Vec<Footprint> = inputs
+    let mut zxid_count: BTreeMap<u64, usize> = BTreeMap::new();
+    for op in ops {
+        if let Some(zxid) = chained_zxid(op) {
+            *zxid_count.entry(zxid).or_default() += 1;
+        }
+    }
+    let mut settled = BTreeMap::new();
+    for op in ops {
+        let Some(zxid) = chained_zxid(op).filter(|z| zxid_count[z] == 1) else {
+            continue;
+        };
+        let (creates, deletes) = creates_and_deletes(&op.input.request);
+        let children = creates.iter().map(|c| c.path.as_str()).chain(deletes);
+        let mut parents: Vec<String> = children
+            .filter_map(path::parent)
+            .filter(|q| {
+                !unsettled.contains(q)
+                    && matches!(Target::of(q), Target::Path(_))
+                    && created_by.get(q).is_some_and(|&done| done < op.call)
+            })
+            .map(str::to_string)
+            .collect();
+        parents.sort();
+        parents.dedup();
+        if !parents.is_empty() {
+            settled.insert(zxid, parents);
+        }
+    }
+    settled
+}
+
+/// Splits operations into independent parts (see the module documentation): lists of indices,
+/// each in increasing order, the parts ordered by their first index. `settled` is
+/// `settled_parents`'s answer (or empty).
+fn partition_with(
+    ops: &[Operation<ZkInput, ZkOutput>],
+    settled: &BTreeMap<u64, Vec<String>>,
+) -> Vec<Vec<usize>> {
+    // What close_session(s) touches: the nodes every ephemeral create of s may have made.
+    let mut ephemeral: BTreeMap<SessionId, Footprint> = BTreeMap::new();
+    for op in ops {
+        for create in ephemeral_creates(&op.input.request) {
+            let Some(parent) = path::parent(&create.path) else {
+                continue;
+            };
+            let footprint = ephemeral.entry(op.input.session_or_none()).or_default();
+            footprint.read_write(Key::Exists(Target::created(create, parent)));
+            footprint.writes.push(Key::Children(parent));
+        }
+    }
+    // Each key once, as a number, with whether anyone reads it and anyone writes it.
+    let mut ids: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut read: Vec<bool> = Vec::new();
+    let mut written: Vec<bool> = Vec::new();
+    let no_parents = Vec::new();
+    let touched: Vec<Vec<usize>> = ops
         .iter()
-        .map(|input| {
-            let mut fp = Footprint::default();
-            match &input.request {
-                Request::Write(Write::OpenSession) | Request::Read(Read::Sync(_)) => {}
-                Request::Write(Write::CloseSession) => {
-                    if let Some(owned) = ephemeral.get(&input.session_or_none()) {
-                        fp.reads.extend(owned.reads.iter().cloned());
-                        fp.writes.extend(owned.writes.iter().cloned());
+        .map(|op| {
+            let parents = chained_zxid(op)
+                .and_then(|z| settled.get(&z))
+                .unwrap_or(&no_parents);
+            let fp = Footprint::of(&op.input, parents, &ephemeral);
+            let reads = fp.reads.into_iter().map(|key| (key, true));
+            let writes = fp.writes.into_iter().map(|key| (key, false));
+            reads
+                .chain(writes)
+                .map(|(key, is_read)| {
+                    let next = ids.len();
+                    let id = *ids.entry(key).or_insert(next);
+                    if id == next {
+                        read.push(false);
+                        written.push(false);
                     }
-                }
-                Request::Write(Write::Create(c)) => {
-                    fp.create(c);
-                }
-                Request::Write(Write::Delete(d)) => fp.delete(&d.path),
-                Request::Write(Write::SetData(s)) => fp.stat_of(&s.path, true),
-                Request::Write(Write::Multi(m)) => m.ops.iter().for_each(|op| fp.sub_op(op)),
-                Request::Read(Read::GetData(r) | Read::Exists(r) | Read::GetChildren(r)) => {
-                    fp.stat_of(&r.path, false)
-                }
-            }
-            fp
+                    read[id] |= is_read;
+                    written[id] |= !is_read;
+                    id
+                })
+                .collect()
         })
         .collect();
 
     // Only a key that is both read and written couples operations.
-    let read: BTreeSet<&Key> = footprints.iter().flat_map(|fp| &fp.reads).collect();
-    let written: BTreeSet<&Key> = footprints.iter().flat_map(|fp| &fp.writes).collect();
-    let mut sets = UnionFind::new(inputs.len());
-    let mut first_with_key: BTreeMap<&Key, usize> = BTreeMap::new();
-    for (index, fp) in footprints.iter().enumerate() {
-        for key in fp.reads.iter().chain(&fp.writes) {
-            if read.contains(key) && written.contains(key) {
-                let first = *first_with_key.entry(key).or_insert(index);
+    let mut sets = UnionFind::new(ops.len());
+    let mut first_with_key: Vec<Option<usize>> = vec![None; ids.len()];
+    for (index, keys) in touched.iter().enumerate() {
+        for &id in keys {
+            if read[id] && written[id] {
+                let first = *first_with_key[id].get_or_insert(index);
                 sets.union(first, index);
             }
         }
     }
     let mut parts: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for index in 0..inputs.len() {
+    for index in 0..ops.len() {
         parts.entry(sets.find(index)).or_default().push(index);
     }
     let mut parts: Vec<Vec<usize>> = parts.into_values().collect();
@@ -673,7 +949,7 @@ mod tests {
 
     /// Runs `steps` in order from the initial state; `None` if one is refused.
     fn run(steps: &[(ZkInput, Option<ZkOutput>)]) -> Option<ZnodeState> {
-        let model = ZnodeModel;
+        let model = ZnodeModel::default();
         let mut state = model.init();
         for (input, output) in steps {
             state = model.step(&state, input, output.as_ref())?;
@@ -785,27 +1061,54 @@ mod tests {
         assert!(run(&[eph, again(expired)]).is_some());
     }
 
+    /// One operation after another, each answered (by `answers`, else as unknown) with the
+    /// header zxid `index + 1`.
+    fn history(inputs: &[ZkInput], answers: &[(usize, Outcome<Reply>)]) -> Vec<Op> {
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| Operation {
+                process: i as u64,
+                input: input.clone(),
+                output: answers
+                    .iter()
+                    .find(|(j, _)| *j == i)
+                    .map(|(_, outcome)| ZkOutput {
+                        outcome: outcome.clone(),
+                        zxid: Some(Zxid(i as u64 + 1)),
+                    }),
+                call: 2 * i as u64,
+                ret: 2 * i as u64 + 1,
+                line: i + 1,
+            })
+            .collect()
+    }
+
+    type Op = Operation<ZkInput, ZkOutput>;
+
+    fn children(path: &str) -> Request {
+        Request::Read(Read::GetChildren(Watched {
+            path: path.into(),
+            watch: false,
+        }))
+    }
+
+    fn delete(path: &str) -> Request {
+        Request::Write(Write::Delete(Delete {
+            path: path.into(),
+            version: -1,
+        }))
+    }
+
     #[test]
     fn partition_joins_what_one_operation_can_observe_of_another() {
         let s2 = Some(SessionId(2));
-        let children = |path: &str| {
-            Request::Read(Read::GetChildren(Watched {
-                path: path.into(),
-                watch: false,
-            }))
-        };
-        let delete = |path: &str| {
-            Request::Write(Write::Delete(Delete {
-                path: path.into(),
-                version: -1,
-            }))
-        };
         let inputs = [
             input(None, Request::Write(Write::OpenSession)), // 0: alone
             input(S1, create("/a", CreateMode::Persistent)), // 1: /a
             input(S1, create("/b", CreateMode::Persistent)), // 2: /b (nobody lists /)
             input(S1, get("/a")),                            // 3: /a
-            input(S1, create("/a/q-", CreateMode::PersistentSequential)), // 4: /a's family
+            input(S1, create("/a/q-", CreateMode::PersistentSequential)), // 4: /a's child
             input(S1, get("/a/q-0000000003")),               // 5: the family
             input(s2, create("/b/e", CreateMode::Ephemeral)), // 6: /b (its parent)
             input(s2, Request::Write(Write::CloseSession)),  // 7: deletes /b/e
@@ -813,18 +1116,21 @@ mod tests {
             input(S1, delete("/b")),                         // 9: reads /b's children
             input(S1, children("/d")),                       // 10: /d's children
             input(S1, create("/d/x", CreateMode::Persistent)), // 11: listed by 10
-            input(S1, create("/z/y", CreateMode::Persistent)), // 12: /z unread
-            input(S1, create("/z/w", CreateMode::Persistent)), // 13: /z unread
+            input(S1, create("/z/y", CreateMode::Persistent)), // 12: /z never written
+            input(S1, create("/z/w", CreateMode::Persistent)), // 13: /z never written
+            input(S1, set("/a", "x")),                       // 14: /a's data, read by 3
+            input(S1, set("/d", "x")),                       // 15: /d's data, unread
         ];
-        let parts = partition(inputs.iter());
+        let ops = history(&inputs, &[]);
+        let parts = ZnodeModel::default().partition(&ops);
         assert_eq!(
             parts,
             vec![
                 vec![0],
-                vec![1, 3, 4, 5],
+                vec![1, 3, 4, 5, 14],
                 vec![2, 6, 7, 9],
                 vec![8],
-                vec![10, 11],
+                vec![10, 11, 15],
                 vec![12],
                 vec![13],
             ]
@@ -832,11 +1138,69 @@ mod tests {
         // Listing the root joins every create and delete directly under it.
         let mut with_root = inputs.to_vec();
         with_root.push(input(S1, children("/")));
-        let parts = partition(with_root.iter());
+        let parts = ZnodeModel::default().partition(&history(&with_root, &[]));
         assert!(
             parts
                 .iter()
-                .any(|p| [1, 2, 14].iter().all(|i| p.contains(i)))
+                .any(|p| [1, 2, 16].iter().all(|i| p.contains(i)))
+        );
+    }
+
+    #[test]
+    fn a_parent_created_for_good_does_not_join_its_children() {
+        let made = |path: &str, zxid| {
+            Outcome::Ok(Reply::Created(Created {
+                path: path.into(),
+                stat: Stat {
+                    data_length: 0,
+                    ..stat(zxid, zxid, 0)
+                },
+            }))
+        };
+        let mut inputs = vec![
+            input(S1, create("/app", CreateMode::Persistent)), // 0
+            input(S1, create("/app/x", CreateMode::Persistent)), // 1
+            input(S1, create("/app/y", CreateMode::Persistent)), // 2
+            input(S1, delete("/app/x")),                       // 3
+        ];
+        for input in &mut inputs {
+            if let Request::Write(Write::Create(c)) = &mut input.request {
+                c.data = String::new();
+            }
+        }
+        let answers = [
+            (0, made("/app", 1)),
+            (1, made("/app/x", 2)),
+            (2, made("/app/y", 3)),
+            (3, Outcome::Ok(Reply::Done)),
+        ];
+        let ops = history(&inputs, &answers);
+        let model = ZnodeModel::for_history(&ops);
+        assert_eq!(model.partition(&ops), vec![vec![0], vec![1, 3], vec![2]]);
+        // Each part checks on its own: /app exists in the parts that never create it.
+        for part in model.partition(&ops) {
+            let mut state = model.init();
+            for i in part {
+                state = model
+                    .step(&state, &ops[i].input, ops[i].output.as_ref())
+                    .unwrap();
+            }
+        }
+        // Without the create's success, or if /app may be deleted, the parts stay joined.
+        let unanswered = history(&inputs, &answers[1..]);
+        assert_eq!(
+            ZnodeModel::for_history(&unanswered)
+                .partition(&unanswered)
+                .len(),
+            1
+        );
+        inputs.push(input(S1, delete("/app")));
+        let deletable = history(&inputs, &answers);
+        assert_eq!(
+            ZnodeModel::for_history(&deletable)
+                .partition(&deletable)
+                .len(),
+            1
         );
     }
 

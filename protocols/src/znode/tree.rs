@@ -236,6 +236,11 @@ impl<Z: Copy + Eq> DataTree<Z> {
         if !self.sessions.contains(&session) {
             return Outcome::Err(ZkError::SessionExpired);
         }
+        self.answer(read)
+    }
+
+    /// The answer to `read` from a session that is open.
+    pub(super) fn answer(&self, read: &Read) -> Outcome<Reply<Z>> {
         match read {
             // FORMAT.md "Reads and sync": get_data and get_children do not validate the path.
             Read::GetData(r) => match self.nodes.get(&r.path) {
@@ -267,6 +272,22 @@ impl<Z: Copy + Eq> DataTree<Z> {
     /// session's operations without the `open_session` that created it (see `model`).
     pub(super) fn adopt_session(&mut self, session: SessionId) {
         self.sessions.insert(session);
+    }
+
+    /// Makes the node `p` and its missing ancestors exist as persistent nodes with the zxid
+    /// `zxid`, without counting them as child creations: for the linearizability model, in a part
+    /// of a history that uses a node created in another part (see `model`, "settled parents").
+    /// `p` must be a valid path.
+    pub(super) fn materialize(&mut self, p: &str, zxid: Z) {
+        if self.nodes.contains_key(p) {
+            return;
+        }
+        let parent = path::parent(p).expect("a valid path has a parent");
+        self.materialize(parent, zxid);
+        let node = Node::new(zxid, String::new(), NodeKind::Persistent);
+        self.nodes.insert(p.to_string(), node);
+        let parent = self.nodes.get_mut(parent).expect("materialized above");
+        parent.children.insert(path::name(p).to_string());
     }
 
     /// Every zxid the tree stores, for the model to bind or rename the zxids it had not learned.

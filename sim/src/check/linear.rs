@@ -14,7 +14,7 @@ use super::budget::{Control, UnknownReason};
 use super::{Model, Operation};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-/// How many search steps pass between two polls of the budget and of the abandon flag.
+/// How many search steps pass between two polls of the budget and of the step limit.
 const POLL_EVERY: u64 = 1 << 10;
 
 const NIL: u32 = u32::MAX;
@@ -29,8 +29,8 @@ const TRANSITIONS_MAX: usize = 1 << 18;
 pub(crate) enum Outcome {
     Linearizable,
     Violation(Failure),
-    /// The budget ran out (or the caller abandoned the part).
-    Stopped(Option<UnknownReason>),
+    /// The budget ran out.
+    Stopped(UnknownReason),
     /// The step limit given by the caller ran out (shrinking only).
     OutOfSteps,
 }
@@ -60,18 +60,16 @@ pub(crate) struct Stats {
 
 /// Searches for a linearization of `ops[part[..]]` in one go.
 ///
-/// `max_steps` bounds the model steps (for shrinking); `abandon` is polled with the budget and
-/// stops the search early when its answer can no longer matter.
+/// `max_steps` bounds the model steps (for shrinking).
 pub(crate) fn search<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     part: &[usize],
     control: &Control,
     max_steps: u64,
-    abandon: &dyn Fn() -> bool,
 ) -> (Outcome, Stats) {
     let mut s = Search::new(model, ops, part);
-    let outcome = s.run(control, max_steps, abandon);
+    let outcome = s.run(control, max_steps);
     let stats = s.finish(control);
     (outcome, stats)
 }
@@ -261,12 +259,7 @@ impl<'a, M: Model> Search<'a, M> {
 
     /// Searches on until a verdict, or until `max_steps` model steps have been taken in total
     /// (then `OutOfSteps`, and a later call continues), or until told to stop.
-    pub(crate) fn run(
-        &mut self,
-        control: &Control,
-        max_steps: u64,
-        abandon: &dyn Fn() -> bool,
-    ) -> Outcome {
+    pub(crate) fn run(&mut self, control: &Control, max_steps: u64) -> Outcome {
         let mut w = match self.walk.take() {
             Some(w) => w,
             None => {
@@ -299,10 +292,7 @@ impl<'a, M: Model> Search<'a, M> {
                     self.reported_bytes = bytes;
                 }
                 if let Some(reason) = control.stopped() {
-                    return Outcome::Stopped(Some(reason));
-                }
-                if abandon() {
-                    return Outcome::Stopped(None);
+                    return Outcome::Stopped(reason);
                 }
                 if self.steps >= max_steps {
                     self.walk = Some(w);
@@ -316,7 +306,13 @@ impl<'a, M: Model> Search<'a, M> {
             if entry.is_call {
                 let k = entry.op;
                 self.steps += 1;
-                if let Some(next) = self.step(w.state, k) {
+                let next = self.step(w.state, k).filter(|&next| {
+                    // An indeterminate operation that would change nothing here is better left
+                    // unplaced: every continuation after placing it is open without it too (it
+                    // may take effect later, or never), and it constrains nothing in between.
+                    self.determinate[k as usize] || next != w.state
+                });
+                if let Some(next) = next {
                     self.bits.flip(k);
                     if self.memo.insert(&self.bits, next) {
                         w.stack.push((w.cursor, w.state));

@@ -17,7 +17,7 @@ use std::sync::Arc;
 const FIRST_ROUND_STEPS: u64 = 1 << 14;
 
 /// The least step limit of one shrinking check (see `counterexample`).
-const SHRINK_CHECK_MIN_STEPS: u64 = 10_000;
+const SHRINK_CHECK_MIN_STEPS: u64 = 20_000;
 
 struct PartRun<'a, M: Model> {
     /// Dropped as soon as the part has its outcome, to free its memo.
@@ -71,7 +71,8 @@ where
             control.time_out();
             Ok(CheckResult {
                 verdict: Verdict::Unknown(control.timeout_reason()),
-                operations: 0,
+                operations: ops.len(),
+                // The worker still holds the partition; it is not worth waiting for.
                 parts: 0,
                 stats: CheckStats::default(),
             })
@@ -127,7 +128,6 @@ fn check_now<M: Model>(
     // reached the limit; the first round in which some part fails reports the lowest-numbered
     // failing part. Step counts do not depend on timing, so the report is the same on every run,
     // and an easy violation in one part is not held up by a hard part that happens to sort first.
-    let never = || false;
     let mut runs: Vec<PartRun<'_, M>> = parts
         .iter()
         .map(|part| PartRun {
@@ -145,7 +145,7 @@ fn check_now<M: Model>(
                     .search
                     .as_mut()
                     .expect("an unfinished part keeps its search");
-                let outcome = search.run(control, limit, &never);
+                let outcome = search.run(control, limit);
                 if !matches!(outcome, Outcome::OutOfSteps) {
                     run.stats = search.finish(control);
                     run.search = None;
@@ -179,7 +179,7 @@ fn check_now<M: Model>(
             Some(Outcome::Violation(failure)) if violation.is_none() => {
                 violation = Some((i, failure, s.steps));
             }
-            Some(Outcome::Stopped(reason)) => unknown = unknown.or(reason),
+            Some(Outcome::Stopped(reason)) => unknown = unknown.or(Some(reason)),
             _ => {}
         }
     }
@@ -322,7 +322,6 @@ fn shrink<M: Model>(
 ) -> (Vec<usize>, bool) {
     let mut spent = 0u64;
     let mut minimal = true;
-    let never = || false;
     // Positions in `relevant` still kept as observed.
     let mut core: Vec<usize> = (0..relevant.len()).collect();
     let all: Vec<usize> = (0..relevant.len()).collect();
@@ -354,7 +353,7 @@ fn shrink<M: Model>(
                 })
                 .collect();
             let cap = left.min(per_check);
-            let (outcome, stats) = linear::search(model, &candidate, &all, control, cap, &never);
+            let (outcome, stats) = linear::search(model, &candidate, &all, control, cap);
             spent = spent.saturating_add(stats.steps);
             match outcome {
                 Outcome::Violation(_) => {

@@ -55,7 +55,9 @@ pub struct CheckStats {
 /// Why a history is not linearizable.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Counterexample {
-    /// The failing part (the lowest-numbered one, whichever finished first) and how many there are.
+    /// The failing part and how many there are. Parts are searched in rounds of growing step
+    /// limits; this is the lowest-numbered part found failing in the first round that found any,
+    /// which does not depend on timing.
     pub part: usize,
     pub parts: usize,
     pub part_operations: usize,
