@@ -94,7 +94,6 @@ fn outcome_of(v: Verdict) -> Outcome {
 
 /// Runs one seed, timing it with the wall clock (the CLI is outside any world).
 fn timed_run(scenario: &Scenario, options: RunOptions) -> Run {
-    #[allow(clippy::disallowed_methods)] // Wall time of the whole run, reported only.
     let started = std::time::Instant::now();
     let mut run = runner::run(scenario, options);
     run.results.wall_time_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -227,7 +226,6 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {per_sec}, eta {eta} {msg}")
             .expect("a valid template"),
     );
-    #[allow(clippy::disallowed_methods)] // Wall time of the sweep, reported only.
     let started = std::time::Instant::now();
     let store_errors = Mutex::new(Vec::new());
     let rows: Vec<SeedResult> = pool.install(|| {
@@ -239,10 +237,9 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
                     let again = runner::run(scenario, options(seed, scenario_path));
                     again.results.trace_hash == run.results.trace_hash
                 };
-                if run.verdict != Verdict::Pass || args.keep_all || !deterministic {
-                    if let Err(e) = store::write(&dir.join(format!("seed-{seed}")), scenario, &run, !args.no_plots) {
-                        store_errors.lock().expect("not poisoned").push(format!("seed {seed}: {e:#}"));
-                    }
+                let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;
+                if keep && let Err(e) = store::write(&dir.join(format!("seed-{seed}")), scenario, &run, !args.no_plots) {
+                    store_errors.lock().expect("not poisoned").push(format!("seed {seed}: {e:#}"));
                 }
                 if run.verdict == Verdict::Fail {
                     bar.set_message(format!("(seed {seed} failed)"));
