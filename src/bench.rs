@@ -51,7 +51,10 @@ pub fn ring_world(seed: u64, nodes: u32, tokens: u64, latency: Latency) -> World
     let config = WorldConfig {
         seed,
         nodes: vec![NodeKind::Replica; nodes as usize],
-        network: NetworkConfig { latency, ..NetworkConfig::default() },
+        network: NetworkConfig {
+            latency,
+            ..NetworkConfig::default()
+        },
         fifo: false,
         disk: Default::default(),
         nemesis: Default::default(),
@@ -61,7 +64,15 @@ pub fn ring_world(seed: u64, nodes: u32, tokens: u64, latency: Latency) -> World
 
 /// Runs a ring world for `events` events; returns the trace hash (so the work cannot be skipped).
 pub fn run_ring(seed: u64, nodes: u32, tokens: u64, events: u64) -> u64 {
-    let mut world = ring_world(seed, nodes, tokens, Latency::Uniform { min_ms: 0.1, max_ms: 2.0 });
+    let mut world = ring_world(
+        seed,
+        nodes,
+        tokens,
+        Latency::Uniform {
+            min_ms: 0.1,
+            max_ms: 2.0,
+        },
+    );
     world.run_until(SimTime::MAX, events);
     debug_assert!(world.stats().events == events);
     world.trace_hash()

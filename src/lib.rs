@@ -5,8 +5,8 @@
 // crate drives worlds from outside: it times runs with the wall clock and runs seeds on threads.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-pub mod scenario;
+pub mod bench;
 pub mod report;
 pub mod runner;
+pub mod scenario;
 pub mod store;
-pub mod bench;

@@ -28,7 +28,9 @@ pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
                 open.insert(line.process, line);
             }
             LineType::Ok | LineType::Fail | LineType::Info => {
-                let Some(invoke) = open.remove(&line.process) else { continue };
+                let Some(invoke) = open.remove(&line.process) else {
+                    continue;
+                };
                 let outcome = match line.kind {
                     // An answer that is a ZooKeeper error (NoNode, BadVersion...) did not change
                     // the data: drawn as failed.
@@ -67,11 +69,19 @@ pub fn fault_windows(log: &[FaultRecord], end_ms: f64) -> Vec<FaultWindow> {
     // Open faults by what undoes them: (undo kind, node or "" for world-wide faults).
     let mut open: Vec<(&'static str, String, f64, String, &'static str)> = Vec::new();
     let mut windows = Vec::new();
-    let mut close = |open: &mut Vec<(&'static str, String, f64, String, &'static str)>, undo: &str, key: Option<&str>, at: f64| {
+    let mut close = |open: &mut Vec<(&'static str, String, f64, String, &'static str)>,
+                     undo: &str,
+                     key: Option<&str>,
+                     at: f64| {
         open.retain(|(u, k, start, label, kind)| {
             let matches = *u == undo && key.is_none_or(|key| key == k);
             if matches {
-                windows.push(FaultWindow { start_ms: *start, end_ms: at, label: label.clone(), kind: kind.to_string() });
+                windows.push(FaultWindow {
+                    start_ms: *start,
+                    end_ms: at,
+                    label: label.clone(),
+                    kind: kind.to_string(),
+                });
             }
             !matches
         });
@@ -79,12 +89,34 @@ pub fn fault_windows(log: &[FaultRecord], end_ms: f64) -> Vec<FaultWindow> {
     for r in log {
         let node = r.nodes.first().map(|n| n.to_string()).unwrap_or_default();
         match r.kind {
-            "crash" => open.push(("restart", node.clone(), ms(r), format!("crash {node}"), "crash")),
-            "pause" => open.push(("resume", node.clone(), ms(r), format!("pause {node}"), "pause")),
-            "partition" | "isolate" | "cut" => {
-                open.push(("heal", String::new(), ms(r), format!("{} {}", r.kind, r.detail), "partition"))
-            }
-            "clog" => open.push(("unclog", r.detail.clone(), ms(r), format!("clog {}", r.detail), "clog")),
+            "crash" => open.push((
+                "restart",
+                node.clone(),
+                ms(r),
+                format!("crash {node}"),
+                "crash",
+            )),
+            "pause" => open.push((
+                "resume",
+                node.clone(),
+                ms(r),
+                format!("pause {node}"),
+                "pause",
+            )),
+            "partition" | "isolate" | "cut" => open.push((
+                "heal",
+                String::new(),
+                ms(r),
+                format!("{} {}", r.kind, r.detail),
+                "partition",
+            )),
+            "clog" => open.push((
+                "unclog",
+                r.detail.clone(),
+                ms(r),
+                format!("clog {}", r.detail),
+                "clog",
+            )),
             "restart" | "resume" => close(&mut open, r.kind, Some(&node), ms(r)),
             "heal" => close(&mut open, "heal", None, ms(r)),
             "unclog" if r.detail == "all" => close(&mut open, "unclog", None, ms(r)),
@@ -93,7 +125,12 @@ pub fn fault_windows(log: &[FaultRecord], end_ms: f64) -> Vec<FaultWindow> {
         }
     }
     for (_, _, start, label, kind) in open {
-        windows.push(FaultWindow { start_ms: start, end_ms: end_ms.max(start), label, kind: kind.to_string() });
+        windows.push(FaultWindow {
+            start_ms: start,
+            end_ms: end_ms.max(start),
+            label,
+            kind: kind.to_string(),
+        });
     }
     windows.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
     windows
@@ -114,14 +151,29 @@ pub struct Metrics {
 }
 
 /// Message kinds of the client protocol (the rest are replica-to-replica).
-const CLIENT_KINDS: [&str; 9] =
-    ["CONNECT", "REQUEST", "PING", "SET_WATCHES", "CONNECTED", "EXPIRED", "REPLY", "NOTIFY", "PONG"];
+const CLIENT_KINDS: [&str; 9] = [
+    "CONNECT",
+    "REQUEST",
+    "PING",
+    "SET_WATCHES",
+    "CONNECTED",
+    "EXPIRED",
+    "REPLY",
+    "NOTIFY",
+    "PONG",
+];
 
 const WRITES: [&str; 5] = ["create", "delete", "set_data", "multi", "close_session"];
 
 pub fn metrics(run: &Run, samples: &[OpSample], workload_ms: f64) -> Metrics {
-    let writes_ok = samples.iter().filter(|s| s.outcome == Outcome::Ok && WRITES.contains(&s.op.as_str())).count() as u64;
-    let ok = samples.iter().filter(|s| s.outcome != Outcome::Info).count();
+    let writes_ok = samples
+        .iter()
+        .filter(|s| s.outcome == Outcome::Ok && WRITES.contains(&s.op.as_str()))
+        .count() as u64;
+    let ok = samples
+        .iter()
+        .filter(|s| s.outcome != Outcome::Info)
+        .count();
     let (mut messages, mut bytes) = (0u64, 0u64);
     for (kind, c) in &run.results.messages {
         if !CLIENT_KINDS.contains(kind) {
@@ -140,12 +192,31 @@ pub fn metrics(run: &Run, samples: &[OpSample], workload_ms: f64) -> Metrics {
 }
 
 /// Draws the run's plots into `dir`.
-pub fn plots(dir: &Path, title: &str, run: &Run, samples: &[OpSample], end_ms: f64) -> Result<(), reports::ReportError> {
+pub fn plots(
+    dir: &Path,
+    title: &str,
+    run: &Run,
+    samples: &[OpSample],
+    end_ms: f64,
+) -> Result<(), reports::ReportError> {
     let windows = fault_windows(&run.fault_log, end_ms);
-    let marks: Vec<Mark> = run.marks.iter().map(|(t, label)| Mark { at_ms: t.as_ms_f64(), label: label.clone() }).collect();
+    let marks: Vec<Mark> = run
+        .marks
+        .iter()
+        .map(|(t, label)| Mark {
+            at_ms: t.as_ms_f64(),
+            label: label.clone(),
+        })
+        .collect();
     reports::latency_over_time(dir.join(LATENCY_PLOT), title, samples, &windows, &marks)?;
     reports::latency_quantiles(dir.join(QUANTILES_PLOT), title, samples)?;
     let bucket_ms = (end_ms / 120.0).clamp(10.0, 1000.0);
-    reports::throughput(dir.join(THROUGHPUT_PLOT), title, samples, &windows, bucket_ms)?;
+    reports::throughput(
+        dir.join(THROUGHPUT_PLOT),
+        title,
+        samples,
+        &windows,
+        bucket_ms,
+    )?;
     Ok(())
 }

@@ -6,28 +6,32 @@
 
 use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
-use reports::OpSample;
 use protocols::client::Client;
 use protocols::cluster::{Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
 use protocols::zab::Zab;
-use serde::Serialize;
 use protocols::znode;
+use reports::OpSample;
+use serde::Serialize;
 use sim::check::formats::{self, Format};
 use sim::check::{self, Budget};
 use sim::history::{Header, Line, LineType};
-use std::time::Duration;
 use sim::net::{MessageCount, ms_to_ns};
 use sim::trace::TraceSink;
 use sim::world::{FaultRecord, RunEnd};
 use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Every protocol a scenario may name.
 pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>()];
 
 const fn info<P: Protocol>() -> ProtocolInfo {
-    ProtocolInfo { name: P::NAME, variants: P::VARIANTS, check_settings: check_settings::<P> }
+    ProtocolInfo {
+        name: P::NAME,
+        variants: P::VARIANTS,
+        check_settings: check_settings::<P>,
+    }
 }
 
 /// Reads a protocol's settings, naming the offending field on error.
@@ -39,7 +43,8 @@ fn settings<P: Protocol>(value: &serde_json::Value) -> Result<P::Settings, (Stri
     if value.is_null() {
         return Ok(P::Settings::default());
     }
-    serde_path_to_error::deserialize(value).map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
 }
 
 /// The verdict of one check, or of a whole run.
@@ -143,7 +148,11 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Run {
 
 fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions) -> Run {
     let settings = settings::<P>(&scenario.cluster.settings).expect("validated with the scenario");
-    let variant = scenario.cluster.variant.clone().unwrap_or_else(|| P::VARIANTS[0].to_string());
+    let variant = scenario
+        .cluster
+        .variant
+        .clone()
+        .unwrap_or_else(|| P::VARIANTS[0].to_string());
     let replicas = scenario.cluster.replicas as usize;
     let clients = scenario.workload.clients as usize;
     let mut nodes = vec![NodeKind::Replica; replicas];
@@ -164,7 +173,11 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             Node::Replica(P::new(id, replicas, &settings, &factory_variant))
         } else {
             let process = (id.index() - replicas) as u64;
-            Node::Client(Box::new(Client::new(process, servers.clone(), workload.clone())))
+            Node::Client(Box::new(Client::new(
+                process,
+                servers.clone(),
+                workload.clone(),
+            )))
         }
     });
     if let Some(sink) = options.trace {
@@ -188,13 +201,19 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         checks.push(CheckResult {
             name: "run-limits".into(),
             verdict: Verdict::Unknown,
-            detail: format!("the run reached its event limit ({}) before its end time", scenario.limits.max_events),
+            detail: format!(
+                "the run reached its event limit ({}) before its end time",
+                scenario.limits.max_events
+            ),
         });
     }
     if let Some(heal_ms) = scenario.heal_ms() {
         checks.push(liveness(&history, scenario, heal_ms));
     }
-    let linearizable = scenario.checks.linearizable.unwrap_or(P::LINEARIZABLE_READS);
+    let linearizable = scenario
+        .checks
+        .linearizable
+        .unwrap_or(P::LINEARIZABLE_READS);
     if linearizable {
         checks.push(linearizability(&history, scenario));
     }
@@ -203,12 +222,20 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         for f in &report.findings {
             checks.push(CheckResult {
                 name: f.name.clone(),
-                verdict: if f.passed { Verdict::Pass } else { Verdict::Fail },
+                verdict: if f.passed {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                },
                 detail: f.detail.clone(),
             });
         }
     }
-    let verdict = checks.iter().map(|c| c.verdict).max().unwrap_or(Verdict::Pass);
+    let verdict = checks
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass);
     let stats = world.stats();
     let samples = report::samples(&history, world.now().as_ms_f64());
     let results = Results {
@@ -232,9 +259,13 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         },
         faults: stats.faults.clone(),
         faults_skipped: stats.faults_skipped,
-        crash_writes: [("lost", stats.writes_lost), ("kept", stats.writes_kept), ("torn", stats.writes_torn)]
-            .into_iter()
-            .collect(),
+        crash_writes: [
+            ("lost", stats.writes_lost),
+            ("kept", stats.writes_kept),
+            ("torn", stats.writes_torn),
+        ]
+        .into_iter()
+        .collect(),
         messages: world.network().counts(),
         trace_hash: format!("{:016x}", world.trace_hash()),
         checks,
@@ -245,7 +276,10 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             Verdict::Fail => false.into(),
             Verdict::Unknown => "unknown".into(),
         },
-        replay: format!("zksim run {} --seed {}", options.scenario_path, options.seed),
+        replay: format!(
+            "zksim run {} --seed {}",
+            options.scenario_path, options.seed
+        ),
     };
     let mut run = Run {
         results,
@@ -256,7 +290,11 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         marks: report.marks,
         samples,
     };
-    run.results.metrics = report::metrics(&run, &run.samples, scenario.workload.duration_ms - scenario.workload.start_ms);
+    run.results.metrics = report::metrics(
+        &run,
+        &run.samples,
+        scenario.workload.duration_ms - scenario.workload.start_ms,
+    );
     run
 }
 
@@ -272,7 +310,10 @@ pub fn history_text(history: &[Line]) -> String {
 }
 
 fn budget(scenario: &Scenario) -> Budget {
-    Budget { timeout: Some(Duration::from_secs_f64(scenario.checks.timeout_s)), ..Budget::default() }
+    Budget {
+        timeout: Some(Duration::from_secs_f64(scenario.checks.timeout_s)),
+        ..Budget::default()
+    }
 }
 
 /// Every operation, reads included, linearizable with respect to the znode model.
@@ -280,20 +321,39 @@ fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
     let name = "linearizable".to_string();
     let raw = match formats::read(&history_text(history), Some(Format::Zksim)) {
         Ok(raw) => raw,
-        Err(e) => return CheckResult { name, verdict: Verdict::Fail, detail: format!("the history is malformed: {e}") },
+        Err(e) => {
+            return CheckResult {
+                name,
+                verdict: Verdict::Fail,
+                detail: format!("the history is malformed: {e}"),
+            };
+        }
     };
     match znode::history::check_history(&raw, None, &budget(scenario)) {
-        Err(e) => CheckResult { name, verdict: Verdict::Fail, detail: format!("the history is malformed: {e}") },
+        Err(e) => CheckResult {
+            name,
+            verdict: Verdict::Fail,
+            detail: format!("the history is malformed: {e}"),
+        },
         Ok(result) => match result.verdict {
             check::Verdict::Linearizable => CheckResult {
                 name,
                 verdict: Verdict::Pass,
-                detail: format!("{} operations in {} independent parts", result.operations, result.parts),
+                detail: format!(
+                    "{} operations in {} independent parts",
+                    result.operations, result.parts
+                ),
             },
-            check::Verdict::Violation(counterexample) => {
-                CheckResult { name, verdict: Verdict::Fail, detail: counterexample.to_string() }
-            }
-            check::Verdict::Unknown(reason) => CheckResult { name, verdict: Verdict::Unknown, detail: reason.to_string() },
+            check::Verdict::Violation(counterexample) => CheckResult {
+                name,
+                verdict: Verdict::Fail,
+                detail: counterexample.to_string(),
+            },
+            check::Verdict::Unknown(reason) => CheckResult {
+                name,
+                verdict: Verdict::Unknown,
+                detail: reason.to_string(),
+            },
         },
     }
 }
@@ -309,7 +369,9 @@ fn count_ops(history: &[Line]) -> (OpCounts, BTreeMap<String, OpCounts>) {
                 open.insert(line.process, line.f.clone());
             }
             LineType::Ok | LineType::Fail | LineType::Info => {
-                let Some(f) = open.remove(&line.process) else { continue };
+                let Some(f) = open.remove(&line.process) else {
+                    continue;
+                };
                 let t = by_type.entry(f).or_default();
                 let (a, b) = match line.kind {
                     LineType::Ok => (&mut total.ok, &mut t.ok),
@@ -340,13 +402,19 @@ fn liveness(history: &[Line], scenario: &Scenario, heal_ms: f64) -> CheckResult 
             progressed[line.process as usize] = true;
         }
     }
-    let stuck: Vec<String> =
-        progressed.iter().enumerate().filter(|(_, p)| !**p).map(|(c, _)| format!("client {c}")).collect();
+    let stuck: Vec<String> = progressed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !**p)
+        .map(|(c, _)| format!("client {c}"))
+        .collect();
     if stuck.is_empty() {
         CheckResult {
             name: "liveness".into(),
             verdict: Verdict::Pass,
-            detail: format!("every client completed an operation within {bound_ms} ms of the heal at {heal_ms} ms"),
+            detail: format!(
+                "every client completed an operation within {bound_ms} ms of the heal at {heal_ms} ms"
+            ),
         }
     } else {
         CheckResult {

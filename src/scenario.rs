@@ -176,7 +176,11 @@ impl Scenario {
     }
 
     /// Parses and validates scenario text; `file` only names it in errors.
-    pub fn parse(text: &str, file: &Path, registry: Registry<'_>) -> Result<Scenario, ScenarioError> {
+    pub fn parse(
+        text: &str,
+        file: &Path,
+        registry: Registry<'_>,
+    ) -> Result<Scenario, ScenarioError> {
         let error = |position, field: String, message: String| ScenarioError {
             file: file.to_path_buf(),
             position,
@@ -196,39 +200,78 @@ impl Scenario {
                 None => message,
             };
             // A syntax error has no field ("." or "?" from serde_path_to_error).
-            let field = if field == "." || field.ends_with('?') { String::new() } else { field };
+            let field = if field == "." || field.ends_with('?') {
+                String::new()
+            } else {
+                field
+            };
             error(position, field, message)
         })?;
-        de.end().map_err(|e| error(Some((e.line(), e.column())), String::new(), "trailing characters after the scenario".into()))?;
-        scenario.validate(registry).map_err(|(field, message)| error(locate(text, &field), field, message))?;
+        de.end().map_err(|e| {
+            error(
+                Some((e.line(), e.column())),
+                String::new(),
+                "trailing characters after the scenario".into(),
+            )
+        })?;
+        scenario
+            .validate(registry)
+            .map_err(|(field, message)| error(locate(text, &field), field, message))?;
         Ok(scenario)
     }
 
     /// Checks what the types alone cannot: ranges, cross-field consistency, known names.
     pub fn validate(&self, registry: Registry<'_>) -> Result<(), (String, String)> {
-        let within = |section: &str, r: Result<(), (String, String)>| r.map_err(|(f, m)| (format!("{section}.{f}"), m));
+        let within = |section: &str, r: Result<(), (String, String)>| {
+            r.map_err(|(f, m)| (format!("{section}.{f}"), m))
+        };
         if self.name.trim().is_empty() {
             return Err(("name".into(), "give the scenario a name".into()));
         }
         let c = &self.cluster;
         if !(1..=31).contains(&c.replicas) {
-            return Err(("cluster.replicas".into(), format!("expected 1 to 31 replicas, got {}", c.replicas)));
+            return Err((
+                "cluster.replicas".into(),
+                format!("expected 1 to 31 replicas, got {}", c.replicas),
+            ));
         }
         let Some(protocol) = registry.iter().find(|p| p.name == c.protocol) else {
             let known: Vec<&str> = registry.iter().map(|p| p.name).collect();
-            return Err(("cluster.protocol".into(), format!("unknown protocol {:?}: expected one of {known:?}", c.protocol)));
+            return Err((
+                "cluster.protocol".into(),
+                format!(
+                    "unknown protocol {:?}: expected one of {known:?}",
+                    c.protocol
+                ),
+            ));
         };
         if let Some(v) = &c.variant
             && !protocol.variants.contains(&v.as_str())
         {
             let variants = protocol.variants;
-            return Err(("cluster.variant".into(), format!("unknown variant {v:?} of {}: expected one of {variants:?}", c.protocol)));
+            return Err((
+                "cluster.variant".into(),
+                format!(
+                    "unknown variant {v:?} of {}: expected one of {variants:?}",
+                    c.protocol
+                ),
+            ));
         }
         if !(c.settings.is_null() || c.settings.is_object()) {
-            return Err(("cluster.settings".into(), "expected an object of protocol settings".into()));
+            return Err((
+                "cluster.settings".into(),
+                "expected an object of protocol settings".into(),
+            ));
         }
         (protocol.check_settings)(&c.settings).map_err(|(f, m)| {
-            (if f.is_empty() || f == "." { "cluster.settings".to_string() } else { format!("cluster.settings.{f}") }, m)
+            (
+                if f.is_empty() || f == "." {
+                    "cluster.settings".to_string()
+                } else {
+                    format!("cluster.settings.{f}")
+                },
+                m,
+            )
         })?;
         within("network", self.network.validate())?;
         within("disk", self.disk.validate())?;
@@ -237,16 +280,31 @@ impl Scenario {
         within("faults", self.faults.validate(c.replicas, nodes))?;
         let ch = &self.checks;
         if !(ch.liveness_ms.is_finite() && ch.liveness_ms > 0.0) {
-            return Err(("checks.liveness_ms".into(), format!("expected a positive number of ms, got {}", ch.liveness_ms)));
+            return Err((
+                "checks.liveness_ms".into(),
+                format!("expected a positive number of ms, got {}", ch.liveness_ms),
+            ));
         }
         if !(ch.timeout_s.is_finite() && ch.timeout_s > 0.0) {
-            return Err(("checks.timeout_s".into(), format!("expected a positive number of seconds, got {}", ch.timeout_s)));
+            return Err((
+                "checks.timeout_s".into(),
+                format!(
+                    "expected a positive number of seconds, got {}",
+                    ch.timeout_s
+                ),
+            ));
         }
         if !(self.limits.drain_ms.is_finite() && self.limits.drain_ms >= 0.0) {
-            return Err(("limits.drain_ms".into(), format!("expected milliseconds >= 0, got {}", self.limits.drain_ms)));
+            return Err((
+                "limits.drain_ms".into(),
+                format!("expected milliseconds >= 0, got {}", self.limits.drain_ms),
+            ));
         }
         if self.limits.max_events == 0 {
-            return Err(("limits.max_events".into(), "expected at least 1 event".into()));
+            return Err((
+                "limits.max_events".into(),
+                "expected at least 1 event".into(),
+            ));
         }
         if let Some(w) = self.faults.window_ms {
             let needed = w[1] + ch.liveness_ms;
@@ -260,7 +318,10 @@ impl Scenario {
                 ));
             }
         } else if self.faults.random.is_some() {
-            return Err(("faults.window_ms".into(), "random faults need a window_ms [start, end]".into()));
+            return Err((
+                "faults.window_ms".into(),
+                "random faults need a window_ms [start, end]".into(),
+            ));
         }
         Ok(())
     }
@@ -295,7 +356,10 @@ fn locate(text: &str, field: &str) -> Option<(usize, usize)> {
     }
     let mut offset = value.range().start;
     for step in steps.iter().filter(|s| !s.is_empty()) {
-        let next = match (&value, step.strip_prefix('[').and_then(|s| s.strip_suffix(']'))) {
+        let next = match (
+            &value,
+            step.strip_prefix('[').and_then(|s| s.strip_suffix(']')),
+        ) {
             (Value::Array(a), Some(i)) => a.elements.get(i.parse::<usize>().ok()?).cloned(),
             (Value::Object(o), None) => o
                 .properties

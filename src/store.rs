@@ -18,7 +18,8 @@ pub const TRACE_FILE: &str = "trace.txt";
 
 /// Writes `run` into `dir` (created if needed), with its plots if `plots`.
 pub fn write(dir: &Path, scenario: &Scenario, run: &Run, plots: bool) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
     let resolved = serde_json::to_string_pretty(scenario).expect("a scenario serializes");
     write_file(&dir.join(SCENARIO_FILE), resolved.as_bytes())?;
     write_history(&dir.join(HISTORY_FILE), scenario, run)?;
@@ -37,7 +38,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_history(path: &Path, scenario: &Scenario, run: &Run) -> Result<()> {
-    let file = fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let file =
+        fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut out = BufWriter::new(file);
     let mut header = Header::new("znode");
     header.source = Some(serde_json::json!({
@@ -56,5 +58,6 @@ fn write_history(path: &Path, scenario: &Scenario, run: &Run) -> Result<()> {
     for line in &run.history {
         write_line(serde_json::to_string(line).expect("a history line serializes"))?;
     }
-    out.flush().with_context(|| format!("cannot write {}", path.display()))
+    out.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -29,7 +29,12 @@ fn scenario() -> Scenario {
 }
 
 fn hash(s: &Scenario, seed: u64) -> String {
-    let opts = RunOptions { seed, trace: None, prefix_hashes: false, scenario_path: "determinism.json".into() };
+    let opts = RunOptions {
+        seed,
+        trace: None,
+        prefix_hashes: false,
+        scenario_path: "determinism.json".into(),
+    };
     runner::run(s, opts).results.trace_hash
 }
 
@@ -57,14 +62,27 @@ fn sweep(scenario: &Path, out: &Path) -> BTreeMap<u64, String> {
     let status = Command::new(env!("CARGO_BIN_EXE_zksim"))
         .arg("run")
         .arg(scenario)
-        .args(["--seeds", "0..100", "--keep-all", "--no-plots", "--jobs", "2", "--out"])
+        .args([
+            "--seeds",
+            "0..100",
+            "--keep-all",
+            "--no-plots",
+            "--jobs",
+            "2",
+            "--out",
+        ])
         .arg(out)
         .output()
         .unwrap();
-    assert!(status.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     (0..100u64)
         .map(|seed| {
-            let text = std::fs::read_to_string(out.join(format!("seed-{seed}/results.json"))).unwrap();
+            let text =
+                std::fs::read_to_string(out.join(format!("seed-{seed}/results.json"))).unwrap();
             let results: serde_json::Value = serde_json::from_str(&text).unwrap();
             (seed, results["trace_hash"].as_str().unwrap().to_string())
         })
@@ -80,7 +98,11 @@ fn two_invocations_of_the_binary_agree_over_100_seeds() {
     let b = sweep(&file, &dir.join("b"));
     assert_eq!(a, b);
     let s = scenario();
-    assert_eq!(a[&7], hash(&s, 7), "the binary and the library run the same world");
+    assert_eq!(
+        a[&7],
+        hash(&s, 7),
+        "the binary and the library run the same world"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -97,9 +119,16 @@ fn the_self_check_reports_identical_traces() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("ran twice with identical traces"), "{stdout}");
+    assert!(
+        stdout.contains("ran twice with identical traces"),
+        "{stdout}"
+    );
     let last = stdout.lines().last().unwrap();
-    assert_eq!(last, format!("trace {}", hash(&scenario(), 3)), "the summary's last line holds the trace hash");
+    assert_eq!(
+        last,
+        format!("trace {}", hash(&scenario(), 3)),
+        "the summary's last line holds the trace hash"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -107,7 +136,11 @@ fn the_self_check_reports_identical_traces() {
 /// library whose arithmetic differs is caught (update deliberately if the engine changes).
 #[test]
 fn the_engine_trace_hash_is_pinned() {
-    let latency = sim::net::Latency::Lognormal { median_ms: 1.0, sigma: 0.9, cap_ms: Some(40.0) };
+    let latency = sim::net::Latency::Lognormal {
+        median_ms: 1.0,
+        sigma: 0.9,
+        cap_ms: Some(40.0),
+    };
     let mut world = zksim::bench::ring_world(42, 5, 3, latency);
     world.run_until(sim::SimTime::MAX, 50_000);
     assert_eq!(format!("{:016x}", world.trace_hash()), "59268791e3d458a1");

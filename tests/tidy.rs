@@ -42,19 +42,39 @@ fn sim_and_protocols_name_no_source_of_nondeterminism() {
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
             for banned in BANNED {
-                let allowed = in_checker && matches!(banned, "Instant::now" | "thread::spawn" | "HashMap" | "HashSet");
+                let allowed = in_checker
+                    && matches!(
+                        banned,
+                        "Instant::now" | "thread::spawn" | "HashMap" | "HashSet"
+                    );
                 if code.contains(banned) && !allowed {
-                    problems.push(format!("{}:{}: {banned}: {}", file.display(), n + 1, line.trim()));
+                    problems.push(format!(
+                        "{}:{}: {banned}: {}",
+                        file.display(),
+                        n + 1,
+                        line.trim()
+                    ));
                 }
             }
         }
     }
-    assert!(problems.is_empty(), "nondeterminism in world code:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "nondeterminism in world code:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn the_rand_chacha_version_in_use_is_the_recorded_one() {
-    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
-    let entry = format!("name = \"rand_chacha\"\nversion = \"{}\"", sim::rng::RAND_CHACHA_VERSION);
-    assert!(lock.contains(&entry), "Cargo.lock's rand_chacha differs from sim::rng::RAND_CHACHA_VERSION");
+    let lock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
+    let entry = format!(
+        "name = \"rand_chacha\"\nversion = \"{}\"",
+        sim::rng::RAND_CHACHA_VERSION
+    );
+    assert!(
+        lock.contains(&entry),
+        "Cargo.lock's rand_chacha differs from sim::rng::RAND_CHACHA_VERSION"
+    );
 }

@@ -119,7 +119,13 @@ impl Client {
         SimDuration(self.timeout.as_nanos() * 2 / 3)
     }
 
-    fn record<R: Replica>(&self, ctx: &mut Ctx<'_, Node<R>>, kind: LineType, f: &'static str, value: Value) {
+    fn record<R: Replica>(
+        &self,
+        ctx: &mut Ctx<'_, Node<R>>,
+        kind: LineType,
+        f: &'static str,
+        value: Value,
+    ) {
         self.record_with(ctx, kind, f, value, None, None);
     }
 
@@ -153,11 +159,20 @@ impl Client {
         ctx.send(to, Wire::ToServer(msg));
     }
 
-    fn set_timer<R: Replica>(&self, ctx: &mut Ctx<'_, Node<R>>, after: SimDuration, timer: ClientTimer) {
+    fn set_timer<R: Replica>(
+        &self,
+        ctx: &mut Ctx<'_, Node<R>>,
+        after: SimDuration,
+        timer: ClientTimer,
+    ) {
         ctx.set_timer(after, NodeTimer::Client(timer));
     }
 
-    pub fn on_input<R: Replica>(&mut self, input: Input<Wire<R::Peer>, NodeTimer<R::Timer>>, ctx: &mut Ctx<'_, Node<R>>) {
+    pub fn on_input<R: Replica>(
+        &mut self,
+        input: Input<Wire<R::Peer>, NodeTimer<R::Timer>>,
+        ctx: &mut Ctx<'_, Node<R>>,
+    ) {
         match input {
             Input::Start { .. } => {
                 let mut servers = std::mem::take(&mut self.servers);
@@ -166,9 +181,18 @@ impl Client {
                 let start = SimTime(ms_to_ns(self.generator.config().start_ms));
                 self.set_timer(ctx, start.since(ctx.now()), ClientTimer::Begin);
             }
-            Input::Timer { timer: NodeTimer::Client(t), .. } => self.on_timer(t, ctx),
-            Input::Timer { timer: NodeTimer::Replica(_), .. } => unreachable!("a client sets no replica timer"),
-            Input::Message { from, msg: Wire::ToClient(m) } => self.on_message(from, m, ctx),
+            Input::Timer {
+                timer: NodeTimer::Client(t),
+                ..
+            } => self.on_timer(t, ctx),
+            Input::Timer {
+                timer: NodeTimer::Replica(_),
+                ..
+            } => unreachable!("a client sets no replica timer"),
+            Input::Message {
+                from,
+                msg: Wire::ToClient(m),
+            } => self.on_message(from, m, ctx),
             Input::Message { .. } => {}
             Input::Disconnected { peer } => {
                 if self.current_server() == Some(peer) {
@@ -241,10 +265,15 @@ impl Client {
             self.record(ctx, LineType::Invoke, "open_session", Value::None);
         }
         let timeout_ms = self.generator.config().session_timeout_ms as u64;
-        let msg = ToServer::Connect { session: self.session, last_zxid_seen: self.last_zxid, timeout_ms };
+        let msg = ToServer::Connect {
+            session: self.session,
+            last_zxid_seen: self.last_zxid,
+            timeout_ms,
+        };
         self.send(ctx, server, msg);
         // ClientCnxn's connect timeout: the session timeout divided among the servers.
-        let connect_timeout = SimDuration(ms_to_ns(self.generator.config().session_timeout_ms)).div(self.servers.len() as u64);
+        let connect_timeout = SimDuration(ms_to_ns(self.generator.config().session_timeout_ms))
+            .div(self.servers.len() as u64);
         self.set_timer(ctx, connect_timeout, ClientTimer::ConnectTimeout(attempt));
     }
 
@@ -254,12 +283,26 @@ impl Client {
             Conn::Disconnected => return,
             Conn::Connecting { .. } if self.session.is_none() => {
                 // The session may have been created on the server all the same.
-                self.record_with(ctx, LineType::Info, "open_session", Value::None, None, Some(why));
+                self.record_with(
+                    ctx,
+                    LineType::Info,
+                    "open_session",
+                    Value::None,
+                    None,
+                    Some(why),
+                );
             }
             _ => {}
         }
         if let Some(op) = self.in_flight.take() {
-            self.record_with(ctx, LineType::Info, op.request.name(), Value::None, None, Some(why));
+            self.record_with(
+                ctx,
+                LineType::Info,
+                op.request.name(),
+                Value::None,
+                None,
+                Some(why),
+            );
         }
         self.then_read = None;
         if self.finished {
@@ -282,13 +325,23 @@ impl Client {
         }
         self.last_heard = ctx.now();
         match msg {
-            ToClient::Connected { session, timeout_ms } => {
-                let Conn::Connecting { server, .. } = self.conn else { return };
+            ToClient::Connected {
+                session,
+                timeout_ms,
+            } => {
+                let Conn::Connecting { server, .. } = self.conn else {
+                    return;
+                };
                 self.conn = Conn::Connected { server };
                 self.timeout = SimDuration::from_ms(timeout_ms.max(1));
                 if self.session.is_none() {
                     self.session = Some(session);
-                    self.record(ctx, LineType::Ok, "open_session", Value::Outcome(Outcome::Ok(Reply::Session(session))));
+                    self.record(
+                        ctx,
+                        LineType::Ok,
+                        "open_session",
+                        Value::Outcome(Outcome::Ok(Reply::Session(session))),
+                    );
                 }
                 self.rearm_watches(ctx, server);
                 self.schedule_next(ctx, SimDuration::ZERO);
@@ -297,7 +350,14 @@ impl Client {
                 // The session is gone; its ephemerals and watches with it. Start a new one.
                 self.record(ctx, LineType::Event, "session_expired", Value::None);
                 if let Some(op) = self.in_flight.take() {
-                    self.record_with(ctx, LineType::Info, op.request.name(), Value::None, None, Some("session-expired"));
+                    self.record_with(
+                        ctx,
+                        LineType::Info,
+                        op.request.name(),
+                        Value::None,
+                        None,
+                        Some("session-expired"),
+                    );
                 }
                 self.forget_session();
                 self.conn = Conn::Disconnected;
@@ -309,7 +369,14 @@ impl Client {
             ToClient::Reply { xid, zxid, outcome } => self.on_reply(xid, zxid, outcome, ctx),
             ToClient::Notify { kind, path, zxid } => {
                 self.forget_watch(kind, &path);
-                self.record_with(ctx, LineType::Event, "watch", Value::Watch { kind, path }, Some(zxid), None);
+                self.record_with(
+                    ctx,
+                    LineType::Event,
+                    "watch",
+                    Value::Watch { kind, path },
+                    Some(zxid),
+                    None,
+                );
             }
             ToClient::Pong { .. } => {}
         }
@@ -324,7 +391,13 @@ impl Client {
         self.child_watches.clear();
     }
 
-    fn on_reply<R: Replica>(&mut self, xid: u64, zxid: Zxid, outcome: Outcome<Reply>, ctx: &mut Ctx<'_, Node<R>>) {
+    fn on_reply<R: Replica>(
+        &mut self,
+        xid: u64,
+        zxid: Zxid,
+        outcome: Outcome<Reply>,
+        ctx: &mut Ctx<'_, Node<R>>,
+    ) {
         let Some(op) = self.in_flight.take_if(|op| op.xid == xid) else {
             // ClientCnxn treats an out-of-order xid as a broken connection.
             if let Conn::Connected { server } = self.conn {
@@ -337,7 +410,14 @@ impl Client {
         self.generator.observe(&op.request, &outcome);
         self.remember_watch(&op.request, &outcome);
         let expired = outcome == Outcome::Err(ZkError::SessionExpired);
-        self.record_with(ctx, LineType::Ok, op.request.name(), Value::Outcome(outcome.clone()), Some(zxid), None);
+        self.record_with(
+            ctx,
+            LineType::Ok,
+            op.request.name(),
+            Value::Outcome(outcome.clone()),
+            Some(zxid),
+            None,
+        );
         if expired {
             self.record(ctx, LineType::Event, "session_expired", Value::None);
             self.forget_session();
@@ -348,7 +428,9 @@ impl Client {
             Request::Write(Write::CloseSession) if outcome.is_ok() => {
                 let reopen = self.reopen;
                 self.forget_session();
-                if let Conn::Connected { server } = std::mem::replace(&mut self.conn, Conn::Disconnected) {
+                if let Conn::Connected { server } =
+                    std::mem::replace(&mut self.conn, Conn::Disconnected)
+                {
                     ctx.disconnect(server);
                 }
                 if reopen && ctx.now() < self.end {
@@ -360,10 +442,16 @@ impl Client {
             Request::Read(Read::Sync(_)) if self.then_read.is_some() => {
                 // The second half of a sync-read follows at once, on the same session.
                 let path = self.then_read.take().expect("checked");
-                self.send_request(ctx, Request::Read(Read::GetData(Watched { path, watch: false })));
+                self.send_request(
+                    ctx,
+                    Request::Read(Read::GetData(Watched { path, watch: false })),
+                );
             }
             _ => {
-                let (lo, hi) = (self.generator.config().think_ms[0], self.generator.config().think_ms[1]);
+                let (lo, hi) = (
+                    self.generator.config().think_ms[0],
+                    self.generator.config().think_ms[1],
+                );
                 let think = ms_to_ns(lo) + ctx.rng().random_range(0..=ms_to_ns(hi) - ms_to_ns(lo));
                 self.schedule_next(ctx, SimDuration(think));
             }
@@ -377,12 +465,15 @@ impl Client {
     /// Issues the next operation, if connected and idle; at the end of the workload, closes the
     /// session.
     fn issue<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
-        if self.in_flight.is_some() || self.finished || !matches!(self.conn, Conn::Connected { .. }) {
+        if self.in_flight.is_some() || self.finished || !matches!(self.conn, Conn::Connected { .. })
+        {
             return;
         }
         if self.session.is_none() {
             // The last session expired: open a new one.
-            if let Conn::Connected { server } = std::mem::replace(&mut self.conn, Conn::Disconnected) {
+            if let Conn::Connected { server } =
+                std::mem::replace(&mut self.conn, Conn::Disconnected)
+            {
                 ctx.disconnect(server);
             }
             self.connect(ctx);
@@ -411,11 +502,21 @@ impl Client {
     }
 
     fn send_request<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, request: Request) {
-        let Conn::Connected { server } = self.conn else { unreachable!("requests go out only when connected") };
+        let Conn::Connected { server } = self.conn else {
+            unreachable!("requests go out only when connected")
+        };
         let xid = self.next_xid;
         self.next_xid += 1;
-        self.record(ctx, LineType::Invoke, request.name(), Value::Request(request.clone()));
-        self.in_flight = Some(InFlight { xid, request: request.clone() });
+        self.record(
+            ctx,
+            LineType::Invoke,
+            request.name(),
+            Value::Request(request.clone()),
+        );
+        self.in_flight = Some(InFlight {
+            xid,
+            request: request.clone(),
+        });
         self.send(ctx, server, ToServer::Request { xid, request });
     }
 
@@ -456,7 +557,10 @@ impl Client {
 
     /// After a reconnect, asks the new server to re-arm this session's watches.
     fn rearm_watches<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, server: NodeId) {
-        if self.data_watches.is_empty() && self.exist_watches.is_empty() && self.child_watches.is_empty() {
+        if self.data_watches.is_empty()
+            && self.exist_watches.is_empty()
+            && self.child_watches.is_empty()
+        {
             return;
         }
         let msg = ToServer::SetWatches {

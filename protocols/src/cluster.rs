@@ -23,7 +23,11 @@ pub trait Replica: Sized {
     /// Protocol milestones it reports for the run's checks and metrics (leadership, commits, ...).
     type Event: Debug;
 
-    fn on_input(&mut self, input: Input<Wire<Self::Peer>, Self::Timer>, ctx: &mut Ctx<'_, Node<Self>>);
+    fn on_input(
+        &mut self,
+        input: Input<Wire<Self::Peer>, Self::Timer>,
+        ctx: &mut Ctx<'_, Node<Self>>,
+    );
 
     /// The epoch in which this replica believes it leads, if it does.
     fn leadership(&self) -> Option<u64> {
@@ -74,7 +78,10 @@ pub enum Value {
     /// A completion's answer.
     Outcome(Outcome<Reply>),
     /// A watch notification.
-    Watch { kind: EventType, path: String },
+    Watch {
+        kind: EventType,
+        path: String,
+    },
 }
 
 /// One history event as a client reports it, typed; `to_line` gives its file form.
@@ -124,8 +131,14 @@ impl<R: Replica> Process for Node<R> {
         match self {
             Node::Replica(r) => {
                 let input = match input {
-                    Input::Timer { id, timer: NodeTimer::Replica(t) } => Input::Timer { id, timer: t },
-                    Input::Timer { timer: NodeTimer::Client(_), .. } => unreachable!("a replica sets no client timer"),
+                    Input::Timer {
+                        id,
+                        timer: NodeTimer::Replica(t),
+                    } => Input::Timer { id, timer: t },
+                    Input::Timer {
+                        timer: NodeTimer::Client(_),
+                        ..
+                    } => unreachable!("a replica sets no client timer"),
                     Input::Start { restarted } => Input::Start { restarted },
                     Input::Message { from, msg } => Input::Message { from, msg },
                     Input::Synced { io } => Input::Synced { io },

@@ -10,11 +10,11 @@
 //! the tree from the log and gives every open session a fresh deadline.
 
 use crate::cluster::{Node, Obs, Record, Replica, ReplicaCtx, Value, expiry_process};
-use sim::history::LineType;
 use crate::wire::{NoPeer, ToClient, ToServer, Wire};
 use crate::znode::watch::{Notification, WatchTable, watch_left_by};
 use crate::znode::{DataTree, Request, SessionId, Write, Zxid};
 use serde::{Deserialize, Serialize};
+use sim::history::LineType;
 use sim::{Ctx, Input, IoId, NodeId, SimDuration, SimTime};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -34,7 +34,9 @@ pub struct ReferenceSettings {
 
 impl Default for ReferenceSettings {
     fn default() -> ReferenceSettings {
-        ReferenceSettings { tick_ms: default_tick_ms() }
+        ReferenceSettings {
+            tick_ms: default_tick_ms(),
+        }
     }
 }
 
@@ -120,7 +122,10 @@ impl ReferenceServer {
     }
 
     fn connection_of(&self, session: SessionId) -> Option<NodeId> {
-        self.connections.iter().find(|(_, s)| **s == session).map(|(c, _)| *c)
+        self.connections
+            .iter()
+            .find(|(_, s)| **s == session)
+            .map(|(c, _)| *c)
     }
 
     /// Rebuilds the tree from the log: what a restarted standalone server loads.
@@ -140,11 +145,23 @@ impl ReferenceServer {
     }
 
     /// Applies a write at the next zxid and logs it; its effects leave once it is durable.
-    fn write(&mut self, ctx: &mut Ctx<'_, Node<Self>>, session: SessionId, write: Write) -> (Zxid, crate::znode::Applied) {
+    fn write(
+        &mut self,
+        ctx: &mut Ctx<'_, Node<Self>>,
+        session: SessionId,
+        write: Write,
+    ) -> (Zxid, crate::znode::Applied) {
         let zxid = Zxid(self.last_zxid.0 + 1);
         self.last_zxid = zxid;
         let applied = self.tree.apply(zxid, session, &write);
-        ctx.append(LOG, LoggedTxn { zxid, session, write });
+        ctx.append(
+            LOG,
+            LoggedTxn {
+                zxid,
+                session,
+                write,
+            },
+        );
         (zxid, applied)
     }
 
@@ -153,21 +170,42 @@ impl ReferenceServer {
             .into_iter()
             .filter_map(|n| {
                 let to = self.connection_of(n.session)?;
-                Some((to, ToClient::Notify { kind: n.kind, path: n.path, zxid }))
+                Some((
+                    to,
+                    ToClient::Notify {
+                        kind: n.kind,
+                        path: n.path,
+                        zxid,
+                    },
+                ))
             })
             .collect()
     }
 
     /// Queues messages behind everything already queued, waiting also for `io` if given.
-    fn queue(&mut self, ctx: &mut Ctx<'_, Node<Self>>, io: Option<IoId>, messages: Vec<(NodeId, ToClient)>, then_close: Option<NodeId>) {
-        self.outgoing.push_back(Outgoing { io, messages, then_close, records: Vec::new() });
+    fn queue(
+        &mut self,
+        ctx: &mut Ctx<'_, Node<Self>>,
+        io: Option<IoId>,
+        messages: Vec<(NodeId, ToClient)>,
+        then_close: Option<NodeId>,
+    ) {
+        self.outgoing.push_back(Outgoing {
+            io,
+            messages,
+            then_close,
+            records: Vec::new(),
+        });
         self.flush(ctx);
     }
 
     /// Sends every queued entry whose wait is over, in order.
     fn flush(&mut self, ctx: &mut Ctx<'_, Node<Self>>) {
         while let Some(front) = self.outgoing.front() {
-            if front.io.is_some_and(|io| self.synced.is_none_or(|s| s < io)) {
+            if front
+                .io
+                .is_some_and(|io| self.synced.is_none_or(|s| s < io))
+            {
                 return;
             }
             let entry = self.outgoing.pop_front().expect("checked");
@@ -192,18 +230,43 @@ impl ReferenceServer {
     fn on_client(&mut self, from: NodeId, msg: ToServer, ctx: &mut Ctx<'_, Node<Self>>) {
         let now = ctx.now();
         match msg {
-            ToServer::Connect { session: None, timeout_ms, .. } => {
+            ToServer::Connect {
+                session: None,
+                timeout_ms,
+                ..
+            } => {
                 self.last_session += 1;
                 let session = SessionId(self.last_session);
                 let timeout_ms = self.negotiate(timeout_ms);
                 let timeout = SimDuration::from_ms(timeout_ms);
-                self.sessions.insert(session, Session { timeout, deadline: now + timeout });
+                self.sessions.insert(
+                    session,
+                    Session {
+                        timeout,
+                        deadline: now + timeout,
+                    },
+                );
                 self.connections.insert(from, session);
                 self.write(ctx, session, Write::OpenSession);
                 let io = ctx.fsync();
-                self.queue(ctx, Some(io), vec![(from, ToClient::Connected { session, timeout_ms })], None);
+                self.queue(
+                    ctx,
+                    Some(io),
+                    vec![(
+                        from,
+                        ToClient::Connected {
+                            session,
+                            timeout_ms,
+                        },
+                    )],
+                    None,
+                );
             }
-            ToServer::Connect { session: Some(session), last_zxid_seen, timeout_ms } => {
+            ToServer::Connect {
+                session: Some(session),
+                last_zxid_seen,
+                timeout_ms,
+            } => {
                 if last_zxid_seen > self.last_zxid {
                     // "Refusing session request for client as it has seen zxid ... our last zxid
                     // is ...": the client must try another server.
@@ -214,9 +277,25 @@ impl ReferenceServer {
                     self.connections.insert(from, session);
                     self.touch(session, now);
                     let timeout_ms = self.negotiate(timeout_ms);
-                    self.queue(ctx, None, vec![(from, ToClient::Connected { session, timeout_ms })], None);
+                    self.queue(
+                        ctx,
+                        None,
+                        vec![(
+                            from,
+                            ToClient::Connected {
+                                session,
+                                timeout_ms,
+                            },
+                        )],
+                        None,
+                    );
                 } else {
-                    self.queue(ctx, None, vec![(from, ToClient::Expired { session })], Some(from));
+                    self.queue(
+                        ctx,
+                        None,
+                        vec![(from, ToClient::Expired { session })],
+                        Some(from),
+                    );
                 }
             }
             ToServer::Ping => {
@@ -226,15 +305,31 @@ impl ReferenceServer {
                     self.queue(ctx, None, vec![(from, ToClient::Pong { zxid })], None);
                 }
             }
-            ToServer::SetWatches { last_zxid_seen, data, exist, child } => {
-                let Some(&session) = self.connections.get(&from) else { return };
+            ToServer::SetWatches {
+                last_zxid_seen,
+                data,
+                exist,
+                child,
+            } => {
+                let Some(&session) = self.connections.get(&from) else {
+                    return;
+                };
                 self.touch(session, now);
-                let fired = self.watches.set_watches(&self.tree, session, last_zxid_seen, &data, &exist, &child);
+                let fired = self.watches.set_watches(
+                    &self.tree,
+                    session,
+                    last_zxid_seen,
+                    &data,
+                    &exist,
+                    &child,
+                );
                 let messages = self.notify(fired, self.last_zxid);
                 self.queue(ctx, None, messages, None);
             }
             ToServer::Request { xid, request } => {
-                let Some(&session) = self.connections.get(&from) else { return };
+                let Some(&session) = self.connections.get(&from) else {
+                    return;
+                };
                 self.touch(session, now);
                 match request {
                     Request::Write(write) => {
@@ -249,7 +344,14 @@ impl ReferenceServer {
                             self.connections.remove(&from);
                             then_close = Some(from);
                         }
-                        messages.push((from, ToClient::Reply { xid, zxid, outcome: applied.outcome }));
+                        messages.push((
+                            from,
+                            ToClient::Reply {
+                                xid,
+                                zxid,
+                                outcome: applied.outcome,
+                            },
+                        ));
                         let io = ctx.fsync();
                         self.queue(ctx, Some(io), messages, then_close);
                     }
@@ -259,7 +361,12 @@ impl ReferenceServer {
                             self.watches.register(session, path, kind);
                         }
                         let zxid = self.last_zxid;
-                        self.queue(ctx, None, vec![(from, ToClient::Reply { xid, zxid, outcome })], None);
+                        self.queue(
+                            ctx,
+                            None,
+                            vec![(from, ToClient::Reply { xid, zxid, outcome })],
+                            None,
+                        );
                     }
                 }
             }
@@ -270,8 +377,12 @@ impl ReferenceServer {
     /// transaction, which deletes its ephemerals.
     fn expire_sessions(&mut self, ctx: &mut Ctx<'_, Node<Self>>) {
         let now = ctx.now();
-        let expired: Vec<SessionId> =
-            self.sessions.iter().filter(|(_, s)| s.deadline <= now).map(|(id, _)| *id).collect();
+        let expired: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
         for session in expired {
             self.sessions.remove(&session);
             // The expiry is a transaction of the server's own: the history shows it as a
@@ -287,10 +398,18 @@ impl ReferenceServer {
                 server: Some(me),
                 error: None,
             };
-            let invoke = record(LineType::Invoke, Value::Request(Request::Write(Write::CloseSession)), None);
+            let invoke = record(
+                LineType::Invoke,
+                Value::Request(Request::Write(Write::CloseSession)),
+                None,
+            );
             ctx.record(Obs::History(invoke));
             let (zxid, applied) = self.write(ctx, session, Write::CloseSession);
-            let done = record(LineType::Ok, Value::Outcome(applied.outcome.clone()), Some(zxid));
+            let done = record(
+                LineType::Ok,
+                Value::Outcome(applied.outcome.clone()),
+                Some(zxid),
+            );
             let fired = self.watches.trigger(&applied.changes);
             let messages = self.notify(fired, zxid);
             self.watches.remove_session(session);
@@ -299,7 +418,12 @@ impl ReferenceServer {
                 self.connections.remove(&c);
             }
             let io = ctx.fsync();
-            self.outgoing.push_back(Outgoing { io: Some(io), messages, then_close: client, records: vec![done] });
+            self.outgoing.push_back(Outgoing {
+                io: Some(io),
+                messages,
+                then_close: client,
+                records: vec![done],
+            });
         }
         self.flush(ctx);
     }
@@ -320,20 +444,33 @@ impl Replica for ReferenceServer {
                     let now = ctx.now();
                     let timeout = SimDuration::from_ms(self.negotiate(u64::MAX));
                     for session in self.tree.sessions().collect::<Vec<_>>() {
-                        self.sessions.insert(session, Session { timeout, deadline: now + timeout });
+                        self.sessions.insert(
+                            session,
+                            Session {
+                                timeout,
+                                deadline: now + timeout,
+                            },
+                        );
                     }
                 }
-                ctx.report(Event::Recovered { zxid: self.last_zxid });
+                ctx.report(Event::Recovered {
+                    zxid: self.last_zxid,
+                });
                 let tick = self.tick();
                 ctx.set_replica_timer(tick, Timer::Tick);
             }
-            Input::Message { from, msg: Wire::ToServer(m) } => self.on_client(from, m, ctx),
+            Input::Message {
+                from,
+                msg: Wire::ToServer(m),
+            } => self.on_client(from, m, ctx),
             Input::Message { .. } => {}
             Input::Synced { io } => {
                 self.synced = Some(io);
                 self.flush(ctx);
             }
-            Input::Timer { timer: Timer::Tick, .. } => {
+            Input::Timer {
+                timer: Timer::Tick, ..
+            } => {
                 self.expire_sessions(ctx);
                 let tick = self.tick();
                 ctx.set_replica_timer(tick, Timer::Tick);
@@ -359,7 +496,12 @@ impl crate::cluster::Protocol for ReferenceServer {
     const LINEARIZABLE_READS: bool = true;
     type Settings = ReferenceSettings;
 
-    fn new(_id: NodeId, _replicas: usize, settings: &ReferenceSettings, _variant: &str) -> ReferenceServer {
+    fn new(
+        _id: NodeId,
+        _replicas: usize,
+        settings: &ReferenceSettings,
+        _variant: &str,
+    ) -> ReferenceServer {
         ReferenceServer::new(settings.clone())
     }
 }

@@ -13,28 +13,52 @@ use sim::Message;
 pub enum ToServer {
     /// ZooKeeper's ConnectRequest: a new session (`session` is `None`) or a reconnect of an existing
     /// one, with the last zxid the client has seen, so that a server behind it refuses it.
-    Connect { session: Option<SessionId>, last_zxid_seen: Zxid, timeout_ms: u64 },
+    Connect {
+        session: Option<SessionId>,
+        last_zxid_seen: Zxid,
+        timeout_ms: u64,
+    },
     /// A request; `xid` grows by one per request of the session, and replies come back in xid order.
     Request { xid: u64, request: Request },
     /// Keeps the session alive while the client is idle.
     Ping,
     /// After a reconnect: the watches the client still holds, so the new server re-arms them or
     /// fires them at once if it already saw a change newer than `last_zxid_seen`.
-    SetWatches { last_zxid_seen: Zxid, data: Vec<String>, exist: Vec<String>, child: Vec<String> },
+    SetWatches {
+        last_zxid_seen: Zxid,
+        data: Vec<String>,
+        exist: Vec<String>,
+        child: Vec<String>,
+    },
 }
 
 /// A server's message to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ToClient {
     /// ZooKeeper's ConnectResponse: the session and the negotiated timeout.
-    Connected { session: SessionId, timeout_ms: u64 },
+    Connected {
+        session: SessionId,
+        timeout_ms: u64,
+    },
     /// ConnectResponse with timeout 0: the session no longer exists.
-    Expired { session: SessionId },
+    Expired {
+        session: SessionId,
+    },
     /// The answer to request `xid`; `zxid` is the server's last applied zxid when it answered.
-    Reply { xid: u64, zxid: Zxid, outcome: Outcome<Reply> },
+    Reply {
+        xid: u64,
+        zxid: Zxid,
+        outcome: Outcome<Reply>,
+    },
     /// A watch fired; `zxid` is the transaction that fired it.
-    Notify { kind: EventType, path: String, zxid: Zxid },
-    Pong { zxid: Zxid },
+    Notify {
+        kind: EventType,
+        path: String,
+        zxid: Zxid,
+    },
+    Pong {
+        zxid: Zxid,
+    },
 }
 
 /// A peer message that cannot exist, for a server with no peers.
@@ -79,7 +103,9 @@ pub fn request_bytes(request: &Request) -> usize {
         Request::Write(Write::Delete(d)) => string_bytes(&d.path) + 4,
         Request::Write(Write::SetData(s)) => string_bytes(&s.path) + string_bytes(&s.data) + 4,
         Request::Write(Write::Multi(m)) => m.ops.iter().map(|op| 12 + sub(op)).sum::<usize>() + 12,
-        Request::Read(Read::GetData(w) | Read::Exists(w) | Read::GetChildren(w)) => string_bytes(&w.path) + 1,
+        Request::Read(Read::GetData(w) | Read::Exists(w) | Read::GetChildren(w)) => {
+            string_bytes(&w.path) + 1
+        }
         Request::Read(Read::Sync(s)) => string_bytes(&s.path),
     }
 }
@@ -94,7 +120,9 @@ fn reply_bytes(outcome: &Outcome<Reply>) -> usize {
             Reply::Created(c) => string_bytes(&c.path) + STAT_BYTES,
             Reply::Stat(_) => STAT_BYTES,
             Reply::Data(d) => string_bytes(&d.data) + STAT_BYTES,
-            Reply::Children(c) => 4 + c.children.iter().map(|s| string_bytes(s)).sum::<usize>() + STAT_BYTES,
+            Reply::Children(c) => {
+                4 + c.children.iter().map(|s| string_bytes(s)).sum::<usize>() + STAT_BYTES
+            }
             Reply::Synced(p) => string_bytes(p),
             Reply::Multi(entries) => entries.len() * (12 + STAT_BYTES),
         },
@@ -132,7 +160,9 @@ impl<P: Message> Message for Wire<P> {
                         ToServer::Connect { .. } => 28,
                         ToServer::Request { request, .. } => request_bytes(request),
                         ToServer::Ping => 0,
-                        ToServer::SetWatches { data, exist, child, .. } => {
+                        ToServer::SetWatches {
+                            data, exist, child, ..
+                        } => {
                             8 + [data, exist, child]
                                 .iter()
                                 .map(|l| 4 + l.iter().map(|s| string_bytes(s)).sum::<usize>())

@@ -4,7 +4,8 @@
 //! protocol answers.
 
 use crate::znode::{
-    Check, Create, CreateMode, Delete, Multi, Outcome, Read, Reply, Request, SetData, SubOp, Watched, Write,
+    Check, Create, CreateMode, Delete, Multi, Outcome, Read, Reply, Request, SetData, SubOp,
+    Watched, Write,
 };
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -109,20 +110,35 @@ impl WorkloadConfig {
             return Err(("clients".into(), "expected at least 1 client".into()));
         }
         if self.clients > 10_000 {
-            return Err(("clients".into(), format!("at most 10000 clients, got {}", self.clients)));
+            return Err((
+                "clients".into(),
+                format!("at most 10000 clients, got {}", self.clients),
+            ));
         }
         ms("duration_ms", self.duration_ms)?;
         ms("start_ms", self.start_ms)?;
         if self.start_ms >= self.duration_ms {
-            return Err(("start_ms".into(), format!("must be before duration_ms ({})", self.duration_ms)));
+            return Err((
+                "start_ms".into(),
+                format!("must be before duration_ms ({})", self.duration_ms),
+            ));
         }
         ms("think_ms[0]", self.think_ms[0])?;
         ms("think_ms[1]", self.think_ms[1])?;
         if self.think_ms[0] > self.think_ms[1] {
-            return Err(("think_ms".into(), format!("expected [min, max] with min <= max, got {:?}", self.think_ms)));
+            return Err((
+                "think_ms".into(),
+                format!(
+                    "expected [min, max] with min <= max, got {:?}",
+                    self.think_ms
+                ),
+            ));
         }
         if self.mix.values().all(|&w| w == 0) {
-            return Err(("mix".into(), "give at least one operation kind a positive weight".into()));
+            return Err((
+                "mix".into(),
+                "give at least one operation kind a positive weight".into(),
+            ));
         }
         if self.keys == 0 {
             return Err(("keys".into(), "expected at least 1 key".into()));
@@ -164,7 +180,13 @@ pub struct Generator {
 impl Generator {
     pub fn new(config: WorkloadConfig, process: u64) -> Generator {
         let mix_total = config.mix.values().sum();
-        Generator { config, process, count: 0, versions: BTreeMap::new(), mix_total }
+        Generator {
+            config,
+            process,
+            count: 0,
+            versions: BTreeMap::new(),
+            mix_total,
+        }
     }
 
     pub fn config(&self) -> &WorkloadConfig {
@@ -229,21 +251,40 @@ impl Generator {
         match kind {
             OpKind::Create => {
                 let key = self.key(rng);
-                let path = if rng.random_range(0..2u32) == 0 { key } else { format!("{key}/c{}", rng.random_range(0..3)) };
-                write(Write::Create(Create { path, data: self.data(), mode: CreateMode::Persistent }))
+                let path = if rng.random_range(0..2u32) == 0 {
+                    key
+                } else {
+                    format!("{key}/c{}", rng.random_range(0..3))
+                };
+                write(Write::Create(Create {
+                    path,
+                    data: self.data(),
+                    mode: CreateMode::Persistent,
+                }))
             }
             OpKind::CreateSequential => {
                 let path = format!("{}/s-", self.key(rng));
-                write(Write::Create(Create { path, data: self.data(), mode: CreateMode::PersistentSequential }))
+                write(Write::Create(Create {
+                    path,
+                    data: self.data(),
+                    mode: CreateMode::PersistentSequential,
+                }))
             }
             OpKind::CreateEphemeral => {
                 let key = self.home();
                 let (path, mode) = if rng.random_range(0..10u32) < 7 {
-                    (format!("{key}/e{}", rng.random_range(0..3)), CreateMode::Ephemeral)
+                    (
+                        format!("{key}/e{}", rng.random_range(0..3)),
+                        CreateMode::Ephemeral,
+                    )
                 } else {
                     (format!("{key}/eph-"), CreateMode::EphemeralSequential)
                 };
-                write(Write::Create(Create { path, data: self.data(), mode }))
+                write(Write::Create(Create {
+                    path,
+                    data: self.data(),
+                    mode,
+                }))
             }
             OpKind::Delete => {
                 let path = self.path(rng);
@@ -253,12 +294,25 @@ impl Generator {
             OpKind::SetData => {
                 let path = self.path(rng);
                 let version = self.version(rng, &path);
-                write(Write::SetData(SetData { path, data: self.data(), version }))
+                write(Write::SetData(SetData {
+                    path,
+                    data: self.data(),
+                    version,
+                }))
             }
-            OpKind::GetData => read(Read::GetData(Watched { path: self.path(rng), watch: self.watch(rng) })),
-            OpKind::Exists => read(Read::Exists(Watched { path: self.path(rng), watch: self.watch(rng) })),
+            OpKind::GetData => read(Read::GetData(Watched {
+                path: self.path(rng),
+                watch: self.watch(rng),
+            })),
+            OpKind::Exists => read(Read::Exists(Watched {
+                path: self.path(rng),
+                watch: self.watch(rng),
+            })),
             // Listing `/` would tie every key together for the checker; keys are listed instead.
-            OpKind::GetChildren => read(Read::GetChildren(Watched { path: self.key(rng), watch: self.watch(rng) })),
+            OpKind::GetChildren => read(Read::GetChildren(Watched {
+                path: self.key(rng),
+                watch: self.watch(rng),
+            })),
             OpKind::SyncRead => Planned::SyncRead(self.key(rng)),
             OpKind::Multi => {
                 let key = self.key(rng);
@@ -266,8 +320,15 @@ impl Generator {
                     0 => {
                         let version = self.version(rng, &key);
                         vec![
-                            SubOp::Check(Check { path: key.clone(), version }),
-                            SubOp::SetData(SetData { path: key, data: self.data(), version: -1 }),
+                            SubOp::Check(Check {
+                                path: key.clone(),
+                                version,
+                            }),
+                            SubOp::SetData(SetData {
+                                path: key,
+                                data: self.data(),
+                                version: -1,
+                            }),
                         ]
                     }
                     1 => {
@@ -278,12 +339,23 @@ impl Generator {
                                 data: self.data(),
                                 mode: CreateMode::Persistent,
                             }),
-                            SubOp::Delete(Delete { path: format!("{key}/c{b}"), version: -1 }),
+                            SubOp::Delete(Delete {
+                                path: format!("{key}/c{b}"),
+                                version: -1,
+                            }),
                         ]
                     }
                     _ => vec![
-                        SubOp::Create(Create { path: format!("{key}/s-"), data: self.data(), mode: CreateMode::PersistentSequential }),
-                        SubOp::SetData(SetData { path: key, data: self.data(), version: -1 }),
+                        SubOp::Create(Create {
+                            path: format!("{key}/s-"),
+                            data: self.data(),
+                            mode: CreateMode::PersistentSequential,
+                        }),
+                        SubOp::SetData(SetData {
+                            path: key,
+                            data: self.data(),
+                            version: -1,
+                        }),
                     ],
                 };
                 write(Write::Multi(Multi { ops }))

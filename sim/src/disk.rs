@@ -24,7 +24,10 @@ pub enum Unsynced {
 }
 
 fn default_fsync_latency() -> Latency {
-    Latency::Uniform { min_ms: 0.5, max_ms: 2.0 }
+    Latency::Uniform {
+        min_ms: 0.5,
+        max_ms: 2.0,
+    }
 }
 
 /// The scenario's disk model.
@@ -41,13 +44,18 @@ pub struct DiskConfig {
 
 impl Default for DiskConfig {
     fn default() -> DiskConfig {
-        DiskConfig { fsync_latency: default_fsync_latency(), unsynced_on_crash: Unsynced::LoseAll }
+        DiskConfig {
+            fsync_latency: default_fsync_latency(),
+            unsynced_on_crash: Unsynced::LoseAll,
+        }
     }
 }
 
 impl DiskConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
-        self.fsync_latency.validate().map_err(|(f, m)| (format!("fsync_latency.{f}"), m))
+        self.fsync_latency
+            .validate()
+            .map_err(|(f, m)| (format!("fsync_latency.{f}"), m))
     }
 }
 
@@ -60,7 +68,10 @@ pub struct File<R> {
 
 impl<R> Default for File<R> {
     fn default() -> File<R> {
-        File { records: Vec::new(), torn_tail: false }
+        File {
+            records: Vec::new(),
+            torn_tail: false,
+        }
     }
 }
 
@@ -85,7 +96,13 @@ impl<R: Clone> Write<R> {
                 f.records.truncate(len);
             }
             Write::Replace(name, records) => {
-                files.insert(name, File { records, torn_tail: false });
+                files.insert(
+                    name,
+                    File {
+                        records,
+                        torn_tail: false,
+                    },
+                );
             }
         }
     }
@@ -129,7 +146,10 @@ impl<R> Default for Disk<R> {
 impl<R: Clone> Disk<R> {
     /// The records of `file` as the process sees them now (empty if it does not exist).
     pub fn records(&self, file: &str) -> &[R] {
-        self.current.get(file).map(|f| f.records.as_slice()).unwrap_or(&[])
+        self.current
+            .get(file)
+            .map(|f| f.records.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Whether a torn write follows the records of `file`.
@@ -139,7 +159,10 @@ impl<R: Clone> Disk<R> {
 
     /// The records of `file` that are durable now.
     pub fn durable_records(&self, file: &str) -> &[R] {
-        self.durable.get(file).map(|f| f.records.as_slice()).unwrap_or(&[])
+        self.durable
+            .get(file)
+            .map(|f| f.records.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Number of writes not yet covered by a completed fsync.
@@ -191,7 +214,11 @@ impl<R: Clone> Disk<R> {
             Unsynced::KeepPrefix | Unsynced::TearLast if total == 0 => 0,
             Unsynced::KeepPrefix | Unsynced::TearLast => rng.random_range(0..=total),
         };
-        let mut loss = CrashLoss { kept, lost: total - kept, torn: false };
+        let mut loss = CrashLoss {
+            kept,
+            lost: total - kept,
+            torn: false,
+        };
         for _ in 0..kept {
             let (_, w) = self.pending.pop_front().expect("kept <= pending");
             w.apply(&mut self.durable);
@@ -231,7 +258,14 @@ mod tests {
         assert_eq!(d.records("log"), &[1, 2, 3, 4, 5]);
         let loss = d.crash(Unsynced::LoseAll, &mut Streams::new(1).stream("d"));
         assert_eq!(d.records("log"), &[1, 2]);
-        assert_eq!(loss, CrashLoss { kept: 0, lost: 3, torn: false });
+        assert_eq!(
+            loss,
+            CrashLoss {
+                kept: 0,
+                lost: 3,
+                torn: false
+            }
+        );
     }
 
     #[test]

@@ -52,7 +52,9 @@ impl<'de> Deserialize<'de> for NodeRef {
             Name(String),
         }
         match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a node id (a number) or one of \"leader\", \"random\", \"follower\"")
+            serde::de::Error::custom(
+                "expected a node id (a number) or one of \"leader\", \"random\", \"follower\"",
+            )
         })? {
             Raw::Id(i) => Ok(NodeRef::Id(i)),
             Raw::Name(n) => match n.as_str() {
@@ -181,7 +183,10 @@ pub struct NemesisConfig {
 
 fn check_range(field: &str, r: MsRange) -> Result<(), (String, String)> {
     if !(r[0].is_finite() && r[1].is_finite() && r[0] >= 0.0 && r[0] <= r[1]) {
-        return Err((field.into(), format!("expected [min, max] milliseconds with 0 <= min <= max, got {r:?}")));
+        return Err((
+            field.into(),
+            format!("expected [min, max] milliseconds with 0 <= min <= max, got {r:?}"),
+        ));
     }
     Ok(())
 }
@@ -192,16 +197,20 @@ impl NemesisConfig {
     pub fn validate(&self, replicas: u32, nodes: u32) -> Result<(), (String, String)> {
         let check_ref = |field: String, r: &NodeRef| -> Result<(), (String, String)> {
             match r {
-                NodeRef::Id(i) if *i >= nodes => {
-                    Err((field, format!("node {i} does not exist: ids run from 0 to {}", nodes - 1)))
-                }
+                NodeRef::Id(i) if *i >= nodes => Err((
+                    field,
+                    format!("node {i} does not exist: ids run from 0 to {}", nodes - 1),
+                )),
                 _ => Ok(()),
             }
         };
         for (i, f) in self.scripted.iter().enumerate() {
             let at = |name: &str| format!("scripted[{i}].{name}");
             if !(f.at_ms.is_finite() && f.at_ms >= 0.0) {
-                return Err((at("at_ms"), format!("expected milliseconds >= 0, got {}", f.at_ms)));
+                return Err((
+                    at("at_ms"),
+                    format!("expected milliseconds >= 0, got {}", f.at_ms),
+                ));
             }
             if let Some(d) = f.for_ms
                 && !(d.is_finite() && d >= 0.0)
@@ -210,10 +219,17 @@ impl NemesisConfig {
             }
             let needs_node = matches!(
                 f.fault,
-                FaultKind::Crash | FaultKind::Restart | FaultKind::Pause | FaultKind::Resume | FaultKind::Isolate
+                FaultKind::Crash
+                    | FaultKind::Restart
+                    | FaultKind::Pause
+                    | FaultKind::Resume
+                    | FaultKind::Isolate
             );
             if needs_node && f.node.is_none() {
-                return Err((at("node"), format!("a {:?} fault needs a node", f.fault).to_lowercase()));
+                return Err((
+                    at("node"),
+                    format!("a {:?} fault needs a node", f.fault).to_lowercase(),
+                ));
             }
             for (name, r) in [("node", &f.node), ("from", &f.from), ("to", &f.to)] {
                 if let Some(r) = r {
@@ -241,12 +257,21 @@ impl NemesisConfig {
             ];
             for (name, is) in present {
                 if is && !allowed.contains(&name) {
-                    return Err((at(name), format!("not a field of a {} fault (allowed: {allowed:?})", kind_name(f.fault))));
+                    return Err((
+                        at(name),
+                        format!(
+                            "not a field of a {} fault (allowed: {allowed:?})",
+                            kind_name(f.fault)
+                        ),
+                    ));
                 }
             }
             match f.fault {
                 FaultKind::Partition => {
-                    let groups = f.groups.as_ref().ok_or_else(|| (at("groups"), "a partition needs groups".to_string()))?;
+                    let groups = f
+                        .groups
+                        .as_ref()
+                        .ok_or_else(|| (at("groups"), "a partition needs groups".to_string()))?;
                     if groups.len() < 2 {
                         return Err((at("groups"), "a partition needs at least two groups".into()));
                     }
@@ -263,9 +288,14 @@ impl NemesisConfig {
                     }
                 }
                 FaultKind::Cut if f.from.is_none() || f.to.is_none() => {
-                    return Err((at(if f.from.is_none() { "from" } else { "to" }), "a cut needs from and to".into()));
+                    return Err((
+                        at(if f.from.is_none() { "from" } else { "to" }),
+                        "a cut needs from and to".into(),
+                    ));
                 }
-                FaultKind::Clog | FaultKind::Unclog if f.node.is_some() && (f.from.is_some() || f.to.is_some()) => {
+                FaultKind::Clog | FaultKind::Unclog
+                    if f.node.is_some() && (f.from.is_some() || f.to.is_some()) =>
+                {
                     return Err((at("node"), "give either node or from/to, not both".into()));
                 }
                 FaultKind::Clog if f.node.is_none() && (f.from.is_none() || f.to.is_none()) => {
@@ -278,10 +308,16 @@ impl NemesisConfig {
             check_range("random.every_ms", r.every_ms)?;
             check_range("random.duration_ms", r.duration_ms)?;
             if r.every_ms[1] <= 0.0 {
-                return Err(("random.every_ms".into(), "the time between faults must be positive".into()));
+                return Err((
+                    "random.every_ms".into(),
+                    "the time between faults must be positive".into(),
+                ));
             }
             if r.kinds.values().all(|&w| w == 0) {
-                return Err(("random.kinds".into(), "give at least one fault kind a positive weight".into()));
+                return Err((
+                    "random.kinds".into(),
+                    "give at least one fault kind a positive weight".into(),
+                ));
             }
         }
         if let Some(w) = self.window_ms {
@@ -290,7 +326,10 @@ impl NemesisConfig {
         if let Some(m) = self.max_down
             && m > replicas
         {
-            return Err(("max_down".into(), format!("cannot exceed the number of replicas ({replicas}), got {m}")));
+            return Err((
+                "max_down".into(),
+                format!("cannot exceed the number of replicas ({replicas}), got {m}"),
+            ));
         }
         Ok(())
     }
@@ -301,5 +340,8 @@ impl NemesisConfig {
 }
 
 fn kind_name(k: FaultKind) -> String {
-    serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -65,7 +65,10 @@ impl Latency {
             if v.is_finite() && v >= 0.0 {
                 Ok(())
             } else {
-                Err((field.into(), format!("expected a finite number of milliseconds >= 0, got {v}")))
+                Err((
+                    field.into(),
+                    format!("expected a finite number of milliseconds >= 0, got {v}"),
+                ))
             }
         };
         match *self {
@@ -74,21 +77,35 @@ impl Latency {
                 nonneg("min_ms", min_ms)?;
                 nonneg("max_ms", max_ms)?;
                 if min_ms > max_ms {
-                    return Err(("max_ms".into(), format!("must be >= min_ms ({min_ms}), got {max_ms}")));
+                    return Err((
+                        "max_ms".into(),
+                        format!("must be >= min_ms ({min_ms}), got {max_ms}"),
+                    ));
                 }
                 Ok(())
             }
-            Latency::Lognormal { median_ms, sigma, cap_ms } => {
+            Latency::Lognormal {
+                median_ms,
+                sigma,
+                cap_ms,
+            } => {
                 nonneg("median_ms", median_ms)?;
                 if !(sigma.is_finite() && (0.0..=4.0).contains(&sigma)) {
-                    return Err(("sigma".into(), format!("expected a number in [0, 4], got {sigma}")));
+                    return Err((
+                        "sigma".into(),
+                        format!("expected a number in [0, 4], got {sigma}"),
+                    ));
                 }
                 if let Some(c) = cap_ms {
                     nonneg("cap_ms", c)?;
                 }
                 Ok(())
             }
-            Latency::Exponential { base_ms, mean_ms, cap_ms } => {
+            Latency::Exponential {
+                base_ms,
+                mean_ms,
+                cap_ms,
+            } => {
                 nonneg("base_ms", base_ms)?;
                 nonneg("mean_ms", mean_ms)?;
                 if let Some(c) = cap_ms {
@@ -106,17 +123,30 @@ impl Latency {
             Latency::Constant { ms } => ms_to_ns(ms),
             Latency::Uniform { min_ms, max_ms } => {
                 let (lo, hi) = (ms_to_ns(min_ms), ms_to_ns(max_ms));
-                if lo == hi { lo } else { rng.random_range(lo..=hi) }
+                if lo == hi {
+                    lo
+                } else {
+                    rng.random_range(lo..=hi)
+                }
             }
-            Latency::Lognormal { median_ms, sigma, cap_ms } => {
+            Latency::Lognormal {
+                median_ms,
+                sigma,
+                cap_ms,
+            } => {
                 // Box–Muller: one standard normal from two uniforms.
                 let u1 = 1.0 - unit(rng);
                 let u2 = unit(rng);
-                let z = libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2);
+                let z =
+                    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2);
                 let ms = median_ms * libm::exp(sigma * z);
                 cap(ms_to_ns(ms), cap_ms)
             }
-            Latency::Exponential { base_ms, mean_ms, cap_ms } => {
+            Latency::Exponential {
+                base_ms,
+                mean_ms,
+                cap_ms,
+            } => {
                 let tail = -mean_ms * libm::log(1.0 - unit(rng));
                 cap(ms_to_ns(base_ms + tail), cap_ms)
             }
@@ -133,7 +163,10 @@ fn cap(ns: u64, cap_ms: Option<f64>) -> u64 {
 }
 
 fn default_replica_latency() -> Latency {
-    Latency::Uniform { min_ms: 0.5, max_ms: 2.0 }
+    Latency::Uniform {
+        min_ms: 0.5,
+        max_ms: 2.0,
+    }
 }
 
 fn default_reset_detect_ms() -> f64 {
@@ -183,11 +216,17 @@ impl Default for NetworkConfig {
 
 impl NetworkConfig {
     pub fn validate(&self) -> Result<(), (String, String)> {
-        self.latency.validate().map_err(|(f, m)| (format!("latency.{f}"), m))?;
+        self.latency
+            .validate()
+            .map_err(|(f, m)| (format!("latency.{f}"), m))?;
         if let Some(l) = &self.client_latency {
-            l.validate().map_err(|(f, m)| (format!("client_latency.{f}"), m))?;
+            l.validate()
+                .map_err(|(f, m)| (format!("client_latency.{f}"), m))?;
         }
-        for (field, v) in [("retransmit_ms", self.retransmit_ms), ("reset_detect_ms", self.reset_detect_ms)] {
+        for (field, v) in [
+            ("retransmit_ms", self.retransmit_ms),
+            ("reset_detect_ms", self.reset_detect_ms),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err((field.into(), format!("expected milliseconds >= 0, got {v}")));
             }
@@ -231,7 +270,11 @@ impl DropReason {
 pub enum Route {
     /// Deliver at `at`, and a second copy at `duplicate_at` if the network duplicated it; stamped
     /// with the channel generation.
-    Deliver { at: SimTime, duplicate_at: Option<SimTime>, generation: u32 },
+    Deliver {
+        at: SimTime,
+        duplicate_at: Option<SimTime>,
+        generation: u32,
+    },
     /// Hold until the link is unclogged.
     Hold,
     /// Dropped; on an in-order channel the channel is reset as well.
@@ -291,7 +334,9 @@ impl Network {
     }
 
     pub fn is_clogged(&self, from: NodeId, to: NodeId) -> bool {
-        self.clogged_link[self.at(from, to)] || self.clogged_node[from.index()] || self.clogged_node[to.index()]
+        self.clogged_link[self.at(from, to)]
+            || self.clogged_node[from.index()]
+            || self.clogged_node[to.index()]
     }
 
     /// Cuts (or restores) the one-way link `from -> to`.
@@ -343,7 +388,10 @@ impl Network {
 
     /// The counters of `kind`.
     pub fn count(&mut self, kind: &'static str) -> &mut MessageCount {
-        let found = self.counts.iter().position(|(k, _)| std::ptr::eq(*k, kind) || *k == kind);
+        let found = self
+            .counts
+            .iter()
+            .position(|(k, _)| std::ptr::eq(*k, kind) || *k == kind);
         let i = found.unwrap_or_else(|| {
             self.counts.push((kind, MessageCount::default()));
             self.counts.len() - 1
@@ -361,7 +409,11 @@ impl Network {
     pub fn route(&mut self, from: NodeId, to: NodeId, now: SimTime, rng: &mut SimRng) -> Route {
         if from == to {
             // A process talking to itself bypasses the wire.
-            return Route::Deliver { at: now, duplicate_at: None, generation: 0 };
+            return Route::Deliver {
+                at: now,
+                duplicate_at: None,
+                generation: 0,
+            };
         }
         let p = self.pair(from, to);
         if self.fifo && self.known_generation[self.at(from, to)] < self.generation[p] {
@@ -387,10 +439,22 @@ impl Network {
             let i = self.at(from, to);
             arrival = arrival.max(self.last_arrival[i]);
             self.last_arrival[i] = arrival;
-            return Route::Deliver { at: arrival, duplicate_at: None, generation: self.generation[p] };
+            return Route::Deliver {
+                at: arrival,
+                duplicate_at: None,
+                generation: self.generation[p],
+            };
         }
-        let duplicate_at = self.config.duplicate.sample(rng).then(|| now + self.latency(from, to).sample(rng));
-        Route::Deliver { at: arrival, duplicate_at, generation: 0 }
+        let duplicate_at = self
+            .config
+            .duplicate
+            .sample(rng)
+            .then(|| now + self.latency(from, to).sample(rng));
+        Route::Deliver {
+            at: arrival,
+            duplicate_at,
+            generation: 0,
+        }
     }
 
     /// When the last message sent so far on the in-order channel `from -> to` arrives.
@@ -455,19 +519,33 @@ mod tests {
     #[test]
     fn latency_models_stay_in_range_and_reproduce() {
         let mut rng = Streams::new(7).stream("t");
-        let u = Latency::Uniform { min_ms: 1.0, max_ms: 3.0 };
+        let u = Latency::Uniform {
+            min_ms: 1.0,
+            max_ms: 3.0,
+        };
         for _ in 0..1000 {
             let d = u.sample(&mut rng).as_nanos();
             assert!((1_000_000..=3_000_000).contains(&d));
         }
-        let ln = Latency::Lognormal { median_ms: 2.0, sigma: 0.5, cap_ms: Some(50.0) };
+        let ln = Latency::Lognormal {
+            median_ms: 2.0,
+            sigma: 0.5,
+            cap_ms: Some(50.0),
+        };
         let mut samples: Vec<u64> = (0..2001).map(|_| ln.sample(&mut rng).as_nanos()).collect();
         samples.sort();
         let median = samples[1000] as f64 / 1e6;
         assert!((1.7..2.3).contains(&median), "median {median}");
         assert!(samples.iter().all(|&s| s <= 50_000_000));
-        let e = Latency::Exponential { base_ms: 1.0, mean_ms: 2.0, cap_ms: None };
-        let mean = (0..4000).map(|_| e.sample(&mut rng).as_nanos() as f64).sum::<f64>() / 4000e6;
+        let e = Latency::Exponential {
+            base_ms: 1.0,
+            mean_ms: 2.0,
+            cap_ms: None,
+        };
+        let mean = (0..4000)
+            .map(|_| e.sample(&mut rng).as_nanos() as f64)
+            .sum::<f64>()
+            / 4000e6;
         assert!((2.8..3.2).contains(&mean), "mean {mean}");
         let mut a = Streams::new(9).stream("t");
         let mut b = Streams::new(9).stream("t");
@@ -476,9 +554,15 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let bad = Latency::Uniform { min_ms: 5.0, max_ms: 1.0 };
+        let bad = Latency::Uniform {
+            min_ms: 5.0,
+            max_ms: 1.0,
+        };
         assert_eq!(bad.validate().unwrap_err().0, "max_ms");
-        let cfg = NetworkConfig { latency: Latency::Constant { ms: -1.0 }, ..Default::default() };
+        let cfg = NetworkConfig {
+            latency: Latency::Constant { ms: -1.0 },
+            ..Default::default()
+        };
         assert_eq!(cfg.validate().unwrap_err().0, "latency.ms");
     }
 
@@ -486,7 +570,14 @@ mod tests {
     fn unknown_fields_and_distributions_are_rejected() {
         assert!(serde_json::from_str::<Latency>(r#"{"dist":"constant","ms":1,"x":2}"#).is_err());
         assert!(serde_json::from_str::<Latency>(r#"{"dist":"gamma","ms":1}"#).is_err());
-        let l: Latency = serde_json::from_str(r#"{"dist":"uniform","min_ms":1,"max_ms":2}"#).unwrap();
-        assert_eq!(l, Latency::Uniform { min_ms: 1.0, max_ms: 2.0 });
+        let l: Latency =
+            serde_json::from_str(r#"{"dist":"uniform","min_ms":1,"max_ms":2}"#).unwrap();
+        assert_eq!(
+            l,
+            Latency::Uniform {
+                min_ms: 1.0,
+                max_ms: 2.0
+            }
+        );
     }
 }

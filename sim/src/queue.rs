@@ -38,7 +38,12 @@ pub struct EventQueue<E> {
 
 impl<E> Default for EventQueue<E> {
     fn default() -> EventQueue<E> {
-        EventQueue { heap: QuaternaryHeap::new(), slab: Vec::new(), free: Vec::new(), seq: 0 }
+        EventQueue {
+            heap: QuaternaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            seq: 0,
+        }
     }
 }
 
@@ -66,7 +71,9 @@ impl<E> EventQueue<E> {
             return None;
         }
         let key = self.heap.pop()?;
-        let event = self.slab[key.slot as usize].take().expect("every key has its event");
+        let event = self.slab[key.slot as usize]
+            .take()
+            .expect("every key has its event");
         self.free.push(key.slot);
         Some((SimTime((key.order.0 >> 64) as u64), event))
     }
@@ -92,7 +99,8 @@ mod tests {
         q.push(SimTime(5), "d");
         q.push(SimTime(1), "b");
         assert_eq!(q.pop_until(SimTime(0)), None, "nothing is due at 0");
-        let order: Vec<&str> = std::iter::from_fn(|| q.pop_until(SimTime(5)).map(|(_, e)| e)).collect();
+        let order: Vec<&str> =
+            std::iter::from_fn(|| q.pop_until(SimTime(5)).map(|(_, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
         q.push(SimTime(2), "e");
         assert_eq!(q.pop_until(SimTime::MAX), Some((SimTime(2), "e")));

@@ -189,17 +189,44 @@ mod tests {
 
     #[test]
     fn ratios_parse_exactly() {
-        assert_eq!("1/100".parse::<Ratio>().unwrap(), Ratio { num: 1, den: 100 });
-        assert_eq!("1%".parse::<Ratio>().unwrap(), Ratio { num: 10_000_000, den: BILLION });
-        assert_eq!("0.1".parse::<Ratio>().unwrap(), Ratio { num: 100_000_000, den: BILLION });
-        assert_eq!("1".parse::<Ratio>().unwrap(), Ratio { num: BILLION, den: BILLION });
+        assert_eq!(
+            "1/100".parse::<Ratio>().unwrap(),
+            Ratio { num: 1, den: 100 }
+        );
+        assert_eq!(
+            "1%".parse::<Ratio>().unwrap(),
+            Ratio {
+                num: 10_000_000,
+                den: BILLION
+            }
+        );
+        assert_eq!(
+            "0.1".parse::<Ratio>().unwrap(),
+            Ratio {
+                num: 100_000_000,
+                den: BILLION
+            }
+        );
+        assert_eq!(
+            "1".parse::<Ratio>().unwrap(),
+            Ratio {
+                num: BILLION,
+                den: BILLION
+            }
+        );
         assert!("1.5".parse::<Ratio>().is_err());
         assert!("3/2".parse::<Ratio>().is_err());
         assert!("1/0".parse::<Ratio>().is_err());
         assert!("-0.1".parse::<Ratio>().is_err());
         assert!("abc".parse::<Ratio>().is_err());
         let r: Ratio = serde_json::from_str("0.25").unwrap();
-        assert_eq!(r, Ratio { num: 250_000_000, den: BILLION });
+        assert_eq!(
+            r,
+            Ratio {
+                num: 250_000_000,
+                den: BILLION
+            }
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl StableHasher {
     pub fn new() -> StableHasher {
-        StableHasher { state: 0x243F_6A88_85A3_08D3 }
+        StableHasher {
+            state: 0x243F_6A88_85A3_08D3,
+        }
     }
 
     #[inline]
@@ -124,7 +126,14 @@ impl TraceLine {
             Some(n) => n.to_string(),
             None => "-".to_string(),
         };
-        let _ = write!(s, "{:>14} {:<6} {:<10} {}", self.time.to_string(), node, self.event, self.detail);
+        let _ = write!(
+            s,
+            "{:>14} {:<6} {:<10} {}",
+            self.time.to_string(),
+            node,
+            self.event,
+            self.detail
+        );
         s
     }
 }
@@ -178,7 +187,13 @@ impl Trace {
             p.push(self.hasher.finish());
         }
         if let Some(sink) = &mut self.sink {
-            sink(&TraceLine { index: self.count, time, node, event, detail: detail() });
+            sink(&TraceLine {
+                index: self.count,
+                time,
+                node,
+                event,
+                detail: detail(),
+            });
         }
         self.count += 1;
     }
@@ -204,7 +219,12 @@ mod tests {
         assert_eq!(StableHasher::of(&0u64), StableHasher::of(&0usize));
         assert_eq!(StableHasher::of(&-1i32), StableHasher::of(&(u64::MAX)));
         assert_ne!(StableHasher::of("ab"), StableHasher::of("ba"));
-        assert_eq!(StableHasher::of(&(1u32, "x")), 0x87c4_1d8b_a4a9_40b0, "{:#x}", StableHasher::of(&(1u32, "x")));
+        assert_eq!(
+            StableHasher::of(&(1u32, "x")),
+            0x87c4_1d8b_a4a9_40b0,
+            "{:#x}",
+            StableHasher::of(&(1u32, "x"))
+        );
     }
 
     #[test]

@@ -94,17 +94,41 @@ pub enum RunEnd {
 /// A fault ready to carry out.
 #[derive(Clone, Debug)]
 enum Action {
-    Crash { node: NodeRef, unsynced: Option<Unsynced>, mid_handler: bool, undo_after: Option<SimDuration> },
+    Crash {
+        node: NodeRef,
+        unsynced: Option<Unsynced>,
+        mid_handler: bool,
+        undo_after: Option<SimDuration>,
+    },
     /// The fallback of a mid-handler crash: the node handled nothing in time, so it stops now.
-    CrashArmed { node: NodeId, incarnation: u32 },
+    CrashArmed {
+        node: NodeId,
+        incarnation: u32,
+    },
     Restart(NodeRef),
-    Pause { node: NodeRef, undo_after: Option<SimDuration> },
+    Pause {
+        node: NodeRef,
+        undo_after: Option<SimDuration>,
+    },
     Resume(NodeRef),
-    Partition { groups: Vec<Vec<NodeRef>>, undo_after: Option<SimDuration> },
-    Isolate { node: NodeRef, undo_after: Option<SimDuration> },
-    Cut { from: NodeRef, to: NodeRef, undo_after: Option<SimDuration> },
+    Partition {
+        groups: Vec<Vec<NodeRef>>,
+        undo_after: Option<SimDuration>,
+    },
+    Isolate {
+        node: NodeRef,
+        undo_after: Option<SimDuration>,
+    },
+    Cut {
+        from: NodeRef,
+        to: NodeRef,
+        undo_after: Option<SimDuration>,
+    },
     Heal,
-    Clog { target: ClogTarget, undo_after: Option<SimDuration> },
+    Clog {
+        target: ClogTarget,
+        undo_after: Option<SimDuration>,
+    },
     Unclog(Option<ClogTarget>),
     /// The end of the fault window: undo every fault.
     HealAll,
@@ -117,15 +141,44 @@ enum ClogTarget {
 }
 
 enum Event<P: Process> {
-    Start { node: NodeId, restarted: bool },
-    Deliver { from: NodeId, to: NodeId, msg: P::Msg, generation: u32 },
-    Timer { node: NodeId, id: TimerId, incarnation: u32, timer: P::Timer },
-    Synced { node: NodeId, io: IoId, incarnation: u32, upto: u64 },
-    Reset { node: NodeId, peer: NodeId, generation: u32 },
+    Start {
+        node: NodeId,
+        restarted: bool,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        msg: P::Msg,
+        generation: u32,
+    },
+    Timer {
+        node: NodeId,
+        id: TimerId,
+        incarnation: u32,
+        timer: P::Timer,
+    },
+    Synced {
+        node: NodeId,
+        io: IoId,
+        incarnation: u32,
+        upto: u64,
+    },
+    Reset {
+        node: NodeId,
+        peer: NodeId,
+        generation: u32,
+    },
     /// A channel closed on purpose now carries nothing more: reset it and tell both ends.
-    Close { a: NodeId, b: NodeId },
+    Close {
+        a: NodeId,
+        b: NodeId,
+    },
     /// An input held while its node was paused, handed over at resume.
-    Parked { node: NodeId, incarnation: u32, input: Input<P::Msg, P::Timer> },
+    Parked {
+        node: NodeId,
+        incarnation: u32,
+        input: Input<P::Msg, P::Timer>,
+    },
     Fault(Action),
     NemesisTick,
 }
@@ -210,7 +263,12 @@ impl<P: Process> Core<P> {
             || clip(format!("{kind} {}", detail)),
         );
         *self.stats.faults.entry(kind).or_default() += 1;
-        self.stats.fault_log.push(FaultRecord { time: now, kind, nodes, detail });
+        self.stats.fault_log.push(FaultRecord {
+            time: now,
+            kind,
+            nodes,
+            detail,
+        });
     }
 
     /// Routes one message `from -> to` sent now.
@@ -219,12 +277,32 @@ impl<P: Process> Core<P> {
         self.net.count_sent(kind, msg.size_bytes());
         let now = self.now;
         match self.net.route(from, to, now, &mut self.net_rng) {
-            Route::Deliver { at, duplicate_at, generation } => {
+            Route::Deliver {
+                at,
+                duplicate_at,
+                generation,
+            } => {
                 if let Some(dup) = duplicate_at {
                     self.net.count(kind).duplicated += 1;
-                    self.push(dup, Event::Deliver { from, to, msg: msg.clone(), generation });
+                    self.push(
+                        dup,
+                        Event::Deliver {
+                            from,
+                            to,
+                            msg: msg.clone(),
+                            generation,
+                        },
+                    );
                 }
-                self.push(at, Event::Deliver { from, to, msg, generation });
+                self.push(
+                    at,
+                    Event::Deliver {
+                        from,
+                        to,
+                        msg,
+                        generation,
+                    },
+                );
             }
             Route::Hold => self.held.push((from, to, msg)),
             Route::Drop(reason) => self.drop_message(from, to, &msg, reason),
@@ -258,8 +336,22 @@ impl<P: Process> Core<P> {
         }
         let generation = self.net.reset_channel(a, b);
         let at = self.now + self.net.reset_detect();
-        self.push(at, Event::Reset { node: a, peer: b, generation });
-        self.push(at, Event::Reset { node: b, peer: a, generation });
+        self.push(
+            at,
+            Event::Reset {
+                node: a,
+                peer: b,
+                generation,
+            },
+        );
+        self.push(
+            at,
+            Event::Reset {
+                node: b,
+                peer: a,
+                generation,
+            },
+        );
     }
 
     /// Closes the in-order channel between `a` and `b` the way TCP's FIN does: what is already on
@@ -268,16 +360,25 @@ impl<P: Process> Core<P> {
         if a == b {
             return;
         }
-        let drained = self.now.max(self.net.last_arrival(a, b)).max(self.net.last_arrival(b, a));
+        let drained = self
+            .now
+            .max(self.net.last_arrival(a, b))
+            .max(self.net.last_arrival(b, a));
         self.push(drained, Event::Close { a, b });
     }
 
     fn count_down(&self) -> u32 {
-        self.slots.iter().filter(|s| s.kind == NodeKind::Replica && s.state != NodeState::Up).count() as u32
+        self.slots
+            .iter()
+            .filter(|s| s.kind == NodeKind::Replica && s.state != NodeState::Up)
+            .count() as u32
     }
 
     fn up_replicas(&self) -> Vec<NodeId> {
-        (0..self.replicas).map(NodeId).filter(|n| self.slots[n.index()].state == NodeState::Up).collect()
+        (0..self.replicas)
+            .map(NodeId)
+            .filter(|n| self.slots[n.index()].state == NodeState::Up)
+            .collect()
     }
 }
 
@@ -286,9 +387,15 @@ impl<P: Process> World<P> {
     /// configuration must have been validated (`NemesisConfig::validate`, ...).
     pub fn new(config: WorldConfig, factory: impl FnMut(NodeId) -> P + 'static) -> World<P> {
         let streams = Streams::new(config.seed);
-        let replicas = config.nodes.iter().filter(|k| **k == NodeKind::Replica).count() as u32;
+        let replicas = config
+            .nodes
+            .iter()
+            .filter(|k| **k == NodeKind::Replica)
+            .count() as u32;
         assert!(
-            config.nodes[..replicas as usize].iter().all(|k| *k == NodeKind::Replica),
+            config.nodes[..replicas as usize]
+                .iter()
+                .all(|k| *k == NodeKind::Replica),
             "replicas must come before clients"
         );
         let slots = config
@@ -306,7 +413,11 @@ impl<P: Process> World<P> {
             })
             .collect::<Vec<_>>();
         let n = slots.len();
-        let is_client = config.nodes.iter().map(|k| *k == NodeKind::Client).collect();
+        let is_client = config
+            .nodes
+            .iter()
+            .map(|k| *k == NodeKind::Client)
+            .collect();
         let mut core = Core {
             now: SimTime::ZERO,
             queue: EventQueue::default(),
@@ -328,19 +439,33 @@ impl<P: Process> World<P> {
             stats: Stats::default(),
         };
         for i in 0..n {
-            core.push(SimTime::ZERO, Event::Start { node: NodeId(i as u32), restarted: false });
+            core.push(
+                SimTime::ZERO,
+                Event::Start {
+                    node: NodeId(i as u32),
+                    restarted: false,
+                },
+            );
         }
         for spec in core.nemesis.scripted.clone() {
-            core.push(SimTime::ZERO + ms(spec.at_ms), Event::Fault(action_of(&spec)));
+            core.push(
+                SimTime::ZERO + ms(spec.at_ms),
+                Event::Fault(action_of(&spec)),
+            );
         }
         if let Some(window) = core.nemesis.window_ms {
             if let Some(random) = &core.nemesis.random {
-                let first = SimTime::ZERO + ms(window[0]) + draw_ms(&mut core.nemesis_rng, random.every_ms);
+                let first =
+                    SimTime::ZERO + ms(window[0]) + draw_ms(&mut core.nemesis_rng, random.every_ms);
                 core.push(first, Event::NemesisTick);
             }
             core.push(SimTime::ZERO + ms(window[1]), Event::Fault(Action::HealAll));
         }
-        World { core, procs: (0..n).map(|_| None).collect(), factory: Box::new(factory) }
+        World {
+            core,
+            procs: (0..n).map(|_| None).collect(),
+            factory: Box::new(factory),
+        }
     }
 
     pub fn now(&self) -> SimTime {
@@ -439,21 +564,40 @@ impl<P: Process> World<P> {
         self.core.stats.events += 1;
         match event {
             Event::Start { node, restarted } => self.start(node, restarted),
-            Event::Deliver { from, to, msg, generation } => self.deliver(from, to, msg, generation),
-            Event::Timer { node, id, incarnation, timer } => {
+            Event::Deliver {
+                from,
+                to,
+                msg,
+                generation,
+            } => self.deliver(from, to, msg, generation),
+            Event::Timer {
+                node,
+                id,
+                incarnation,
+                timer,
+            } => {
                 let live = self.core.live_timers.remove(&id.0);
                 if live && self.core.slots[node.index()].incarnation == incarnation {
                     self.input(node, Input::Timer { id, timer });
                 }
             }
-            Event::Synced { node, io, incarnation, upto } => {
+            Event::Synced {
+                node,
+                io,
+                incarnation,
+                upto,
+            } => {
                 let slot = &mut self.core.slots[node.index()];
                 if slot.incarnation == incarnation {
                     slot.disk.make_durable(upto);
                     self.input(node, Input::Synced { io });
                 }
             }
-            Event::Reset { node, peer, generation } => {
+            Event::Reset {
+                node,
+                peer,
+                generation,
+            } => {
                 if self.core.slots[node.index()].state != NodeState::Down
                     && self.core.net.learn_reset(node, peer, generation)
                 {
@@ -470,7 +614,11 @@ impl<P: Process> World<P> {
                     }
                 }
             }
-            Event::Parked { node, incarnation, input } => {
+            Event::Parked {
+                node,
+                incarnation,
+                input,
+            } => {
                 if self.core.slots[node.index()].incarnation == incarnation {
                     self.input(node, input);
                 }
@@ -490,11 +638,13 @@ impl<P: Process> World<P> {
 
     fn deliver(&mut self, from: NodeId, to: NodeId, msg: P::Msg, generation: u32) {
         if self.core.slots[to.index()].state == NodeState::Down {
-            self.core.drop_message(from, to, &msg, DropReason::TargetDown);
+            self.core
+                .drop_message(from, to, &msg, DropReason::TargetDown);
             return;
         }
         if !self.core.net.channel_alive(from, to, generation) {
-            self.core.drop_message(from, to, &msg, DropReason::ChannelReset);
+            self.core
+                .drop_message(from, to, &msg, DropReason::ChannelReset);
             return;
         }
         if self.core.net.fifo
@@ -522,8 +672,16 @@ impl<P: Process> World<P> {
         let now = self.core.now;
         trace_input(&mut self.core.trace, now, node, &input);
         let armed = self.core.slots[i].crash_armed;
-        let Some(process) = self.procs[i].as_mut() else { return };
-        let mut ctx = Ctx { core: &mut self.core, me: node, effects: 0, crash_after: armed.map(|a| a.0), stopped: false };
+        let Some(process) = self.procs[i].as_mut() else {
+            return;
+        };
+        let mut ctx = Ctx {
+            core: &mut self.core,
+            me: node,
+            effects: 0,
+            crash_after: armed.map(|a| a.0),
+            stopped: false,
+        };
         process.on_input(input, &mut ctx);
         if let Some((_, unsynced)) = armed {
             // The handler ran as far as its crash point (or to its end, if it had fewer effects).
@@ -543,8 +701,12 @@ impl<P: Process> World<P> {
             }),
             NodeRef::Follower => {
                 let leader = self.leader();
-                let candidates: Vec<NodeId> =
-                    self.core.up_replicas().into_iter().filter(|n| Some(*n) != leader).collect();
+                let candidates: Vec<NodeId> = self
+                    .core
+                    .up_replicas()
+                    .into_iter()
+                    .filter(|n| Some(*n) != leader)
+                    .collect();
                 candidates.choose(&mut self.core.nemesis_rng).copied()
             }
         }
@@ -569,8 +731,15 @@ impl<P: Process> World<P> {
 
     fn apply(&mut self, action: Action) {
         match action {
-            Action::Crash { node, unsynced, mid_handler, undo_after } => {
-                let Some(n) = self.resolve(&node) else { return self.skip("crash", &node) };
+            Action::Crash {
+                node,
+                unsynced,
+                mid_handler,
+                undo_after,
+            } => {
+                let Some(n) = self.resolve(&node) else {
+                    return self.skip("crash", &node);
+                };
                 if self.core.slots[n.index()].state == NodeState::Down {
                     return;
                 }
@@ -580,7 +749,13 @@ impl<P: Process> World<P> {
                     slot.crash_armed = Some((k, unsynced));
                     let incarnation = slot.incarnation;
                     let at = self.core.now + SimDuration::from_ms(50);
-                    self.core.push(at, Event::Fault(Action::CrashArmed { node: n, incarnation }));
+                    self.core.push(
+                        at,
+                        Event::Fault(Action::CrashArmed {
+                            node: n,
+                            incarnation,
+                        }),
+                    );
                 } else {
                     self.crash(n, unsynced, "");
                 }
@@ -603,7 +778,9 @@ impl<P: Process> World<P> {
                 self.start(n, true);
             }
             Action::Pause { node, undo_after } => {
-                let Some(n) = self.resolve(&node) else { return self.skip("pause", &node) };
+                let Some(n) = self.resolve(&node) else {
+                    return self.skip("pause", &node);
+                };
                 if self.core.slots[n.index()].state != NodeState::Up {
                     return;
                 }
@@ -616,8 +793,10 @@ impl<P: Process> World<P> {
                 self.resume(n);
             }
             Action::Partition { groups, undo_after } => {
-                let groups: Vec<Vec<NodeId>> =
-                    groups.iter().map(|g| g.iter().filter_map(|r| self.resolve(r)).collect()).collect();
+                let groups: Vec<Vec<NodeId>> = groups
+                    .iter()
+                    .map(|g| g.iter().filter_map(|r| self.resolve(r)).collect())
+                    .collect();
                 for (gi, a) in groups.iter().enumerate() {
                     for (gj, b) in groups.iter().enumerate() {
                         if gi != gj {
@@ -631,23 +810,37 @@ impl<P: Process> World<P> {
                 }
                 let text = groups
                     .iter()
-                    .map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","))
+                    .map(|g| {
+                        g.iter()
+                            .map(|n| n.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .collect::<Vec<_>>()
                     .join(" | ");
                 self.core.fault("partition", groups.concat(), text);
                 self.undo_later(undo_after, Action::Heal);
             }
             Action::Isolate { node, undo_after } => {
-                let Some(n) = self.resolve(&node) else { return self.skip("isolate", &node) };
+                let Some(n) = self.resolve(&node) else {
+                    return self.skip("isolate", &node);
+                };
                 for r in (0..self.core.replicas).map(NodeId).filter(|&r| r != n) {
                     self.core.net.set_cut(n, r, true);
                     self.core.net.set_cut(r, n, true);
                 }
-                self.core.fault("isolate", vec![n], format!("{n} from the other replicas"));
+                self.core
+                    .fault("isolate", vec![n], format!("{n} from the other replicas"));
                 self.undo_later(undo_after, Action::Heal);
             }
-            Action::Cut { from, to, undo_after } => {
-                let (Some(a), Some(b)) = (self.resolve(&from), self.resolve(&to)) else { return };
+            Action::Cut {
+                from,
+                to,
+                undo_after,
+            } => {
+                let (Some(a), Some(b)) = (self.resolve(&from), self.resolve(&to)) else {
+                    return;
+                };
                 self.core.net.set_cut(a, b, true);
                 self.core.fault("cut", vec![a, b], format!("{a} -> {b}"));
                 self.undo_later(undo_after, Action::Heal);
@@ -658,23 +851,28 @@ impl<P: Process> World<P> {
                     self.core.fault("heal", vec![], "all links".into());
                 }
             }
-            Action::Clog { target, undo_after } => {
-                match &target {
-                    ClogTarget::Node(r) => {
-                        let Some(n) = self.resolve(r) else { return self.skip("clog", r) };
-                        self.core.net.set_node_clog(n, true);
-                        self.core.fault("clog", vec![n], format!("{n}"));
-                        self.undo_later(undo_after, Action::Unclog(Some(ClogTarget::Node(NodeRef::Id(n.0)))));
-                    }
-                    ClogTarget::Link(f, t) => {
-                        let (Some(a), Some(b)) = (self.resolve(f), self.resolve(t)) else { return };
-                        self.core.net.set_link_clog(a, b, true);
-                        self.core.fault("clog", vec![a, b], format!("{a} -> {b}"));
-                        let undo = ClogTarget::Link(NodeRef::Id(a.0), NodeRef::Id(b.0));
-                        self.undo_later(undo_after, Action::Unclog(Some(undo)));
-                    }
+            Action::Clog { target, undo_after } => match &target {
+                ClogTarget::Node(r) => {
+                    let Some(n) = self.resolve(r) else {
+                        return self.skip("clog", r);
+                    };
+                    self.core.net.set_node_clog(n, true);
+                    self.core.fault("clog", vec![n], format!("{n}"));
+                    self.undo_later(
+                        undo_after,
+                        Action::Unclog(Some(ClogTarget::Node(NodeRef::Id(n.0)))),
+                    );
                 }
-            }
+                ClogTarget::Link(f, t) => {
+                    let (Some(a), Some(b)) = (self.resolve(f), self.resolve(t)) else {
+                        return;
+                    };
+                    self.core.net.set_link_clog(a, b, true);
+                    self.core.fault("clog", vec![a, b], format!("{a} -> {b}"));
+                    let undo = ClogTarget::Link(NodeRef::Id(a.0), NodeRef::Id(b.0));
+                    self.undo_later(undo_after, Action::Unclog(Some(undo)));
+                }
+            },
             Action::Unclog(target) => {
                 let detail = match &target {
                     None => {
@@ -690,7 +888,9 @@ impl<P: Process> World<P> {
                         format!("{n}")
                     }
                     Some(ClogTarget::Link(f, t)) => {
-                        let (Some(a), Some(b)) = (self.resolve(f), self.resolve(t)) else { return };
+                        let (Some(a), Some(b)) = (self.resolve(f), self.resolve(t)) else {
+                            return;
+                        };
                         self.core.net.set_link_clog(a, b, false);
                         format!("{a} -> {b}")
                     }
@@ -704,7 +904,13 @@ impl<P: Process> World<P> {
 
     fn skip(&mut self, what: &str, node: &NodeRef) {
         let now = self.core.now;
-        self.core.trace.event(now, None, "nemesis", |h| h.write(b"skip"), || format!("skip {what} {node}: no such node up"));
+        self.core.trace.event(
+            now,
+            None,
+            "nemesis",
+            |h| h.write(b"skip"),
+            || format!("skip {what} {node}: no such node up"),
+        );
     }
 
     /// The end of the fault window: every fault is undone, in a fixed order.
@@ -743,7 +949,11 @@ impl<P: Process> World<P> {
         self.core.stats.writes_lost += loss.lost as u64;
         self.core.stats.writes_kept += loss.kept as u64;
         self.core.stats.writes_torn += loss.torn as u64;
-        let how = if how.is_empty() { String::new() } else { format!(" {how}") };
+        let how = if how.is_empty() {
+            String::new()
+        } else {
+            format!(" {how}")
+        };
         let detail = format!(
             "{node}{how}: unsynced writes {} kept, {} lost{}",
             loss.kept,
@@ -752,7 +962,10 @@ impl<P: Process> World<P> {
         );
         self.core.fault("crash", vec![node], detail);
         if self.core.net.fifo {
-            for peer in (0..self.procs.len() as u32).map(NodeId).filter(|&p| p != node) {
+            for peer in (0..self.procs.len() as u32)
+                .map(NodeId)
+                .filter(|&p| p != node)
+            {
                 self.core.reset_channel(node, peer);
             }
         }
@@ -768,7 +981,14 @@ impl<P: Process> World<P> {
         let incarnation = self.core.slots[i].incarnation;
         let now = self.core.now;
         for input in std::mem::take(&mut self.core.slots[i].parked) {
-            self.core.push(now, Event::Parked { node, incarnation, input });
+            self.core.push(
+                now,
+                Event::Parked {
+                    node,
+                    incarnation,
+                    input,
+                },
+            );
         }
     }
 
@@ -789,7 +1009,9 @@ impl<P: Process> World<P> {
     }
 
     fn nemesis_tick(&mut self) {
-        let Some(random) = self.core.nemesis.random.clone() else { return };
+        let Some(random) = self.core.nemesis.random.clone() else {
+            return;
+        };
         let total: u32 = random.kinds.values().sum();
         let mut pick = self.core.nemesis_rng.random_range(0..total);
         let kind = *random
@@ -809,40 +1031,83 @@ impl<P: Process> World<P> {
         let within_budget = self.core.count_down() < self.core.nemesis.max_down(self.core.replicas);
         let action = match kind {
             RandomFault::Crash | RandomFault::CrashLeader if within_budget => {
-                let node = if kind == RandomFault::Crash { NodeRef::Random } else { NodeRef::Leader };
+                let node = if kind == RandomFault::Crash {
+                    NodeRef::Random
+                } else {
+                    NodeRef::Leader
+                };
                 let mid_handler = random.mid_handler.sample(&mut self.core.nemesis_rng);
-                Some(Action::Crash { node, unsynced: None, mid_handler, undo_after: duration })
+                Some(Action::Crash {
+                    node,
+                    unsynced: None,
+                    mid_handler,
+                    undo_after: duration,
+                })
             }
             RandomFault::Pause | RandomFault::PauseLeader if within_budget => {
-                let node = if kind == RandomFault::Pause { NodeRef::Random } else { NodeRef::Leader };
-                Some(Action::Pause { node, undo_after: duration })
+                let node = if kind == RandomFault::Pause {
+                    NodeRef::Random
+                } else {
+                    NodeRef::Leader
+                };
+                Some(Action::Pause {
+                    node,
+                    undo_after: duration,
+                })
             }
-            RandomFault::Crash | RandomFault::CrashLeader | RandomFault::Pause | RandomFault::PauseLeader => None,
+            RandomFault::Crash
+            | RandomFault::CrashLeader
+            | RandomFault::Pause
+            | RandomFault::PauseLeader => None,
             // One partition at a time: a new cut would blur when the first one heals.
             _ if self.core.net.any_cut() && kind != RandomFault::Clog => None,
             // Cutting replicas apart needs two of them.
-            RandomFault::Partition | RandomFault::IsolateLeader | RandomFault::OneWay if self.core.replicas < 2 => None,
+            RandomFault::Partition | RandomFault::IsolateLeader | RandomFault::OneWay
+                if self.core.replicas < 2 =>
+            {
+                None
+            }
             RandomFault::Partition => {
                 let mut replicas: Vec<NodeRef> = (0..self.core.replicas).map(NodeRef::Id).collect();
                 replicas.shuffle(&mut self.core.nemesis_rng);
-                let minority = self.core.nemesis_rng.random_range(1..=(self.core.replicas as usize).div_ceil(2).max(1));
+                let minority = self
+                    .core
+                    .nemesis_rng
+                    .random_range(1..=(self.core.replicas as usize).div_ceil(2).max(1));
                 let majority = replicas.split_off(minority.min(replicas.len()));
-                Some(Action::Partition { groups: vec![replicas, majority], undo_after: duration })
+                Some(Action::Partition {
+                    groups: vec![replicas, majority],
+                    undo_after: duration,
+                })
             }
-            RandomFault::IsolateLeader => Some(Action::Isolate { node: NodeRef::Leader, undo_after: duration }),
+            RandomFault::IsolateLeader => Some(Action::Isolate {
+                node: NodeRef::Leader,
+                undo_after: duration,
+            }),
             RandomFault::OneWay => {
                 let r = self.core.replicas;
                 let from = self.core.nemesis_rng.random_range(0..r);
                 let to = (from + self.core.nemesis_rng.random_range(1..r.max(2))) % r;
-                Some(Action::Cut { from: NodeRef::Id(from), to: NodeRef::Id(to), undo_after: duration })
+                Some(Action::Cut {
+                    from: NodeRef::Id(from),
+                    to: NodeRef::Id(to),
+                    undo_after: duration,
+                })
             }
-            RandomFault::Clog => Some(Action::Clog { target: ClogTarget::Node(NodeRef::Random), undo_after: duration }),
+            RandomFault::Clog => Some(Action::Clog {
+                target: ClogTarget::Node(NodeRef::Random),
+                undo_after: duration,
+            }),
             RandomFault::IsolateClient => {
                 let clients = self.procs.len() as u32 - self.core.replicas;
                 (clients > 0).then(|| {
-                    let client = self.core.replicas + self.core.nemesis_rng.random_range(0..clients);
+                    let client =
+                        self.core.replicas + self.core.nemesis_rng.random_range(0..clients);
                     let replicas = (0..self.core.replicas).map(NodeRef::Id).collect();
-                    Action::Partition { groups: vec![vec![NodeRef::Id(client)], replicas], undo_after: duration }
+                    Action::Partition {
+                        groups: vec![vec![NodeRef::Id(client)], replicas],
+                        undo_after: duration,
+                    }
                 })
             }
         };
@@ -851,7 +1116,13 @@ impl<P: Process> World<P> {
             None => {
                 self.core.stats.faults_skipped += 1;
                 let now = self.core.now;
-                self.core.trace.event(now, None, "nemesis", |h| h.write(b"skip"), || format!("skip {kind:?}: outside the fault budget"));
+                self.core.trace.event(
+                    now,
+                    None,
+                    "nemesis",
+                    |h| h.write(b"skip"),
+                    || format!("skip {kind:?}: outside the fault budget"),
+                );
             }
         }
         let next = self.core.now + draw_ms(&mut self.core.nemesis_rng, random.every_ms);
@@ -861,7 +1132,11 @@ impl<P: Process> World<P> {
 
 fn draw_ms(rng: &mut SimRng, range: [f64; 2]) -> SimDuration {
     let (lo, hi) = (ms_to_ns(range[0]), ms_to_ns(range[1]));
-    SimDuration(if lo >= hi { lo } else { rng.random_range(lo..=hi) })
+    SimDuration(if lo >= hi {
+        lo
+    } else {
+        rng.random_range(lo..=hi)
+    })
 }
 
 fn action_of(spec: &FaultSpec) -> Action {
@@ -875,19 +1150,32 @@ fn action_of(spec: &FaultSpec) -> Action {
             undo_after,
         },
         FaultKind::Restart => Action::Restart(node()),
-        FaultKind::Pause => Action::Pause { node: node(), undo_after },
+        FaultKind::Pause => Action::Pause {
+            node: node(),
+            undo_after,
+        },
         FaultKind::Resume => Action::Resume(node()),
-        FaultKind::Partition => {
-            Action::Partition { groups: spec.groups.clone().expect("validated: a partition has groups"), undo_after }
-        }
-        FaultKind::Isolate => Action::Isolate { node: node(), undo_after },
+        FaultKind::Partition => Action::Partition {
+            groups: spec
+                .groups
+                .clone()
+                .expect("validated: a partition has groups"),
+            undo_after,
+        },
+        FaultKind::Isolate => Action::Isolate {
+            node: node(),
+            undo_after,
+        },
         FaultKind::Cut => Action::Cut {
             from: spec.from.clone().expect("validated"),
             to: spec.to.clone().expect("validated"),
             undo_after,
         },
         FaultKind::Heal => Action::Heal,
-        FaultKind::Clog => Action::Clog { target: clog_target(spec).expect("validated: a clog has a target"), undo_after },
+        FaultKind::Clog => Action::Clog {
+            target: clog_target(spec).expect("validated: a clog has a target"),
+            undo_after,
+        },
         FaultKind::Unclog => Action::Unclog(clog_target(spec)),
     }
 }
@@ -900,7 +1188,12 @@ fn clog_target(spec: &FaultSpec) -> Option<ClogTarget> {
     }
 }
 
-fn trace_input<M: Message, T: std::fmt::Debug + Hash>(trace: &mut Trace, now: SimTime, node: NodeId, input: &Input<M, T>) {
+fn trace_input<M: Message, T: std::fmt::Debug + Hash>(
+    trace: &mut Trace,
+    now: SimTime,
+    node: NodeId,
+    input: &Input<M, T>,
+) {
     match input {
         Input::Start { restarted } => trace.event(
             now,
@@ -929,10 +1222,20 @@ fn trace_input<M: Message, T: std::fmt::Debug + Hash>(trace: &mut Trace, now: Si
             },
             || clip(format!("{timer:?}")),
         ),
-        Input::Synced { io } => trace.event(now, Some(node), "synced", |h| io.0.hash(h), || format!("fsync #{}", io.0)),
-        Input::Disconnected { peer } => {
-            trace.event(now, Some(node), "reset", |h| peer.hash(h), || format!("channel with {peer} reset"))
-        }
+        Input::Synced { io } => trace.event(
+            now,
+            Some(node),
+            "synced",
+            |h| io.0.hash(h),
+            || format!("fsync #{}", io.0),
+        ),
+        Input::Disconnected { peer } => trace.event(
+            now,
+            Some(node),
+            "reset",
+            |h| peer.hash(h),
+            || format!("channel with {peer} reset"),
+        ),
     }
 }
 
@@ -1002,7 +1305,15 @@ impl<'a, P: Process> Ctx<'a, P> {
             self.core.live_timers.insert(id.0);
             let incarnation = self.core.slots[self.me.index()].incarnation;
             let at = self.core.now + after;
-            self.core.push(at, Event::Timer { node: self.me, id, incarnation, timer });
+            self.core.push(
+                at,
+                Event::Timer {
+                    node: self.me,
+                    id,
+                    incarnation,
+                    timer,
+                },
+            );
         }
         id
     }
@@ -1041,11 +1352,23 @@ impl<'a, P: Process> Ctx<'a, P> {
         if self.effect() {
             let i = self.me.index();
             let upto = self.core.slots[i].disk.sync_point();
-            let latency = self.core.disk_config.fsync_latency.sample(&mut self.core.disk_rng);
+            let latency = self
+                .core
+                .disk_config
+                .fsync_latency
+                .sample(&mut self.core.disk_rng);
             let done = (self.core.now + latency).max(self.core.last_sync_done[i]);
             self.core.last_sync_done[i] = done;
             let incarnation = self.core.slots[i].incarnation;
-            self.core.push(done, Event::Synced { node: self.me, io, incarnation, upto });
+            self.core.push(
+                done,
+                Event::Synced {
+                    node: self.me,
+                    io,
+                    incarnation,
+                    upto,
+                },
+            );
         }
         io
     }
@@ -1069,9 +1392,19 @@ impl<'a, P: Process> Ctx<'a, P> {
         let now = self.core.now;
         if self.core.trace.is_listened() {
             let me = self.me;
-            self.core.trace.event(now, Some(me), "observe", |_| {}, || clip(format!("{observation:?}")));
+            self.core.trace.event(
+                now,
+                Some(me),
+                "observe",
+                |_| {},
+                || clip(format!("{observation:?}")),
+            );
         }
-        self.core.observations.push(Observed { time: now, node: self.me, observation });
+        self.core.observations.push(Observed {
+            time: now,
+            node: self.me,
+            observation,
+        });
     }
 
     /// Whether this handler was cut short by a mid-handler crash (its effects are being discarded).

@@ -5,7 +5,8 @@ use sim::disk::{DiskConfig, Unsynced};
 use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef, RandomFault, RandomFaults};
 use sim::net::{Latency, NetworkConfig};
 use sim::{
-    Ctx, Input, Message, NodeId, NodeKind, Process, Ratio, RunEnd, SimDuration, SimTime, World, WorldConfig,
+    Ctx, Input, Message, NodeId, NodeKind, Process, Ratio, RunEnd, SimDuration, SimTime, World,
+    WorldConfig,
 };
 use std::collections::BTreeMap;
 
@@ -84,7 +85,10 @@ fn config(seed: u64, n: usize) -> WorldConfig {
         seed,
         nodes: vec![NodeKind::Replica; n],
         network: NetworkConfig {
-            latency: Latency::Uniform { min_ms: 0.1, max_ms: 3.0 },
+            latency: Latency::Uniform {
+                min_ms: 0.1,
+                max_ms: 3.0,
+            },
             ..NetworkConfig::default()
         },
         fifo: false,
@@ -95,7 +99,11 @@ fn config(seed: u64, n: usize) -> WorldConfig {
 
 fn world(cfg: WorldConfig, ticks: u32) -> World<Gossip> {
     let n = cfg.nodes.len() as u32;
-    World::new(cfg, move |_| Gossip { n, seq: 0, ticks_left: ticks })
+    World::new(cfg, move |_| Gossip {
+        n,
+        seq: 0,
+        ticks_left: ticks,
+    })
 }
 
 fn run(cfg: WorldConfig, ticks: u32) -> World<Gossip> {
@@ -168,7 +176,8 @@ fn same_seed_gives_the_same_trace_over_100_seeds() {
 
 #[test]
 fn different_seeds_give_different_traces() {
-    let hashes: std::collections::BTreeSet<u64> = (0..50).map(|s| run(noisy(s), 30).trace_hash()).collect();
+    let hashes: std::collections::BTreeSet<u64> =
+        (0..50).map(|s| run(noisy(s), 30).trace_hash()).collect();
     assert_eq!(hashes.len(), 50);
 }
 
@@ -177,59 +186,124 @@ fn every_fault_kind_changes_the_trace_and_is_counted() {
     let base = run(config(1, 3), 20).trace_hash();
     let n = |i| Some(NodeRef::Id(i));
     let cases: Vec<(&str, FaultSpec)> = vec![
-        ("crash", FaultSpec { node: n(1), ..fault(5.0, FaultKind::Crash) }),
-        ("pause", FaultSpec { node: n(1), for_ms: Some(3.0), ..fault(5.0, FaultKind::Pause) }),
+        (
+            "crash",
+            FaultSpec {
+                node: n(1),
+                ..fault(5.0, FaultKind::Crash)
+            },
+        ),
+        (
+            "pause",
+            FaultSpec {
+                node: n(1),
+                for_ms: Some(3.0),
+                ..fault(5.0, FaultKind::Pause)
+            },
+        ),
         (
             "partition",
             FaultSpec {
-                groups: Some(vec![vec![NodeRef::Id(0)], vec![NodeRef::Id(1), NodeRef::Id(2)]]),
+                groups: Some(vec![
+                    vec![NodeRef::Id(0)],
+                    vec![NodeRef::Id(1), NodeRef::Id(2)],
+                ]),
                 ..fault(5.0, FaultKind::Partition)
             },
         ),
-        ("isolate", FaultSpec { node: n(2), ..fault(5.0, FaultKind::Isolate) }),
-        ("cut", FaultSpec { from: n(0), to: n(1), ..fault(5.0, FaultKind::Cut) }),
-        ("clog", FaultSpec { node: n(0), for_ms: Some(4.0), ..fault(5.0, FaultKind::Clog) }),
+        (
+            "isolate",
+            FaultSpec {
+                node: n(2),
+                ..fault(5.0, FaultKind::Isolate)
+            },
+        ),
+        (
+            "cut",
+            FaultSpec {
+                from: n(0),
+                to: n(1),
+                ..fault(5.0, FaultKind::Cut)
+            },
+        ),
+        (
+            "clog",
+            FaultSpec {
+                node: n(0),
+                for_ms: Some(4.0),
+                ..fault(5.0, FaultKind::Clog)
+            },
+        ),
     ];
     for (kind, spec) in cases {
         let mut cfg = config(1, 3);
         cfg.nemesis.scripted = vec![spec];
         let w = run(cfg, 20);
         assert_ne!(w.trace_hash(), base, "{kind} left the trace unchanged");
-        assert_eq!(w.stats().faults.get(kind), Some(&1), "{kind}: {:?}", w.stats().faults);
+        assert_eq!(
+            w.stats().faults.get(kind),
+            Some(&1),
+            "{kind}: {:?}",
+            w.stats().faults
+        );
     }
 }
 
 #[test]
 fn a_crash_keeps_exactly_what_the_disk_model_allows() {
-    for (model, seed) in [(Unsynced::LoseAll, 1), (Unsynced::KeepPrefix, 2), (Unsynced::TearLast, 3)] {
+    for (model, seed) in [
+        (Unsynced::LoseAll, 1),
+        (Unsynced::KeepPrefix, 2),
+        (Unsynced::TearLast, 3),
+    ] {
         for s in 0..10 {
             let mut cfg = config(seed * 100 + s, 2);
             cfg.disk.unsynced_on_crash = model;
             // Fsyncs take long enough that some writes are always in flight.
             cfg.disk.fsync_latency = Latency::Constant { ms: 2.5 };
-            cfg.nemesis.scripted =
-                vec![FaultSpec { node: Some(NodeRef::Id(0)), for_ms: Some(1.0), ..fault(10.5, FaultKind::Crash) }];
+            cfg.nemesis.scripted = vec![FaultSpec {
+                node: Some(NodeRef::Id(0)),
+                for_ms: Some(1.0),
+                ..fault(10.5, FaultKind::Crash)
+            }];
             let w = run(cfg, 10);
-            let crash = w.stats().fault_log.iter().find(|f| f.kind == "crash").unwrap();
+            let crash = w
+                .stats()
+                .fault_log
+                .iter()
+                .find(|f| f.kind == "crash")
+                .unwrap();
             let (log, torn) = w
                 .observations()
                 .iter()
                 .find_map(|o| match &o.observation {
-                    Obs::Recovered { log, torn } if o.node == NodeId(0) => Some((log.clone(), *torn)),
+                    Obs::Recovered { log, torn } if o.node == NodeId(0) => {
+                        Some((log.clone(), *torn))
+                    }
                     _ => None,
                 })
                 .expect("node 0 restarted");
             // Ticks at 1..=10 ms wrote 1..=10; the fsyncs after writes 3 and 6 finished at 5.5 and
             // 8.5 ms, the one after 9 would finish at 11.5: by 10.5 ms writes 1..=6 are durable.
             assert!(log.starts_with(&[1, 2, 3, 4, 5, 6]), "{model:?}: {log:?}");
-            assert_eq!(log, (1..=log.len() as u64).collect::<Vec<_>>(), "the disk keeps a prefix");
+            assert_eq!(
+                log,
+                (1..=log.len() as u64).collect::<Vec<_>>(),
+                "the disk keeps a prefix"
+            );
             let kept = log.len() - 6;
             match model {
                 Unsynced::LoseAll => assert_eq!(kept, 0),
                 Unsynced::KeepPrefix => assert!(!torn),
                 Unsynced::TearLast => assert_eq!(torn, kept < 4, "{log:?}"),
             }
-            assert!(crash.detail.contains(&format!("{kept} kept, {} lost", 4 - kept)), "{}", crash.detail);
+            assert!(
+                crash
+                    .detail
+                    .contains(&format!("{kept} kept, {} lost", 4 - kept)),
+                "{}",
+                crash.detail
+            );
         }
     }
 }
@@ -239,7 +313,10 @@ fn a_partition_blocks_exactly_the_cut_links_and_healing_restores_them() {
     let mut cfg = config(5, 3);
     cfg.network.latency = Latency::Constant { ms: 0.5 };
     cfg.nemesis.scripted = vec![FaultSpec {
-        groups: Some(vec![vec![NodeRef::Id(0)], vec![NodeRef::Id(1), NodeRef::Id(2)]]),
+        groups: Some(vec![
+            vec![NodeRef::Id(0)],
+            vec![NodeRef::Id(1), NodeRef::Id(2)],
+        ]),
         for_ms: Some(10.0),
         ..fault(5.2, FaultKind::Partition)
     }];
@@ -249,7 +326,9 @@ fn a_partition_blocks_exactly_the_cut_links_and_healing_restores_them() {
     for tick in 1..=30u64 {
         for (a, b) in [(0, 1), (1, 0), (1, 2), (2, 0), (2, 1), (0, 2)] {
             let (a, b) = (NodeId(a), NodeId(b));
-            let got = recv.iter().any(|&(_, f, t, s)| f == a && t == b && s == tick);
+            let got = recv
+                .iter()
+                .any(|&(_, f, t, s)| f == a && t == b && s == tick);
             // Tick k is sent at k ms: ticks 6..=15 fall inside [5.2, 15.2).
             let blocked = crosses(a, b) && (6..=15).contains(&tick);
             assert_eq!(got, !blocked, "tick {tick}: {a} -> {b}");
@@ -263,8 +342,11 @@ fn a_pause_delays_but_loses_nothing() {
     let mut cfg = config(9, 3);
     cfg.network.latency = Latency::Constant { ms: 0.5 };
     let calm = received(&run(cfg.clone(), 30));
-    cfg.nemesis.scripted =
-        vec![FaultSpec { node: Some(NodeRef::Id(1)), for_ms: Some(8.0), ..fault(10.2, FaultKind::Pause) }];
+    cfg.nemesis.scripted = vec![FaultSpec {
+        node: Some(NodeRef::Id(1)),
+        for_ms: Some(8.0),
+        ..fault(10.2, FaultKind::Pause)
+    }];
     let got = received(&run(cfg, 30));
     let key = |v: &Received| {
         let mut k: Vec<_> = v.iter().map(|&(_, f, t, s)| (f, t, s)).collect();
@@ -274,9 +356,15 @@ fn a_pause_delays_but_loses_nothing() {
     assert_eq!(key(&got), key(&calm), "the same messages arrive");
     let frozen = (SimTime(10_200_000), SimTime(18_200_000));
     for &(t, from, to, _) in &got {
-        assert!(to != NodeId(1) || t < frozen.0 || t >= frozen.1, "{from} -> n1 handled at {t} while paused");
+        assert!(
+            to != NodeId(1) || t < frozen.0 || t >= frozen.1,
+            "{from} -> n1 handled at {t} while paused"
+        );
     }
-    let late = got.iter().filter(|&&(t, _, to, _)| to == NodeId(1) && t == frozen.1).count();
+    let late = got
+        .iter()
+        .filter(|&&(t, _, to, _)| to == NodeId(1) && t == frozen.1)
+        .count();
     assert!(late > 0, "parked messages are handled at resume");
 }
 
@@ -295,7 +383,10 @@ fn in_order_channels_never_reorder_and_datagrams_do() {
         count
     };
     let mut cfg = config(3, 3);
-    cfg.network.latency = Latency::Uniform { min_ms: 0.1, max_ms: 5.0 };
+    cfg.network.latency = Latency::Uniform {
+        min_ms: 0.1,
+        max_ms: 5.0,
+    };
     cfg.network.loss = Ratio::new(1, 10).unwrap();
     assert!(inversions(&run(cfg.clone(), 50)) > 0);
     cfg.fifo = true;
@@ -309,7 +400,10 @@ fn in_order_channels_never_reorder_and_datagrams_do() {
 fn a_reset_channel_delivers_a_prefix_then_reports_the_reset() {
     let mut cfg = config(4, 2);
     cfg.fifo = true;
-    cfg.network.latency = Latency::Uniform { min_ms: 0.1, max_ms: 2.0 };
+    cfg.network.latency = Latency::Uniform {
+        min_ms: 0.1,
+        max_ms: 2.0,
+    };
     cfg.network.reset_detect_ms = 1.0;
     cfg.nemesis.scripted = vec![FaultSpec {
         from: Some(NodeRef::Id(0)),
@@ -329,11 +423,22 @@ fn a_reset_channel_delivers_a_prefix_then_reports_the_reset() {
     }
     assert!(runs.len() >= 2, "n1 heard of the reset: {runs:?}");
     for r in &runs {
-        assert!(r.windows(2).all(|p| p[1] == p[0] + 1), "no gap inside one channel: {runs:?}");
+        assert!(
+            r.windows(2).all(|p| p[1] == p[0] + 1),
+            "no gap inside one channel: {runs:?}"
+        );
     }
     assert_eq!(runs[0].first(), Some(&1));
-    assert_eq!(runs.last().unwrap().last(), Some(&40), "the link works again after the cut heals");
-    assert!(w.observations().iter().any(|o| o.node == NodeId(0) && o.observation == Obs::Reset { peer: NodeId(1) }));
+    assert_eq!(
+        runs.last().unwrap().last(),
+        Some(&40),
+        "the link works again after the cut heals"
+    );
+    assert!(
+        w.observations()
+            .iter()
+            .any(|o| o.node == NodeId(0) && o.observation == Obs::Reset { peer: NodeId(1) })
+    );
 }
 
 #[test]
@@ -342,19 +447,31 @@ fn a_mid_handler_crash_discards_the_later_effects() {
     for seed in 0..40 {
         let mut cfg = config(seed, 3);
         cfg.network.latency = Latency::Constant { ms: 0.5 };
-        cfg.nemesis.scripted =
-            vec![FaultSpec { node: Some(NodeRef::Id(0)), mid_handler: Some(true), ..fault(4.8, FaultKind::Crash) }];
+        cfg.nemesis.scripted = vec![FaultSpec {
+            node: Some(NodeRef::Id(0)),
+            mid_handler: Some(true),
+            ..fault(4.8, FaultKind::Crash)
+        }];
         let w = run(cfg, 10);
         // Armed at 4.8 ms, after n0 received the pings of 4 ms: its next handler is its tick at
         // 5 ms, which sends to n1, then to n2, then appends. A crash after one effect reaches n1 only.
-        let tick5: Vec<NodeId> =
-            received(&w).into_iter().filter(|&(_, f, _, s)| f == NodeId(0) && s == 5).map(|r| r.2).collect();
-        assert!(tick5.is_empty() || tick5 == vec![NodeId(1)] || tick5 == vec![NodeId(1), NodeId(2)], "{tick5:?}");
+        let tick5: Vec<NodeId> = received(&w)
+            .into_iter()
+            .filter(|&(_, f, _, s)| f == NodeId(0) && s == 5)
+            .map(|r| r.2)
+            .collect();
+        assert!(
+            tick5.is_empty() || tick5 == vec![NodeId(1)] || tick5 == vec![NodeId(1), NodeId(2)],
+            "{tick5:?}"
+        );
         seen_partial |= tick5 == vec![NodeId(1)];
         assert_eq!(w.stats().faults.get("crash"), Some(&1));
         assert!(w.process(NodeId(0)).is_none());
     }
-    assert!(seen_partial, "some crash fell between the two sends of one handler");
+    assert!(
+        seen_partial,
+        "some crash fell between the two sends of one handler"
+    );
 }
 
 #[test]
@@ -364,7 +481,9 @@ fn random_faults_stay_within_the_budget() {
         cfg.nodes = vec![NodeKind::Replica; 5];
         cfg.nemesis.max_down = Some(1);
         cfg.nemesis.random.as_mut().unwrap().kinds =
-            [(RandomFault::Crash, 1), (RandomFault::Pause, 1)].into_iter().collect();
+            [(RandomFault::Crash, 1), (RandomFault::Pause, 1)]
+                .into_iter()
+                .collect();
         let w = run(cfg, 50);
         let mut down = 0i32;
         for f in &w.stats().fault_log {
@@ -377,7 +496,10 @@ fn random_faults_stay_within_the_budget() {
         }
         assert!(w.stats().faults.get("crash").is_some() || w.stats().faults.get("pause").is_some());
         // The window closed at 40 ms: everything is up again.
-        assert!((0..5).all(|i| w.process(NodeId(i)).is_some()), "seed {seed}");
+        assert!(
+            (0..5).all(|i| w.process(NodeId(i)).is_some()),
+            "seed {seed}"
+        );
     }
 }
 
@@ -385,22 +507,40 @@ fn random_faults_stay_within_the_budget() {
 fn a_clog_holds_messages_until_it_lifts() {
     let mut cfg = config(2, 2);
     cfg.network.latency = Latency::Constant { ms: 0.5 };
-    cfg.nemesis.scripted =
-        vec![FaultSpec { node: Some(NodeRef::Id(1)), for_ms: Some(6.0), ..fault(3.2, FaultKind::Clog) }];
+    cfg.nemesis.scripted = vec![FaultSpec {
+        node: Some(NodeRef::Id(1)),
+        for_ms: Some(6.0),
+        ..fault(3.2, FaultKind::Clog)
+    }];
     let w = run(cfg, 12);
     let recv = received(&w);
     assert_eq!(recv.len(), 24, "nothing is lost");
-    assert!(recv.iter().all(|&(t, ..)| t < SimTime(3_700_000) || t >= SimTime(9_200_000)));
-    assert!(recv.iter().any(|&(t, ..)| t == SimTime(9_700_000)), "held messages go out at the unclog");
+    assert!(
+        recv.iter()
+            .all(|&(t, ..)| t < SimTime(3_700_000) || t >= SimTime(9_200_000))
+    );
+    assert!(
+        recv.iter().any(|&(t, ..)| t == SimTime(9_700_000)),
+        "held messages go out at the unclog"
+    );
 }
 
 #[test]
 fn the_run_stops_at_its_limits() {
     let mut w = world(config(1, 3), 1000);
-    assert_eq!(w.run_until(SimTime::from_ms(5), u64::MAX), RunEnd::TimeLimit);
+    assert_eq!(
+        w.run_until(SimTime::from_ms(5), u64::MAX),
+        RunEnd::TimeLimit
+    );
     assert_eq!(w.now(), SimTime::from_ms(5));
     let events = w.stats().events;
-    assert_eq!(w.run_until(SimTime::from_ms(100), events + 10), RunEnd::EventLimit);
+    assert_eq!(
+        w.run_until(SimTime::from_ms(100), events + 10),
+        RunEnd::EventLimit
+    );
     let mut w = world(config(1, 3), 3);
-    assert_eq!(w.run_until(SimTime::from_ms(100), u64::MAX), RunEnd::Quiescent);
+    assert_eq!(
+        w.run_until(SimTime::from_ms(100), u64::MAX),
+        RunEnd::Quiescent
+    );
 }

@@ -51,14 +51,22 @@ fn now() -> std::time::Instant {
 
 pub fn main(args: Args) -> Result<Outcome> {
     match args.what {
-        What::Engine { events, nodes, tokens, repeat } => {
+        What::Engine {
+            events,
+            nodes,
+            tokens,
+            repeat,
+        } => {
             let mut rates = Vec::new();
             for i in 0..repeat.max(1) {
                 let started = now();
                 let hash = run_ring(i as u64, nodes, tokens, events);
                 let secs = started.elapsed().as_secs_f64();
                 rates.push(events as f64 / secs);
-                println!("run {i}: {events} events in {secs:.3} s = {:.2} M events/s (trace {hash:016x})", events as f64 / secs / 1e6);
+                println!(
+                    "run {i}: {events} events in {secs:.3} s = {:.2} M events/s (trace {hash:016x})",
+                    events as f64 / secs / 1e6
+                );
             }
             rates.sort_by(|a, b| a.total_cmp(b));
             println!(
@@ -68,9 +76,14 @@ pub fn main(args: Args) -> Result<Outcome> {
             );
             Ok(Outcome::Pass)
         }
-        What::Scenario { scenario: path, seeds, jobs } => {
+        What::Scenario {
+            scenario: path,
+            seeds,
+            jobs,
+        } => {
             let scenario = Scenario::load(&path, PROTOCOLS)?;
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
             let started = now();
             let runs: Vec<(Verdict, u64, f64, u64)> = pool.install(|| {
@@ -94,9 +107,21 @@ pub fn main(args: Args) -> Result<Outcome> {
             let virtual_s: f64 = runs.iter().map(|r| r.2).sum::<f64>() / 1e3;
             let ops: u64 = runs.iter().map(|r| r.3).sum();
             let failed = runs.iter().filter(|r| r.0 != Verdict::Pass).count();
-            println!("scenario {}: {seeds} seeds on {jobs} cores in {secs:.2} s", scenario.name);
-            println!("  {:.1} seeds/s, {:.0} ops/seed, {:.2} M events/s in all", seeds as f64 / secs, ops as f64 / seeds as f64, events as f64 / secs / 1e6);
-            println!("  simulated/wall time: {:.0}x ({:.1} virtual s per wall s)", virtual_s / secs, virtual_s / secs);
+            println!(
+                "scenario {}: {seeds} seeds on {jobs} cores in {secs:.2} s",
+                scenario.name
+            );
+            println!(
+                "  {:.1} seeds/s, {:.0} ops/seed, {:.2} M events/s in all",
+                seeds as f64 / secs,
+                ops as f64 / seeds as f64,
+                events as f64 / secs / 1e6
+            );
+            println!(
+                "  simulated/wall time: {:.0}x ({:.1} virtual s per wall s)",
+                virtual_s / secs,
+                virtual_s / secs
+            );
             println!("  {failed} of {seeds} seeds did not pass");
             Ok(Outcome::Pass)
         }

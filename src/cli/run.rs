@@ -68,7 +68,11 @@ fn parse_seeds(s: &str) -> Result<SeedRange, String> {
     };
     let start: u64 = a.trim().parse().map_err(|_| bad())?;
     let end: u64 = b.trim().parse().map_err(|_| bad())?;
-    let end = if inclusive { end.checked_add(1).ok_or_else(bad)? } else { end };
+    let end = if inclusive {
+        end.checked_add(1).ok_or_else(bad)?
+    } else {
+        end
+    };
     if start >= end {
         return Err(format!("the range {s:?} holds no seed"));
     }
@@ -101,18 +105,28 @@ fn timed_run(scenario: &Scenario, options: RunOptions) -> Run {
 }
 
 fn options(seed: u64, scenario_path: &str) -> RunOptions {
-    RunOptions { seed, trace: None, prefix_hashes: false, scenario_path: scenario_path.to_string() }
+    RunOptions {
+        seed,
+        trace: None,
+        prefix_hashes: false,
+        scenario_path: scenario_path.to_string(),
+    }
 }
 
 fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outcome> {
     let seed = args.seed.or(scenario.seed).unwrap_or(1);
-    let dir = args.out.clone().unwrap_or_else(|| default_store(scenario).join(format!("seed-{seed}")));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_store(scenario).join(format!("seed-{seed}")));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
     let mut opts = options(seed, scenario_path);
     let trace_error = Arc::new(Mutex::new(None));
     if args.trace {
         let path = dir.join(store::TRACE_FILE);
-        let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         let mut out = BufWriter::new(file);
         let error = trace_error.clone();
         opts.trace = Some(Box::new(move |line: &TraceLine| {
@@ -179,7 +193,10 @@ fn check_determinism(scenario: &Scenario, seed: u64, scenario_path: &str) -> Res
     };
     let (a, b) = (hashes(()), hashes(()));
     let Some(index) = first_difference(&a, &b) else {
-        println!("determinism: seed {seed} ran twice with identical traces ({} lines)", a.len());
+        println!(
+            "determinism: seed {seed} ran twice with identical traces ({} lines)",
+            a.len()
+        );
         return Ok(Outcome::Pass);
     };
     let line_at = |()| {
@@ -216,9 +233,20 @@ struct SeedResult {
     deterministic: bool,
 }
 
-fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange) -> Result<Outcome> {
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("cannot start worker threads")?;
+fn sweep(
+    args: &Args,
+    scenario: &Scenario,
+    scenario_path: &str,
+    range: SeedRange,
+) -> Result<Outcome> {
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("cannot start worker threads")?;
     let dir = args.out.clone().unwrap_or_else(|| default_store(scenario));
     let count = range.end - range.start;
     let bar = ProgressBar::new(count);
@@ -238,8 +266,18 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
                     again.results.trace_hash == run.results.trace_hash
                 };
                 let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;
-                if keep && let Err(e) = store::write(&dir.join(format!("seed-{seed}")), scenario, &run, !args.no_plots) {
-                    store_errors.lock().expect("not poisoned").push(format!("seed {seed}: {e:#}"));
+                if keep
+                    && let Err(e) = store::write(
+                        &dir.join(format!("seed-{seed}")),
+                        scenario,
+                        &run,
+                        !args.no_plots,
+                    )
+                {
+                    store_errors
+                        .lock()
+                        .expect("not poisoned")
+                        .push(format!("seed {seed}: {e:#}"));
                 }
                 if run.verdict == Verdict::Fail {
                     bar.set_message(format!("(seed {seed} failed)"));
@@ -272,8 +310,14 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
     });
     let ops: u64 = rows.iter().map(|r| r.ops).sum();
     let events: u64 = rows.iter().map(|r| r.events).sum();
-    println!("{} ({}), seeds {}..{}", scenario.name, scenario.cluster.protocol, range.start, range.end);
-    println!("{:>8} {:>8} {:>8} {:>8} {:>12} {:>14} {:>10}", "seeds", "pass", "fail", "unknown", "ops", "events", "seeds/s");
+    println!(
+        "{} ({}), seeds {}..{}",
+        scenario.name, scenario.cluster.protocol, range.start, range.end
+    );
+    println!(
+        "{:>8} {:>8} {:>8} {:>8} {:>12} {:>14} {:>10}",
+        "seeds", "pass", "fail", "unknown", "ops", "events", "seeds/s"
+    );
     println!(
         "{:>8} {:>8} {:>8} {:>8} {:>12} {:>14} {:>10.1}",
         count,
@@ -284,20 +328,33 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
         events,
         count as f64 / elapsed.max(1e-9)
     );
-    for r in rows.iter().filter(|r| r.verdict != Verdict::Pass || !r.deterministic) {
+    for r in rows
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass || !r.deterministic)
+    {
         outcome = outcome.max(outcome_of(r.verdict));
-        let what = if r.deterministic { r.failed_checks.join(", ") } else { "NOT DETERMINISTIC".to_string() };
+        let what = if r.deterministic {
+            r.failed_checks.join(", ")
+        } else {
+            "NOT DETERMINISTIC".to_string()
+        };
         if !r.deterministic {
             outcome = outcome.max(Outcome::Fail);
         }
-        println!("seed {:>6} {:?} ({what}): zksim run {} --seed {}", r.seed, r.verdict, scenario_path, r.seed);
+        println!(
+            "seed {:>6} {:?} ({what}): zksim run {} --seed {}",
+            r.seed, r.verdict, scenario_path, r.seed
+        );
     }
     if fail + unknown > 0 {
         println!("store: {}", dir.display());
     }
     let errors = store_errors.into_inner().expect("not poisoned");
     if !errors.is_empty() {
-        bail!("some store folders could not be written:\n{}", errors.join("\n"));
+        bail!(
+            "some store folders could not be written:\n{}",
+            errors.join("\n")
+        );
     }
     Ok(outcome)
 }
