@@ -46,12 +46,12 @@ impl Process for RingNode {
     }
 }
 
-/// A ring of `nodes` processes with `tokens` tokens each, on a jittery network.
-pub fn ring_world(seed: u64, nodes: u32, tokens: u64) -> World<RingNode> {
+/// A ring of `nodes` processes with `tokens` tokens each, on a network with `latency`.
+pub fn ring_world(seed: u64, nodes: u32, tokens: u64, latency: Latency) -> World<RingNode> {
     let config = WorldConfig {
         seed,
         nodes: vec![NodeKind::Replica; nodes as usize],
-        network: NetworkConfig { latency: Latency::Uniform { min_ms: 0.1, max_ms: 2.0 }, ..NetworkConfig::default() },
+        network: NetworkConfig { latency, ..NetworkConfig::default() },
         fifo: false,
         disk: Default::default(),
         nemesis: Default::default(),
@@ -61,7 +61,7 @@ pub fn ring_world(seed: u64, nodes: u32, tokens: u64) -> World<RingNode> {
 
 /// Runs a ring world for `events` events; returns the trace hash (so the work cannot be skipped).
 pub fn run_ring(seed: u64, nodes: u32, tokens: u64, events: u64) -> u64 {
-    let mut world = ring_world(seed, nodes, tokens);
+    let mut world = ring_world(seed, nodes, tokens, Latency::Uniform { min_ms: 0.1, max_ms: 2.0 });
     world.run_until(SimTime::MAX, events);
     debug_assert!(world.stats().events == events);
     world.trace_hash()

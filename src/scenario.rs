@@ -187,14 +187,17 @@ impl Scenario {
         let scenario: Scenario = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner();
-            let position = (inner.line() > 0).then(|| (inner.line(), inner.column()));
+            // serde_json counts columns from 0 at a line's start (e.g. at the end of the input).
+            let position = (inner.line() > 0).then(|| (inner.line(), inner.column().max(1)));
             // serde_json appends " at line L column C"; the position is reported separately.
             let message = inner.to_string();
             let message = match message.rfind(" at line ") {
                 Some(i) => message[..i].to_string(),
                 None => message,
             };
-            error(position, if field == "." { String::new() } else { field }, message)
+            // A syntax error has no field ("." or "?" from serde_path_to_error).
+            let field = if field == "." || field.ends_with('?') { String::new() } else { field };
+            error(position, field, message)
         })?;
         de.end().map_err(|e| error(Some((e.line(), e.column())), String::new(), "trailing characters after the scenario".into()))?;
         scenario.validate(registry).map_err(|(field, message)| error(locate(text, &field), field, message))?;

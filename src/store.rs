@@ -16,14 +16,17 @@ pub const HISTORY_FILE: &str = "history.jsonl";
 pub const RESULTS_FILE: &str = "results.json";
 pub const TRACE_FILE: &str = "trace.txt";
 
-/// Writes `run` into `dir` (created if needed).
-pub fn write(dir: &Path, scenario: &Scenario, run: &Run) -> Result<()> {
+/// Writes `run` into `dir` (created if needed), with its plots if `plots`.
+pub fn write(dir: &Path, scenario: &Scenario, run: &Run, plots: bool) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create the store folder {}", dir.display()))?;
     let resolved = serde_json::to_string_pretty(scenario).expect("a scenario serializes");
     write_file(&dir.join(SCENARIO_FILE), resolved.as_bytes())?;
     write_history(&dir.join(HISTORY_FILE), scenario, run)?;
     let results = serde_json::to_string_pretty(&run.results).expect("results serialize");
     write_file(&dir.join(RESULTS_FILE), results.as_bytes())?;
+    if !plots {
+        return Ok(());
+    }
     let title = format!("{} (seed {})", scenario.name, run.results.seed);
     crate::report::plots(dir, &title, run, &run.samples, run.results.virtual_time_ms)
         .with_context(|| format!("cannot draw the plots in {}", dir.display()))

@@ -267,7 +267,7 @@ impl Client {
         }
         // Try the next server soon; after a full round of the list, back off (ClientCnxn sleeps
         // up to a second before cycling again).
-        let backoff = if self.next_server % self.servers.len() == 0 {
+        let backoff = if self.next_server.is_multiple_of(self.servers.len()) {
             SimDuration::from_ms(ctx.rng().random_range(50..=500))
         } else {
             SimDuration::from_micros(ctx.rng().random_range(0..=10_000))

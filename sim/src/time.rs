@@ -62,9 +62,13 @@ impl SimDuration {
     pub fn as_ms_f64(self) -> f64 {
         self.0 as f64 / 1e6
     }
+    /// `k` times this span, saturating rather than wrapping.
+    #[allow(clippy::should_implement_trait)] // Saturating, unlike `Mul`; named for the call sites.
     pub fn mul(self, k: u64) -> SimDuration {
         SimDuration(self.0.saturating_mul(k))
     }
+    /// This span split in `k` (a `k` of 0 is taken as 1).
+    #[allow(clippy::should_implement_trait)] // Total, unlike `Div`; named for the call sites.
     pub fn div(self, k: u64) -> SimDuration {
         SimDuration(self.0 / k.max(1))
     }

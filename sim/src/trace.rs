@@ -133,18 +133,13 @@ impl TraceLine {
 pub type TraceSink = Box<dyn FnMut(&TraceLine)>;
 
 /// The running trace of a world.
+#[derive(Default)]
 pub struct Trace {
     hasher: StableHasher,
     count: u64,
     sink: Option<TraceSink>,
     /// The running hash after each event, kept only for the determinism self-check.
     prefix_hashes: Option<Vec<u64>>,
-}
-
-impl Default for Trace {
-    fn default() -> Trace {
-        Trace { hasher: StableHasher::new(), count: 0, sink: None, prefix_hashes: None }
-    }
 }
 
 impl Trace {

@@ -45,6 +45,9 @@ pub struct Args {
     /// With --seeds, write a store folder for every seed, not only the failing ones.
     #[arg(long)]
     pub keep_all: bool,
+    /// Do not draw plots in store folders (they take most of the time of a short run).
+    #[arg(long)]
+    pub no_plots: bool,
 }
 
 /// A range of seeds from the command line.
@@ -91,7 +94,6 @@ fn outcome_of(v: Verdict) -> Outcome {
 
 /// Runs one seed, timing it with the wall clock (the CLI is outside any world).
 fn timed_run(scenario: &Scenario, options: RunOptions) -> Run {
-    #[allow(clippy::disallowed_methods)] // Wall time of the whole run, reported only.
     let started = std::time::Instant::now();
     let mut run = runner::run(scenario, options);
     run.results.wall_time_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -123,7 +125,7 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
     if let Some(e) = trace_error.lock().expect("not poisoned").take() {
         bail!("cannot write the trace: {e}");
     }
-    store::write(&dir, scenario, &run)?;
+    store::write(&dir, scenario, &run, !args.no_plots)?;
     print_summary(scenario, &run, &dir);
     let mut outcome = outcome_of(run.verdict);
     if args.check_determinism {
@@ -224,7 +226,6 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {per_sec}, eta {eta} {msg}")
             .expect("a valid template"),
     );
-    #[allow(clippy::disallowed_methods)] // Wall time of the sweep, reported only.
     let started = std::time::Instant::now();
     let store_errors = Mutex::new(Vec::new());
     let rows: Vec<SeedResult> = pool.install(|| {
@@ -236,10 +237,9 @@ fn sweep(args: &Args, scenario: &Scenario, scenario_path: &str, range: SeedRange
                     let again = runner::run(scenario, options(seed, scenario_path));
                     again.results.trace_hash == run.results.trace_hash
                 };
-                if run.verdict != Verdict::Pass || args.keep_all || !deterministic {
-                    if let Err(e) = store::write(&dir.join(format!("seed-{seed}")), scenario, &run) {
-                        store_errors.lock().expect("not poisoned").push(format!("seed {seed}: {e:#}"));
-                    }
+                let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;
+                if keep && let Err(e) = store::write(&dir.join(format!("seed-{seed}")), scenario, &run, !args.no_plots) {
+                    store_errors.lock().expect("not poisoned").push(format!("seed {seed}: {e:#}"));
                 }
                 if run.verdict == Verdict::Fail {
                     bar.set_message(format!("(seed {seed} failed)"));

@@ -1,0 +1,125 @@
+//! Every kind of bad scenario gets its documented error: the file, the line and column, the field's
+//! path and what was expected (docs/scenario-format.md, "Errors") — and `zksim run` exits with 2.
+
+use std::path::Path;
+use std::process::Command;
+use zksim::runner::PROTOCOLS;
+use zksim::scenario::{Scenario, ScenarioError};
+
+const GOOD: &str = r#"{
+  "name": "x",
+  "cluster": { "replicas": 3, "protocol": "zab" },
+  "workload": { "clients": 2, "duration_ms": 20000 }
+}"#;
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(text, Path::new("s.json"), PROTOCOLS)
+}
+
+/// Replaces the first occurrence of `from` in the good scenario.
+fn with(from: &str, to: &str) -> String {
+    assert!(GOOD.contains(from), "{from}");
+    GOOD.replacen(from, to, 1)
+}
+
+#[track_caller]
+fn expect_error(text: &str, line: usize, field: &str, message: &str) {
+    let e = parse(text).expect_err("must be rejected");
+    assert_eq!(e.file, Path::new("s.json"));
+    assert_eq!(e.position.map(|p| p.0), Some(line), "{e}");
+    assert_eq!(e.field, field, "{e}");
+    assert!(e.message.contains(message), "{e}");
+    let shown = e.to_string();
+    assert!(shown.starts_with(&format!("s.json:{line}:")), "{shown}");
+}
+
+#[test]
+fn the_good_scenario_parses() {
+    let s = parse(GOOD).unwrap();
+    assert_eq!(s.cluster.replicas, 3);
+}
+
+#[test]
+fn malformed_json_names_the_line() {
+    expect_error(&GOOD[..GOOD.len() - 2], 4, "", "EOF while parsing");
+    expect_error(&format!("{GOOD} extra"), 5, "", "trailing characters");
+}
+
+#[test]
+fn unknown_fields_are_rejected_with_their_path() {
+    expect_error(&with(r#""clients": 2"#, r#""client": 2"#), 4, "workload.client", "unknown field `client`");
+    expect_error(&with(r#""name": "x","#, r#""name": "x", "seeds": 3,"#), 2, "seeds", "unknown field");
+}
+
+#[test]
+fn wrong_types_name_the_field_and_the_expected_type() {
+    expect_error(&with(r#""replicas": 3"#, r#""replicas": "three""#), 3, "cluster.replicas", "expected u32");
+    expect_error(&with(r#""clients": 2"#, r#""clients": -1"#), 4, "workload.clients", "expected u32");
+}
+
+#[test]
+fn missing_fields_are_named() {
+    expect_error(&with(r#""protocol": "zab" "#, r#""protocl": "zab" "#), 3, "cluster.protocl", "unknown field");
+    let no_workload = "{\n  \"name\": \"x\",\n  \"cluster\": { \"replicas\": 3, \"protocol\": \"zab\" }\n}";
+    expect_error(no_workload, 4, "", "missing field `workload`");
+}
+
+#[test]
+fn impossible_values_name_the_field() {
+    expect_error(&with(r#""replicas": 3"#, r#""replicas": 0"#), 3, "cluster.replicas", "1 to 31 replicas");
+    expect_error(&with(r#""protocol": "zab""#, r#""protocol": "paxos""#), 3, "cluster.protocol", "unknown protocol");
+    expect_error(&with(r#""protocol": "zab""#, r#""protocol": "zab", "variant": "nope""#), 3, "cluster.variant", "unknown variant");
+    expect_error(
+        &with(r#""protocol": "zab""#, r#""protocol": "zab", "settings": {"tick_ms": "fast"}"#),
+        3,
+        "cluster.settings.tick_ms",
+        "invalid type",
+    );
+    expect_error(
+        &with(r#""cluster""#, r#""network": {"latency": {"dist": "uniform", "min_ms": 5, "max_ms": 1}}, "cluster""#),
+        3,
+        "network.latency.max_ms",
+        "must be >= min_ms",
+    );
+    expect_error(&with(r#""cluster""#, r#""network": {"loss": "150%"}, "cluster""#), 3, "network.loss", "at most 1");
+    expect_error(&with(r#""cluster""#, r#""network": {"latency": {"dist": "gamma"}}, "cluster""#), 3, "network.latency.dist", "unknown variant `gamma`");
+    expect_error(&with(r#""duration_ms": 20000"#, r#""duration_ms": 20000, "think_ms": [5, 1]"#), 4, "workload.think_ms", "min <= max");
+}
+
+#[test]
+fn impossible_faults_name_the_fault() {
+    let faults = |f: &str| with(r#""workload""#, &format!(r#""faults": {{ "window_ms": [0, 5000], "scripted": [{f}] }}, "workload""#));
+    expect_error(&faults(r#"{"at_ms": 10, "fault": "crash", "node": 9}"#), 4, "faults.scripted[0].node", "node 9 does not exist");
+    expect_error(&faults(r#"{"at_ms": 10, "fault": "crash"}"#), 4, "faults.scripted[0].node", "needs a node");
+    expect_error(&faults(r#"{"at_ms": 10, "fault": "heal", "node": 1}"#), 4, "faults.scripted[0].node", "not a field of a heal fault");
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "partition", "groups": [[0, 1], [1, 2]]}"#),
+        4,
+        "faults.scripted[0].groups[1][0]",
+        "in two groups",
+    );
+    expect_error(&faults(r#"{"at_ms": 10, "fault": "explode"}"#), 4, "faults.scripted[0].fault", "unknown variant `explode`");
+    let late = with(r#""workload""#, r#""faults": { "window_ms": [0, 15000] }, "workload""#);
+    expect_error(&late, 4, "faults.window_ms", "must end before the workload does");
+    let random = with(
+        r#""workload""#,
+        r#""faults": { "random": { "every_ms": [1, 2], "duration_ms": [1, 2], "kinds": { "crash": 1 } } }, "workload""#,
+    );
+    expect_error(&random, 4, "faults.window_ms", "random faults need a window_ms");
+}
+
+#[test]
+fn the_command_exits_2_and_names_the_file() {
+    let dir = std::env::temp_dir().join(format!("zksim-bad-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.json");
+    std::fs::write(&path, with(r#""replicas": 3"#, r#""replicas": "three""#)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zksim")).arg("run").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.json:3:") && stderr.contains("cluster.replicas"), "{stderr}");
+    let missing = Command::new(env!("CARGO_BIN_EXE_zksim")).args(["run", "no-such-file.json"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-file.json: cannot read the file"));
+    std::fs::remove_dir_all(&dir).ok();
+}
