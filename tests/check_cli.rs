@@ -1,7 +1,7 @@
 //! `zksim check` as a user runs it: the built binary, its output and its exit codes (0 valid,
 //! 1 violation, 2 bad input, 3 unknown; the worst over all files).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Writes `text` to a fresh file under the system's temp folder and returns its path.
@@ -39,7 +39,7 @@ const BAD: &str = r#"{"format":"zksim-history","version":1,"model":"register","i
 {"type":"ok","process":1,"f":"read","value":0,"time":4}
 "#;
 
-fn path_str(p: &PathBuf) -> &str {
+fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
@@ -170,11 +170,7 @@ fn znode_histories_are_checked_by_the_protocols_model() {
     let register = temp_file("register.jsonl", GOOD);
     let out = zksim(&[path_str(&register), "--model", "znode"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stdout(&out).starts_with("bad-input"),
-        "{}",
-        stdout(&out)
-    );
+    assert!(stdout(&out).starts_with("bad-input"), "{}", stdout(&out));
 }
 
 #[test]

@@ -93,10 +93,16 @@ fn summary(etcd: &[Workload], kv: &[Workload]) {
             max_memo as f64 / (1 << 20) as f64
         );
     }
-    for w in kv {
-        let (t, r) = best_of(w, &with_cx, 5);
+    for (w, (label, budget)) in kv.iter().flat_map(|w| {
+        [
+            ("verdict only", &verdict_only),
+            ("with counterexample", &with_cx),
+        ]
+        .map(|b| (w, b))
+    }) {
+        let (t, r) = best_of(w, budget, 5);
         println!(
-            "{}: {} in {:.1} ms (best of 5), {} ops, {} parts, {} steps, memo {:.1} MiB total",
+            "{} ({label}): {} in {:.1} ms (best of 5), {} ops, {} parts, {} steps, memo {:.1} MiB total",
             w.name,
             r.verdict.name(),
             ms(t),

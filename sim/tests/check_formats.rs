@@ -144,7 +144,8 @@ fn porcupine_kv_lines_split_by_key() {
 
 #[test]
 fn malformed_input_names_the_line_and_reason() {
-    let cases: Vec<(String, fn(&Error) -> bool, usize)> = vec![
+    type Case = (String, fn(&Error) -> bool, usize);
+    let cases: Vec<Case> = vec![
         (zksim(&["{not json"]), |e| matches!(e, Error::Syntax { .. }), 2),
         (
             r#"{"format":"zksim-history","version":9,"model":"kv"}"#.into(),

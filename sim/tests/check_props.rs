@@ -31,14 +31,15 @@ fn brute_force<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> b
             .min()
             .unwrap();
         for i in 0..ops.len() {
-            if pending(i, placed) && ops[i].call <= first_ret {
-                if let Some(next) = model.step(state, &ops[i].input, ops[i].output.as_ref()) {
-                    placed[i] = true;
-                    let ok = go(model, ops, placed, &next);
-                    placed[i] = false;
-                    if ok {
-                        return true;
-                    }
+            if pending(i, placed)
+                && ops[i].call <= first_ret
+                && let Some(next) = model.step(state, &ops[i].input, ops[i].output.as_ref())
+            {
+                placed[i] = true;
+                let ok = go(model, ops, placed, &next);
+                placed[i] = false;
+                if ok {
+                    return true;
                 }
             }
         }

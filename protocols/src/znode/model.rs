@@ -28,7 +28,10 @@
 //!   state it has applied).
 //!
 //! Reads are *not* ordered by their header zxid: placing a read by it would claim more than
-//! linearizability of the answers (ZooKeeper serves reads from a possibly lagging server).
+//! linearizability of the answers (ZooKeeper serves reads from a possibly lagging server). The
+//! ZooKeeper contract checker (`protocols::checks`) asks for exactly that claim instead, in a
+//! history it has put in zxid order: `ZnodeModel::at_read_zxids` places each read at its header
+//! zxid, after every write up to it and before every write above it.
 //!
 //! # Sessions
 //!
@@ -193,6 +196,22 @@ impl ZnodeState {
         }
     }
 
+    /// Places a read answered at header zxid `zxid` (`ZnodeModel::at_read_zxids`): every write
+    /// placed so far must have a zxid up to `zxid`, and every write placed later one above it.
+    fn place_read(&mut self, zxid: Zxid) -> Option<()> {
+        if self.floor > zxid.0 {
+            return None;
+        }
+        for bounds in &mut self.unknown {
+            bounds.below = bounds.below.min(zxid.0.saturating_add(1));
+            if bounds.is_empty() {
+                return None;
+            }
+        }
+        self.floor = zxid.0;
+        Some(())
+    }
+
     /// Whether the model's answer can be the observed one: equal up to zxids, and every zxid
     /// either equal or, if unknown, consistently bindable. Binds what it learns.
     fn unify(&mut self, model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> Option<()> {
@@ -293,6 +312,8 @@ pub struct ZnodeModel {
     /// Header zxid of a write → the parents whose existence is settled for it
     /// (`settled_parents`).
     settled: BTreeMap<u64, Vec<String>>,
+    /// Place each read at its header zxid (`at_read_zxids`).
+    reads_at_zxid: bool,
 }
 
 impl ZnodeModel {
@@ -323,6 +344,19 @@ impl ZnodeModel {
         ZnodeModel {
             previous_write,
             settled,
+            reads_at_zxid: false,
+        }
+    }
+
+    /// The same model, with every read placed at its header zxid: a read answered at zxid `z`
+    /// must show exactly the writes with zxids up to `z`, so nothing placed before it may have a
+    /// larger zxid and nothing placed after it a smaller one. This is ZooKeeper's promise for
+    /// reads served by a possibly lagging server (`protocols::checks`), not linearizability:
+    /// the caller orders operations by zxid, not by real time.
+    pub fn at_read_zxids(self) -> ZnodeModel {
+        ZnodeModel {
+            reads_at_zxid: true,
+            ..self
         }
     }
 }
@@ -412,7 +446,11 @@ impl Model for ZnodeModel {
                 if seen.is_some_and(|seen| !may_match(&outcome, seen)) {
                     return None;
                 }
-                (state.clone(), outcome)
+                let mut next = state.clone();
+                if let (true, Some(zxid)) = (self.reads_at_zxid, header) {
+                    next.place_read(zxid)?;
+                }
+                (next, outcome)
             }
         };
         if let Some(seen) = seen {
@@ -1025,6 +1063,55 @@ mod tests {
         // The later known write must be above the unknown's lower bound: 6 is too small when the
         // unknown needs a zxid in (5, 6).
         assert!(run(&[make, lost, known(6)]).is_none());
+    }
+
+    #[test]
+    fn reads_at_their_zxid_pin_unknown_writes() {
+        let make = (
+            input(S1, create("/a", CreateMode::Persistent)),
+            Some(created("/a", 5)),
+        );
+        let lost = (input(S1, set("/a", "x")), None);
+        let read = |data_: &str, mzxid, version, header| {
+            let reply = data(data_, stat(5, mzxid, version));
+            (input(S1, get("/a")), Some(ok(reply, header)))
+        };
+        let run_at = |steps: &[(ZkInput, Option<ZkOutput>)]| {
+            let model = ZnodeModel::default().at_read_zxids();
+            let mut state = model.init();
+            for (input, output) in steps {
+                state = model.step(&state, input, output.as_ref())?;
+            }
+            Some(state)
+        };
+        // The old data at zxid 6, then the lost write's data at zxid 9 with mzxid 8: the lost
+        // write lies in (6, 9].
+        let steps = [
+            make.clone(),
+            read("d", 5, 0, 6),
+            lost.clone(),
+            read("x", 8, 1, 9),
+        ];
+        assert!(run_at(&steps).is_some());
+        // With mzxid 6 it would have to precede the read at 6, which did not see it.
+        let steps = [
+            make.clone(),
+            read("d", 5, 0, 6),
+            lost.clone(),
+            read("x", 6, 1, 9),
+        ];
+        assert!(run_at(&steps).is_none());
+        assert!(run(&steps).is_some(), "without reads at their zxid it fits");
+        // A write placed before a read must not be above the read's zxid.
+        let other = (
+            input(S1, create("/b", CreateMode::Persistent)),
+            Some(created("/b", 7)),
+        );
+        let steps = [make.clone(), other.clone(), read("d", 5, 0, 7)];
+        assert!(run_at(&steps).is_some());
+        let steps = [make, other, read("d", 5, 0, 6)];
+        assert!(run_at(&steps).is_none());
+        assert!(run(&steps).is_some(), "without reads at their zxid it fits");
     }
 
     #[test]

@@ -122,6 +122,28 @@ pub struct RawOp {
     /// The zxid of the completion's reply header, when the format records one (the znode model
     /// learns a write's zxid from it).
     pub zxid: Option<u64>,
+    /// The server that answered (the completion's `server`), else the one the invocation went to,
+    /// when the format records one.
+    pub server: Option<u32>,
+}
+
+/// A line that is not part of any operation: a zksim `event` line (a watch notification, a
+/// session expiry the client learned of). The linearizability checker ignores these; ZooKeeper's
+/// own checks read them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawEvent {
+    /// Line in the source (1-based).
+    pub line: usize,
+    /// Where it falls in the operations' event order: after every invocation or completion whose
+    /// position is below `position`, before every one at `position` or above.
+    pub position: u64,
+    pub process: u64,
+    /// The event's name (`watch`, `session_expired`).
+    pub f: String,
+    pub value: serde_json::Value,
+    pub session: Option<u64>,
+    pub zxid: Option<u64>,
+    pub server: Option<u32>,
 }
 
 /// A history as read from a file, before any model interprets it.
@@ -134,6 +156,8 @@ pub struct RawHistory {
     pub initial: Option<serde_json::Value>,
     /// Operations in invocation order.
     pub ops: Vec<RawOp>,
+    /// Lines outside operations, in file order (zksim format only).
+    pub events: Vec<RawEvent>,
 }
 
 /// Reads `text` in `format`, or in the detected format when `format` is `None`.
@@ -166,12 +190,14 @@ struct Event {
     error: Option<String>,
     session: Option<u64>,
     zxid: Option<u64>,
+    server: Option<u32>,
 }
 
 /// Pairs invocations with completions, process by process.
 struct Pairer {
     format: Format,
     ops: Vec<RawOp>,
+    events: Vec<RawEvent>,
     /// Process → index in `ops` of its open invocation.
     open: BTreeMap<u64, usize>,
     position: u64,
@@ -182,6 +208,7 @@ impl Pairer {
         Pairer {
             format,
             ops: Vec::new(),
+            events: Vec::new(),
             open: BTreeMap::new(),
             position: 0,
         }
@@ -211,6 +238,7 @@ impl Pairer {
                 error: None,
                 session: ev.session,
                 zxid: None,
+                server: ev.server,
             });
             return Ok(());
         }
@@ -247,6 +275,7 @@ impl Pairer {
         op.completion_line = Some(ev.line);
         op.error = ev.error;
         op.zxid = ev.zxid;
+        op.server = ev.server.or(op.server);
         Ok(())
     }
 
@@ -256,6 +285,7 @@ impl Pairer {
             model,
             initial,
             ops: self.ops,
+            events: self.events,
         }
     }
 }
@@ -288,6 +318,32 @@ fn read_zksim(text: &str) -> Result<RawHistory, Error> {
         line: header_line,
         reason: e.to_string(),
     })?;
+    let events = lines.map(|(line, l)| {
+        serde_json::from_str::<Line>(l)
+            .map(|ev| (line, ev))
+            .map_err(|e| Error::Syntax {
+                line,
+                reason: e.to_string(),
+            })
+    });
+    pair_zksim(&header, header_line, events)
+}
+
+/// Reads a zksim history that is already in memory as lines, as `read` would read its text
+/// (header on line 1, `lines[i]` on line `i + 2`), without writing and parsing the text.
+pub fn read_lines(header: &Header, lines: &[Line]) -> Result<RawHistory, Error> {
+    let events = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Ok((i + 2, l.clone())));
+    pair_zksim(header, 1, events)
+}
+
+fn pair_zksim(
+    header: &Header,
+    header_line: usize,
+    lines: impl Iterator<Item = Result<(usize, Line), Error>>,
+) -> Result<RawHistory, Error> {
     if header.format != "zksim-history" {
         return Err(Error::BadHeader {
             line: header_line,
@@ -305,11 +361,8 @@ fn read_zksim(text: &str) -> Result<RawHistory, Error> {
     }
     let mut pairer = Pairer::new(Format::Zksim);
     let mut last_time = 0u64;
-    for (line, l) in lines {
-        let ev: Line = serde_json::from_str(l).map_err(|e| Error::Syntax {
-            line,
-            reason: e.to_string(),
-        })?;
+    for item in lines {
+        let (line, ev) = item?;
         if ev.time < last_time {
             return Err(Error::TimeBackwards {
                 line,
@@ -318,8 +371,18 @@ fn read_zksim(text: &str) -> Result<RawHistory, Error> {
             });
         }
         last_time = ev.time;
-        // Notifications are not operations: the ZooKeeper checker reads them, this one does not.
+        // Notifications are not operations: kept aside for ZooKeeper's own checks.
         if ev.kind == LineType::Event {
+            pairer.events.push(RawEvent {
+                line,
+                position: pairer.position,
+                process: ev.process,
+                f: ev.f,
+                value: ev.value,
+                session: ev.session,
+                zxid: ev.zxid,
+                server: ev.server,
+            });
             continue;
         }
         let value = Datum::from_json(&ev.value).map_err(|reason| Error::BadValue {
@@ -336,9 +399,10 @@ fn read_zksim(text: &str) -> Result<RawHistory, Error> {
             error: ev.error,
             session: ev.session,
             zxid: ev.zxid,
+            server: ev.server,
         })?;
     }
-    Ok(pairer.finish(Some(header.model), header.initial))
+    Ok(pairer.finish(Some(header.model.clone()), header.initial.clone()))
 }
 
 /// Splits off the next whitespace-separated token.
@@ -396,6 +460,7 @@ fn read_jepsen_log(text: &str) -> Result<RawHistory, Error> {
             error: None,
             session: None,
             zxid: None,
+            server: None,
         })?;
     }
     Ok(pairer.finish(None, None))
@@ -449,6 +514,7 @@ fn read_edn(text: &str, format: Format) -> Result<RawHistory, Error> {
             error,
             session: None,
             zxid: None,
+            server: None,
         })?;
     }
     Ok(pairer.finish(None, None))

@@ -19,6 +19,11 @@ const FIRST_ROUND_STEPS: u64 = 1 << 14;
 /// The least step limit of one shrinking check (see `counterexample`).
 const SHRINK_CHECK_MIN_STEPS: u64 = 20_000;
 
+/// Shrinking may spend this many times the steps of the search that found the violation, and at
+/// least `SHRINK_TOTAL_MIN_STEPS` (within `Budget::shrink_steps`).
+const SHRINK_TOTAL_FACTOR: u64 = 32;
+const SHRINK_TOTAL_MIN_STEPS: u64 = 200_000;
+
 struct PartRun<'a, M: Model> {
     /// Dropped as soon as the part has its outcome, to free its memo.
     search: Option<Search<'a, M>>,
@@ -219,17 +224,14 @@ fn counterexample<M: Model>(
     let mut relevant: Vec<usize> = failure.relevant.iter().map(|&k| part[k as usize]).collect();
     relevant.sort_by_key(|&i| (ops[i].call, i));
     // Relaxing operations can make a search much harder than the one that found the violation;
-    // a check allowed a few times that effort settles most candidates, and keeps the whole
-    // shrinking proportional to the check itself.
+    // a check allowed a few times that effort settles most candidates, and a total of some
+    // dozens of times keeps the whole shrinking proportional to the check itself.
     let per_check = failure_steps.saturating_mul(4).max(SHRINK_CHECK_MIN_STEPS);
-    let (core, core_minimal) = shrink(
-        model,
-        ops,
-        relevant,
-        budget.shrink_steps,
-        per_check,
-        control,
-    );
+    let total = failure_steps
+        .saturating_mul(SHRINK_TOTAL_FACTOR)
+        .max(SHRINK_TOTAL_MIN_STEPS)
+        .min(budget.shrink_steps);
+    let (core, core_minimal) = shrink(model, ops, relevant, total, per_check, control);
 
     let op_ref = |i: usize| {
         let op = &ops[i];
@@ -352,7 +354,14 @@ fn shrink<M: Model>(
                     op
                 })
                 .collect();
-            let cap = left.min(per_check);
+            // Relaxing many operations at once is a gamble that often explodes the search; such
+            // checks get an eighth of the steps of a single-operation check.
+            let allowed = if end - at > 1 {
+                per_check / 8
+            } else {
+                per_check
+            };
+            let cap = left.min(allowed);
             let (outcome, stats) = linear::search(model, &candidate, &all, control, cap);
             spent = spent.saturating_add(stats.steps);
             match outcome {
@@ -362,7 +371,7 @@ fn shrink<M: Model>(
                 }
                 Outcome::Linearizable => at = end,
                 // Too hard to decide cheaply: keep the chunk, and the core may not be minimal.
-                Outcome::OutOfSteps if cap == per_check => {
+                Outcome::OutOfSteps if cap == allowed => {
                     minimal = false;
                     at = end;
                 }
