@@ -4,8 +4,9 @@
 
 use crate::runner::Run;
 use protocols::cluster::SERVER_PROCESS;
-use reports::{FaultWindow, Mark, OpSample, Outcome, Quantiles};
+use reports::{Arrow, FaultWindow, Mark, OpSample, Outcome, Quantiles};
 use serde::Serialize;
+use sim::SimTime;
 use sim::history::{Line, LineType};
 use sim::world::FaultRecord;
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ use std::path::Path;
 pub const LATENCY_PLOT: &str = "latency.png";
 pub const QUANTILES_PLOT: &str = "latency-quantiles.png";
 pub const THROUGHPUT_PLOT: &str = "throughput.png";
+pub const MESSAGE_DIAGRAM: &str = "messages.svg";
+pub const MESSAGE_DIAGRAM_PNG: &str = "messages.png";
 
 /// The operations clients ran, one sample each, from the history. An operation still open when
 /// the run ended counts as given up at the end.
@@ -218,5 +221,62 @@ pub fn plots(
         &windows,
         bucket_ms,
     )?;
+    if !run.messages.is_empty() {
+        message_diagram(dir, title, run, windows, marks)?;
+    }
     Ok(())
+}
+
+/// The space–time diagram of the logged messages, with the faults and marks of its time span.
+fn message_diagram(
+    dir: &Path,
+    title: &str,
+    run: &Run,
+    windows: Vec<FaultWindow>,
+    marks: Vec<Mark>,
+) -> Result<(), reports::ReportError> {
+    let arrows: Vec<Arrow> = run
+        .messages
+        .iter()
+        .map(|m| Arrow {
+            from: m.from.index(),
+            to: m.to.index(),
+            sent_ms: m.sent.as_ms_f64(),
+            received_ms: m.received.map(SimTime::as_ms_f64),
+            label: m.kind.to_string(),
+        })
+        .collect();
+    let first = arrows
+        .iter()
+        .map(|a| a.sent_ms)
+        .fold(f64::INFINITY, f64::min);
+    let last = arrows
+        .iter()
+        .map(|a| a.received_ms.unwrap_or(a.sent_ms))
+        .fold(0.0, f64::max);
+    let windows: Vec<FaultWindow> = windows
+        .into_iter()
+        .filter(|w| w.end_ms >= first && w.start_ms <= last)
+        .collect();
+    let marks: Vec<Mark> = marks
+        .into_iter()
+        .filter(|m| (first..=last).contains(&m.at_ms))
+        .collect();
+    let lanes = &run.node_names;
+    reports::message_diagram(
+        dir.join(MESSAGE_DIAGRAM),
+        title,
+        lanes,
+        &arrows,
+        &windows,
+        &marks,
+    )?;
+    reports::message_diagram_png(
+        dir.join(MESSAGE_DIAGRAM_PNG),
+        title,
+        lanes,
+        &arrows,
+        &windows,
+        &marks,
+    )
 }

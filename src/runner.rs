@@ -18,7 +18,7 @@ use sim::check::{self, Budget};
 use sim::history::{Header, Line, LineType};
 use sim::net::{MessageCount, ms_to_ns};
 use sim::trace::TraceSink;
-use sim::world::{FaultRecord, RunEnd};
+use sim::world::{FaultRecord, MessageRecord, RunEnd};
 use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -122,6 +122,21 @@ pub struct RunOptions {
     pub prefix_hashes: bool,
     /// How the scenario file is named in the replay command.
     pub scenario_path: String,
+    /// Log this many messages from this time on, for a message diagram.
+    pub message_log: Option<(SimTime, usize)>,
+}
+
+impl RunOptions {
+    /// Options for a plain run of `seed`.
+    pub fn new(seed: u64, scenario_path: &str) -> RunOptions {
+        RunOptions {
+            seed,
+            trace: None,
+            prefix_hashes: false,
+            scenario_path: scenario_path.to_string(),
+            message_log: None,
+        }
+    }
 }
 
 /// A finished, checked run.
@@ -135,6 +150,9 @@ pub struct Run {
     pub marks: Vec<(SimTime, String)>,
     /// The clients' operations, for plots.
     pub samples: Vec<OpSample>,
+    /// The logged messages, if asked for, and the names of the nodes they travel between.
+    pub messages: Vec<MessageRecord>,
+    pub node_names: Vec<String>,
 }
 
 /// Runs `scenario` once with `options.seed` and checks it.
@@ -185,6 +203,9 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     }
     if options.prefix_hashes {
         world.keep_prefix_hashes();
+    }
+    if let Some((from, limit)) = options.message_log {
+        world.log_messages(from, limit);
     }
     let end = SimTime(ms_to_ns(scenario.end_ms()));
     let run_end = world.run_until(end, scenario.limits.max_events);
@@ -289,6 +310,11 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         verdict,
         marks: report.marks,
         samples,
+        messages: world.message_log().to_vec(),
+        node_names: (0..replicas)
+            .map(|i| format!("replica {i}"))
+            .chain((0..clients).map(|c| format!("client {c}")))
+            .collect(),
     };
     run.results.metrics = report::metrics(
         &run,

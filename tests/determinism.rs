@@ -29,12 +29,7 @@ fn scenario() -> Scenario {
 }
 
 fn hash(s: &Scenario, seed: u64) -> String {
-    let opts = RunOptions {
-        seed,
-        trace: None,
-        prefix_hashes: false,
-        scenario_path: "determinism.json".into(),
-    };
+    let opts = RunOptions::new(seed, "determinism.json");
     runner::run(s, opts).results.trace_hash
 }
 

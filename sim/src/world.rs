@@ -80,6 +80,19 @@ pub struct Stats {
     pub writes_torn: u64,
 }
 
+/// One message as the message log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: &'static str,
+    pub sent: SimTime,
+    /// When it arrived, if it did (a paused receiver handles it later).
+    pub received: Option<SimTime>,
+    /// Why it was lost, if it was (`loss`, `partition`, `target-down`, `channel-reset`).
+    pub dropped: Option<&'static str>,
+}
+
 /// Why `run_until` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunEnd {
@@ -150,6 +163,8 @@ enum Event<P: Process> {
         to: NodeId,
         msg: P::Msg,
         generation: u32,
+        /// Its entry in the message log, if it has one.
+        log: Option<u32>,
     },
     Timer {
         node: NodeId,
@@ -213,7 +228,10 @@ struct Core<P: Process> {
     next_io: u64,
     last_sync_done: Vec<SimTime>,
     /// Messages held on clogged links, in send order.
-    held: Vec<(NodeId, NodeId, P::Msg)>,
+    held: Vec<(NodeId, NodeId, P::Msg, Option<u32>)>,
+    /// The message log, if asked for: its capacity and the messages sent from `log_from` on.
+    message_log: Option<(usize, Vec<MessageRecord>)>,
+    log_from: SimTime,
     observations: Vec<Observed<P::Observation>>,
     trace: Trace,
     stats: Stats,
@@ -271,10 +289,16 @@ impl<P: Process> Core<P> {
         });
     }
 
-    /// Routes one message `from -> to` sent now.
+    /// Sends one message `from -> to` now: counts it, logs it if the log has room, routes it.
     fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
+        self.net.count_sent(msg.kind(), msg.size_bytes());
+        let log = self.log_message(from, to, msg.kind());
+        self.route(from, to, msg, log);
+    }
+
+    /// Decides the fate of a message sent now: delivered later, held, or dropped.
+    fn route(&mut self, from: NodeId, to: NodeId, msg: P::Msg, log: Option<u32>) {
         let kind = msg.kind();
-        self.net.count_sent(kind, msg.size_bytes());
         let now = self.now;
         match self.net.route(from, to, now, &mut self.net_rng) {
             Route::Deliver {
@@ -284,13 +308,16 @@ impl<P: Process> Core<P> {
             } => {
                 if let Some(dup) = duplicate_at {
                     self.net.count(kind).duplicated += 1;
+                    let log = self.log_message(from, to, kind);
+                    let msg = msg.clone();
                     self.push(
                         dup,
                         Event::Deliver {
                             from,
                             to,
-                            msg: msg.clone(),
+                            msg,
                             generation,
+                            log,
                         },
                     );
                 }
@@ -301,16 +328,53 @@ impl<P: Process> Core<P> {
                         to,
                         msg,
                         generation,
+                        log,
                     },
                 );
             }
-            Route::Hold => self.held.push((from, to, msg)),
-            Route::Drop(reason) => self.drop_message(from, to, &msg, reason),
+            Route::Hold => self.held.push((from, to, msg, log)),
+            Route::Drop(reason) => self.drop_message(from, to, &msg, reason, log),
         }
     }
 
-    fn drop_message(&mut self, from: NodeId, to: NodeId, msg: &P::Msg, reason: DropReason) {
+    /// Starts a message-log entry, if the log is on and has room.
+    fn log_message(&mut self, from: NodeId, to: NodeId, kind: &'static str) -> Option<u32> {
+        let (limit, log) = self.message_log.as_mut()?;
+        if log.len() >= *limit || self.now < self.log_from {
+            return None;
+        }
+        let sent = self.now;
+        log.push(MessageRecord {
+            from,
+            to,
+            kind,
+            sent,
+            received: None,
+            dropped: None,
+        });
+        Some((log.len() - 1) as u32)
+    }
+
+    fn log_outcome(&mut self, log: Option<u32>, outcome: Result<SimTime, &'static str>) {
+        if let (Some(i), Some((_, records))) = (log, &mut self.message_log) {
+            let r = &mut records[i as usize];
+            match outcome {
+                Ok(t) => r.received = Some(t),
+                Err(why) => r.dropped = Some(why),
+            }
+        }
+    }
+
+    fn drop_message(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: &P::Msg,
+        reason: DropReason,
+        log: Option<u32>,
+    ) {
         self.net.count(msg.kind()).dropped += 1;
+        self.log_outcome(log, Err(reason.as_str()));
         let now = self.now;
         self.trace.event(
             now,
@@ -434,6 +498,8 @@ impl<P: Process> World<P> {
             next_io: 0,
             last_sync_done: vec![SimTime::ZERO; n],
             held: Vec::new(),
+            message_log: None,
+            log_from: SimTime::ZERO,
             observations: Vec::new(),
             trace: Trace::default(),
             stats: Stats::default(),
@@ -533,6 +599,20 @@ impl<P: Process> World<P> {
         self.core.trace.prefix_hashes()
     }
 
+    /// Keeps a log of the first `limit` messages sent from `from` on (for message diagrams).
+    pub fn log_messages(&mut self, from: SimTime, limit: usize) {
+        self.core.message_log = Some((limit, Vec::new()));
+        self.core.log_from = from;
+    }
+
+    /// The message log, if it was asked for.
+    pub fn message_log(&self) -> &[MessageRecord] {
+        self.core
+            .message_log
+            .as_ref()
+            .map_or(&[], |(_, log)| log.as_slice())
+    }
+
     /// Schedules a fault from outside, as if it were scripted.
     pub fn schedule(&mut self, spec: &FaultSpec) {
         let at = SimTime::ZERO + ms(spec.at_ms);
@@ -569,7 +649,8 @@ impl<P: Process> World<P> {
                 to,
                 msg,
                 generation,
-            } => self.deliver(from, to, msg, generation),
+                log,
+            } => self.deliver(from, to, msg, generation, log),
             Event::Timer {
                 node,
                 id,
@@ -636,15 +717,22 @@ impl<P: Process> World<P> {
         self.input(node, Input::Start { restarted });
     }
 
-    fn deliver(&mut self, from: NodeId, to: NodeId, msg: P::Msg, generation: u32) {
+    fn deliver(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        msg: P::Msg,
+        generation: u32,
+        log: Option<u32>,
+    ) {
         if self.core.slots[to.index()].state == NodeState::Down {
             self.core
-                .drop_message(from, to, &msg, DropReason::TargetDown);
+                .drop_message(from, to, &msg, DropReason::TargetDown, log);
             return;
         }
         if !self.core.net.channel_alive(from, to, generation) {
             self.core
-                .drop_message(from, to, &msg, DropReason::ChannelReset);
+                .drop_message(from, to, &msg, DropReason::ChannelReset, log);
             return;
         }
         if self.core.net.fifo
@@ -655,6 +743,8 @@ impl<P: Process> World<P> {
             self.input(to, Input::Disconnected { peer: from });
         }
         self.core.net.count(msg.kind()).delivered += 1;
+        let now = self.core.now;
+        self.core.log_outcome(log, Ok(now));
         self.input(to, Input::Message { from, msg });
     }
 
@@ -995,15 +1085,12 @@ impl<P: Process> World<P> {
     /// Sends again, in their original order, the held messages whose link is no longer clogged.
     fn release_held(&mut self) {
         let held = std::mem::take(&mut self.core.held);
-        for (from, to, msg) in held {
+        for (from, to, msg, log) in held {
             if self.core.net.is_clogged(from, to) {
-                self.core.held.push((from, to, msg));
+                self.core.held.push((from, to, msg, log));
             } else {
-                // Counted once already when first sent: undo that so it counts once in all.
-                let c = self.core.net.count(msg.kind());
-                c.sent -= 1;
-                c.bytes -= msg.size_bytes() as u64;
-                self.core.send(from, to, msg);
+                // Counted and logged when first sent: only routed now.
+                self.core.route(from, to, msg, log);
             }
         }
     }

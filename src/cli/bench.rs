@@ -90,12 +90,7 @@ pub fn main(args: Args) -> Result<Outcome> {
                 (0..seeds)
                     .into_par_iter()
                     .map(|seed| {
-                        let opts = RunOptions {
-                            seed,
-                            trace: None,
-                            prefix_hashes: false,
-                            scenario_path: path.display().to_string(),
-                        };
+                        let opts = RunOptions::new(seed, &path.display().to_string());
                         let r = runner::run(&scenario, opts);
                         let ops = r.results.ops.ok + r.results.ops.info + r.results.ops.fail;
                         (r.verdict, r.results.events, r.results.virtual_time_ms, ops)

@@ -48,6 +48,12 @@ pub struct Args {
     /// Do not draw plots in store folders (they take most of the time of a short run).
     #[arg(long)]
     pub no_plots: bool,
+    /// Draw a message (space–time) diagram of the first N messages into messages.svg (one seed).
+    #[arg(long, value_name = "N", conflicts_with = "seeds")]
+    pub diagram: Option<usize>,
+    /// Start the diagram's messages at this virtual time (ms).
+    #[arg(long, value_name = "MS", requires = "diagram", default_value_t = 0.0)]
+    pub diagram_from: f64,
 }
 
 /// A range of seeds from the command line.
@@ -105,12 +111,7 @@ fn timed_run(scenario: &Scenario, options: RunOptions) -> Run {
 }
 
 fn options(seed: u64, scenario_path: &str) -> RunOptions {
-    RunOptions {
-        seed,
-        trace: None,
-        prefix_hashes: false,
-        scenario_path: scenario_path.to_string(),
-    }
+    RunOptions::new(seed, scenario_path)
 }
 
 fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outcome> {
@@ -122,6 +123,12 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
     let mut opts = options(seed, scenario_path);
+    if let Some(n) = args.diagram {
+        if !(args.diagram_from.is_finite() && args.diagram_from >= 0.0) {
+            bail!("--diagram-from must be a number of milliseconds >= 0");
+        }
+        opts.message_log = Some((sim::SimTime(sim::net::ms_to_ns(args.diagram_from)), n));
+    }
     let trace_error = Arc::new(Mutex::new(None));
     if args.trace {
         let path = dir.join(store::TRACE_FILE);
