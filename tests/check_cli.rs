@@ -58,7 +58,7 @@ fn exit_codes_follow_the_worst_verdict() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(text.contains("violation "), "{text}");
-    assert!(text.contains("cannot be ordered"), "{text}");
+    assert!(text.contains("answers and real-time order cannot all hold"), "{text}");
     assert!(
         text.contains("1 linearizable, 1 violation, 0 unknown, 0 bad input"),
         "{text}"
