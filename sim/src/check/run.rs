@@ -323,7 +323,6 @@ fn shrink<M: Model>(
     control: &Control,
 ) -> (Vec<usize>, bool) {
     let mut spent = 0u64;
-    let mut minimal = true;
     // Positions in `relevant` still kept as observed.
     let mut core: Vec<usize> = (0..relevant.len()).collect();
     let all: Vec<usize> = (0..relevant.len()).collect();
@@ -331,6 +330,9 @@ fn shrink<M: Model>(
     let as_indices = |core: Vec<usize>| core.into_iter().map(|j| relevant[j]).collect();
     loop {
         let mut removed_any = false;
+        // 1-minimality is settled by the last single-operation pass alone: it removed nothing,
+        // and every one of its checks reached an answer.
+        let mut capped = false;
         let mut at = 0;
         while at < core.len() {
             let end = (at + chunk).min(core.len());
@@ -372,7 +374,7 @@ fn shrink<M: Model>(
                 Outcome::Linearizable => at = end,
                 // Too hard to decide cheaply: keep the chunk, and the core may not be minimal.
                 Outcome::OutOfSteps if cap == allowed => {
-                    minimal = false;
+                    capped = true;
                     at = end;
                 }
                 Outcome::Stopped(_) | Outcome::OutOfSteps => return (as_indices(core), false),
@@ -381,7 +383,7 @@ fn shrink<M: Model>(
         if chunk > 1 {
             chunk = (chunk / 2).max(1);
         } else if !removed_any {
-            return (as_indices(core), minimal);
+            return (as_indices(core), !capped);
         }
     }
 }
