@@ -181,6 +181,45 @@ fn corrupt(ops: &mut [Operation<RegisterInput, RegisterOutput>], which: usize, t
     true
 }
 
+/// The counterexample core's claim, checked by brute force: with every other operation relaxed
+/// (made indeterminate) the history is still not linearizable; when the core is marked minimal,
+/// relaxing any one of its operations too makes it linearizable.
+fn core_claims_hold(
+    result: &CheckResult,
+    ops: &[Operation<RegisterInput, RegisterOutput>],
+) -> Result<(), TestCaseError> {
+    let Verdict::Violation(cx) = &result.verdict else {
+        return Ok(());
+    };
+    let core: Vec<usize> = cx.core.iter().map(|op| op.index).collect();
+    let relaxed_but = |keep: &dyn Fn(usize) -> bool| {
+        let mut relaxed = ops.to_vec();
+        for (i, op) in relaxed.iter_mut().enumerate() {
+            if !keep(i) {
+                op.output = None;
+                op.ret = u64::MAX;
+            }
+        }
+        relaxed
+    };
+    prop_assert!(!core.is_empty());
+    prop_assert!(!brute_force(
+        &register(),
+        &relaxed_but(&|i| core.contains(&i))
+    ));
+    if cx.core_minimal {
+        for &c in &core {
+            let history = relaxed_but(&|i| i != c && core.contains(&i));
+            prop_assert!(
+                brute_force(&register(), &history),
+                "core operation {} is not needed",
+                c
+            );
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -201,6 +240,7 @@ proptest! {
         prop_assume!(corrupt(&mut ops, which, to));
         let result = fast(&register(), &ops);
         prop_assert_eq!(is_linearizable(&result), brute_force(&register(), &ops));
+        core_claims_hold(&result, &ops)?;
         // Deterministic, counterexample and effort included.
         prop_assert_eq!(&result, &fast(&register(), &ops));
     }
@@ -233,9 +273,7 @@ proptest! {
         }).collect();
         let result = fast(&register(), &ops);
         prop_assert_eq!(is_linearizable(&result), brute_force(&register(), &ops));
-        if let Verdict::Violation(cx) = &result.verdict {
-            prop_assert!(!cx.core.is_empty());
-        }
+        core_claims_hold(&result, &ops)?;
     }
 
     #[test]

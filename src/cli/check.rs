@@ -12,33 +12,39 @@ use sim::check::{Budget, CheckResult, Verdict};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// `--help` text. The subcommand's one-line description and short help come from `cli::Command`;
+/// `after_long_help` is the part `--help` adds.
+const LONG_HELP: &str = "\
+Checks each history FILE against a sequential model and prints one verdict line per file with
+its check time, then a summary. A violation is explained by the operations that cannot be
+ordered, the longest partial linearization the search reached, and the model states along it.
+
+Formats (detected from the content unless --format is given):
+  zksim         zksim JSON Lines: a header line, then one event per line (docs/history-format.md)
+  jepsen-log    Jepsen log lines `INFO jepsen.util - PROCESS :TYPE :F VALUE`, Porcupine's etcd
+                semantics (a failed cas observed another value; a nil read means nil)
+  porcupine-kv  one EDN map per line with a :key (Porcupine's kv logs)
+  knossos-edn   an EDN vector or list of operation maps, Knossos's semantics (a fail never
+                happened; a nil read is unconstrained)
+
+The model comes from the zksim header, or from the format (jepsen-log: cas-register,
+porcupine-kv: kv, knossos-edn: inferred from the operation names), unless --model is given.
+`info` operations, and operations never completed, may have taken effect at any time after
+their invocation, or never.
+
+Examples:
+  zksim check store/run-1/history.jsonl
+  zksim check ../shared/histories/porcupine/jepsen/*.log --timeout 10
+  zksim check history.edn --model cas-register --initial 0 --json
+
+Exit codes (the worst over all files):
+  0  every history is linearizable
+  1  a history is not (a violation)
+  2  bad input or usage (unreadable or malformed file, unknown option or model)
+  3  no verdict (the time or memory budget ran out)";
+
 #[derive(clap::Args, Debug)]
-#[command(
-    about = "Check histories for linearizability",
-    long_about = "Checks each history FILE against a sequential model and prints one verdict line per \
-                  file with its check time, then a summary. A violation is explained by the \
-                  operations that cannot be ordered, the longest partial linearization the search \
-                  reached and the model states along it.\n\n\
-                  Formats (detected from the content unless --format is given):\n  \
-                  zksim         zksim JSON Lines: a header line, then one event per line \
-                  (docs/history-format.md)\n  \
-                  jepsen-log    Jepsen log lines `INFO jepsen.util - PROCESS :TYPE :F VALUE`; \
-                  Porcupine's etcd semantics (a failed cas observed a different value)\n  \
-                  porcupine-kv  one EDN map per line with :key (Porcupine's kv logs)\n  \
-                  knossos-edn   an EDN vector or list of operation maps; Knossos's semantics \
-                  (fail never happened, a nil read is unconstrained)\n\n\
-                  The model comes from the zksim header or the format (jepsen-log: cas-register, \
-                  porcupine-kv: kv, knossos-edn: inferred from the operations) unless --model is \
-                  given.",
-    after_help = "Examples:\n  zksim check store/run-1/history.jsonl\n  \
-                  zksim check ../shared/histories/porcupine/jepsen/*.log --timeout 10\n  \
-                  zksim check history.edn --model cas-register --initial 0 --json\n\n\
-                  Exit codes (the worst over all files):\n  \
-                  0  every history is linearizable\n  \
-                  1  a history is not (a violation)\n  \
-                  2  bad input or usage (unreadable or malformed file, unknown option or model)\n  \
-                  3  no verdict (the time or memory budget ran out)"
-)]
+#[command(after_long_help = LONG_HELP)]
 pub struct Args {
     /// History files to check.
     #[arg(required = true, value_name = "FILE")]

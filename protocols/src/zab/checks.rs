@@ -122,52 +122,82 @@ fn finding(name: &str, problems: &[String], ok: String) -> Finding {
     }
 }
 
-/// Durability: every leader established after a transaction was committed holds it, at its zxid,
-/// after the same history.
+/// Durability: every transaction committed in an epoch — by that epoch's leader with a quorum of
+/// acks, or as part of the history that leader was established with — is in the history of every
+/// leader established in a later epoch, at its zxid, after the same history. "Later" is by epoch,
+/// not by time: a deposed leader may still complete its establishment or a commit after a newer
+/// leader was established (ZAB's leaders hold no lease), and the newer one must hold it all the
+/// same.
 fn durability(events: &[At<'_>]) -> Finding {
-    // Everything known committed so far, by zxid: its chain, and when and by whom.
-    let mut committed: BTreeMap<Zxid, (u64, SimTime, NodeId)> = BTreeMap::new();
-    let mut problems = Vec::new();
-    let mut checked = 0;
+    /// What is known committed by the end of epoch `e`, as (zxid → chain, when, by whom).
+    struct Committed {
+        zxid: Zxid,
+        chain: u64,
+        epoch: u32,
+        time: SimTime,
+        node: NodeId,
+    }
+    let mut committed: Vec<Committed> = Vec::new();
+    let mut leaders: Vec<(u32, SimTime, NodeId, &History)> = Vec::new();
     for e in events {
         match e.event {
             ZabEvent::Committed { zxid, chain } => {
-                committed.entry(*zxid).or_insert((*chain, e.time, e.node));
+                committed.push(Committed {
+                    zxid: *zxid,
+                    chain: *chain,
+                    epoch: zxid.epoch(),
+                    time: e.time,
+                    node: e.node,
+                });
             }
             ZabEvent::Established { epoch, history } => {
-                checked += 1;
-                let holds = |(z, (c, _, _)): (&Zxid, &(u64, SimTime, NodeId))| {
-                    history.chain_at(*z) == Some(*c)
-                };
-                // The chain is cumulative: holding the newest committed entry holds all of them.
-                if let Some(last) = committed.iter().next_back()
-                    && !holds(last)
-                {
-                    let (z, (_, t, n)) = committed
-                        .iter()
-                        .find(|entry| !holds(*entry))
-                        .unwrap_or(last);
-                    problems.push(format!(
-                        "{} established epoch {epoch} at {} without zxid {:#x}, committed by {n} at {t} (its history ends at {:#x})",
-                        e.node,
-                        e.time,
-                        z.0,
-                        history.0.last().map_or(0, |h| h.0.0),
-                    ));
-                }
-                // Once established, the leader's whole history is committed.
-                for &(z, c) in &history.0 {
-                    committed.entry(z).or_insert((c, e.time, e.node));
+                leaders.push((*epoch, e.time, e.node, history));
+                if let Some(&(zxid, chain)) = history.0.last() {
+                    // The chain is cumulative: the last entry stands for the whole history.
+                    committed.push(Committed {
+                        zxid,
+                        chain,
+                        epoch: *epoch,
+                        time: e.time,
+                        node: e.node,
+                    });
                 }
             }
             _ => {}
+        }
+    }
+    // For each epoch, the newest transaction committed before it: since chains are cumulative,
+    // holding that one at the same chain holds every older one.
+    committed.sort_by_key(|c| (c.epoch, c.zxid));
+    let mut problems = Vec::new();
+    for (epoch, time, node, history) in &leaders {
+        let before = committed.partition_point(|c| c.epoch < *epoch);
+        let holds = |c: &Committed| history.chain_at(c.zxid) == Some(c.chain);
+        let Some(newest) = committed[..before].iter().max_by_key(|c| c.zxid) else {
+            continue;
+        };
+        if !holds(newest) {
+            let first = committed[..before]
+                .iter()
+                .filter(|c| !holds(c))
+                .min_by_key(|c| c.zxid)
+                .unwrap_or(newest);
+            problems.push(format!(
+                "{node} established epoch {epoch} at {time} without zxid {:#x}, committed in epoch {} by {} at {} (its history ends at {:#x})",
+                first.zxid.0,
+                first.epoch,
+                first.node,
+                first.time,
+                history.0.last().map_or(0, |h| h.0.0),
+            ));
         }
     }
     finding(
         "durability",
         &problems,
         format!(
-            "{checked} leader establishments each held every transaction committed before them"
+            "{} leader establishments each held every transaction committed in an earlier epoch",
+            leaders.len()
         ),
     )
 }
@@ -271,34 +301,73 @@ pub fn report(world: &World<Node<Zab>>) -> ProtocolReport {
         "protocol_violations".to_string(),
         count(&|e| matches!(e, ZabEvent::Violation(_))),
     );
-    // Leader loss → next established leader. A leadership is lost when its leader steps down or
-    // the first of its followers gives up on it.
-    let mut established: Vec<(SimTime, u32)> = Vec::new();
+    // Leader loss → next established leader. The leadership of epoch e is lost at the first of:
+    // its leader steps down; its leader crashes; so many of its followers gave up on it that it
+    // no longer has a quorum with it.
+    let n = world.replica_count();
+    let gone = n - (n / 2 + 1) + 1;
+    let mut established: Vec<(SimTime, u32, NodeId)> = Vec::new();
     let mut lost: BTreeMap<u32, SimTime> = BTreeMap::new();
+    let mut deserters: BTreeMap<u32, Vec<NodeId>> = BTreeMap::new();
     for e in &events {
         match e.event {
             ZabEvent::Established { epoch, .. } => {
-                established.push((e.time, *epoch));
+                established.push((e.time, *epoch, e.node));
                 marks.push((e.time, format!("{} leads epoch {epoch}", e.node)));
             }
             ZabEvent::Looking {
                 lost_epoch: Some(epoch),
                 ..
-            } if !lost.contains_key(epoch) => {
-                lost.insert(*epoch, e.time);
-                marks.push((e.time, format!("leader of epoch {epoch} lost")));
+            } => {
+                let leader = established
+                    .iter()
+                    .rev()
+                    .find(|(_, ep, _)| ep == epoch)
+                    .map(|(_, _, n)| *n);
+                let d = deserters.entry(*epoch).or_default();
+                if !d.contains(&e.node) {
+                    d.push(e.node);
+                }
+                if Some(e.node) == leader
+                    || d.iter().filter(|n| Some(**n) != leader).count() >= gone
+                {
+                    lost.entry(*epoch).or_insert(e.time);
+                }
             }
             _ => {}
         }
     }
-    if let Some((t, _)) = established.first() {
+    for f in &world.stats().fault_log {
+        if f.kind != "crash" {
+            continue;
+        }
+        // The leadership the crashed replica held at that moment, if any.
+        let held = established
+            .iter()
+            .filter(|(t, _, n)| *t <= f.time && f.nodes.contains(n))
+            .max_by_key(|(t, _, _)| *t)
+            .map(|(_, ep, _)| *ep);
+        if let Some(epoch) = held {
+            let newer = established
+                .iter()
+                .any(|(t, ep, _)| *t <= f.time && *ep > epoch);
+            let at = lost.entry(epoch).or_insert(f.time);
+            if !newer && f.time < *at {
+                *at = f.time;
+            }
+        }
+    }
+    for (&epoch, &at) in &lost {
+        marks.push((at, format!("leader of epoch {epoch} lost")));
+    }
+    if let Some((t, _, _)) = established.first() {
         metrics.insert("first_leader_ms".to_string(), t.as_ms_f64());
     }
     let mut recoveries = Vec::new();
     let mut unrecovered = 0;
     for (&epoch, &at) in &lost {
-        match established.iter().find(|(t, e)| *t >= at && *e > epoch) {
-            Some((t, _)) => recoveries.push(t.since(at).as_ms_f64()),
+        match established.iter().find(|(t, e, _)| *t >= at && *e > epoch) {
+            Some((t, _, _)) => recoveries.push(t.since(at).as_ms_f64()),
             None => unrecovered += 1,
         }
     }

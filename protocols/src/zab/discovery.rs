@@ -88,9 +88,28 @@ impl Zab {
         }
         f.epoch = epoch;
         if epoch > accepted {
-            let epoch_wseq = self.store.write_accepted_epoch(ctx, epoch);
-            f.stage = FStage::AckingEpoch { epoch_wseq };
-            self.store.sync(ctx);
+            match self.persist_accepted_epoch(ctx, epoch) {
+                Some(epoch_wseq) => {
+                    if let State::Following(f) = &mut self.state {
+                        f.stage = FStage::AckingEpoch { epoch_wseq };
+                    }
+                }
+                None => {
+                    // ackepoch-reuse: nothing to wait for.
+                    let current_epoch = Some(self.store.current_epoch);
+                    ctx.send_peer(
+                        from,
+                        ZabMsg::AckEpoch {
+                            current_epoch,
+                            last_zxid,
+                            conn,
+                        },
+                    );
+                    if let State::Following(f) = &mut self.state {
+                        f.stage = FStage::AwaitSync;
+                    }
+                }
+            }
         } else if epoch == accepted {
             ctx.send_peer(
                 from,
@@ -218,8 +237,25 @@ impl Zab {
             .expect("the leader is connecting")
             + 1;
         l.epoch = Some(epoch);
-        l.accepted_wseq = Some(self.store.write_accepted_epoch(ctx, epoch));
+        // Under ackepoch-reuse there is no write to wait for: the write number 0 is durable.
+        let w = self.persist_accepted_epoch(ctx, epoch).unwrap_or(0);
+        if let State::Leading(l) = &mut self.state {
+            l.accepted_wseq = Some(w);
+        }
+        self.leader_epoch_durable(ctx);
+    }
+
+    /// Persists acceptedEpoch (`QuorumPeer.setAcceptedEpoch`, an atomic file replaced and
+    /// fsynced) and returns the write to wait for; under `ackepoch-reuse` the epoch is kept in
+    /// memory only and there is nothing to wait for.
+    fn persist_accepted_epoch(&mut self, ctx: &mut Cx<'_>, epoch: u32) -> Option<u64> {
+        if self.variant == Variant::AckepochReuse {
+            self.store.accepted_epoch = epoch;
+            return None;
+        }
+        let w = self.store.write_accepted_epoch(ctx, epoch);
         self.store.sync(ctx);
+        Some(w)
     }
 
     /// The leader's acceptedEpoch is durable: LEADERINFO goes to every connected learner, and the
@@ -263,7 +299,6 @@ impl Zab {
         ctx: &mut Cx<'_>,
     ) {
         let summary = (self.store.current_epoch, self.db.last_processed);
-        let variant = self.variant;
         let State::Leading(l) = &mut self.state else {
             return;
         };
@@ -279,20 +314,12 @@ impl Zab {
             self.start_sync(from, ctx);
             return;
         }
-        match current_epoch {
-            Some(c) => {
-                if (c, last_zxid) > summary {
-                    self.enter_looking(ctx, "a follower is ahead of the leader", None);
-                    return;
-                }
-                l.epoch_acks.insert(from);
+        if let Some(c) = current_epoch {
+            if (c, last_zxid) > summary {
+                self.enter_looking(ctx, "a follower is ahead of the leader", None);
+                return;
             }
-            // ackepoch-reuse: the -1 ack of an epoch the learner had already accepted (perhaps
-            // from another prospective leader) is counted as a promise.
-            None if variant == Variant::AckepochReuse => {
-                l.epoch_acks.insert(from);
-            }
-            None => {}
+            l.epoch_acks.insert(from);
         }
         self.maybe_finish_election(ctx);
     }

@@ -86,7 +86,7 @@ impl Election {
 
 impl Zab {
     /// This peer's state as notifications report it.
-    pub(crate) fn peer_state(&self) -> PeerState {
+    pub fn peer_state(&self) -> PeerState {
         match self.state {
             State::Looking => PeerState::Looking,
             State::Following(_) => PeerState::Following,

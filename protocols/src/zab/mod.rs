@@ -239,6 +239,16 @@ impl Zab {
         }
     }
 
+    /// The in-memory database: for tests and tools, which must not change it.
+    pub fn database(&self) -> &Db {
+        &self.db
+    }
+
+    /// (acceptedEpoch, currentEpoch) as this replica holds them.
+    pub fn epochs(&self) -> (u32, u32) {
+        (self.store.accepted_epoch, self.store.current_epoch)
+    }
+
     /// Whether `count` voters (this replica included, where it counts itself) are a quorum: a
     /// strict majority of the ensemble.
     pub(crate) fn is_quorum(&self, count: usize) -> bool {

@@ -34,11 +34,15 @@ pub enum Variant {
     /// the two leaves a replica whose epoch vouches for a history it does not hold, and it can win
     /// the next election. ZOOKEEPER-4643.
     EpochBeforeLog,
-    /// Breaks: "an ACKEPOCH counts toward the leader's quorum only if the follower accepted the
-    /// epoch just now (epoch greater than its acceptedEpoch); an ack for an epoch it had already
-    /// accepted carries -1 and does not count". The leader counts it, so a follower that promised
-    /// epoch e to one prospective leader can help a second one establish e too. ZooKeeper's
-    /// `Learner.registerWithLeader` / `Leader.waitForEpochAck` rule; ZOOKEEPER-1291; Medeiros 2012.
+    /// Breaks: "a replica promises an epoch at most once: it persists acceptedEpoch before it
+    /// sends ACKEPOCH, and answers LEADERINFO for an epoch it already accepted with -1, which
+    /// does not count". The replica keeps acceptedEpoch in memory only, so after a restart it no
+    /// longer knows which epoch it promised and would promise it again — a repeated ACKEPOCH for
+    /// an already accepted epoch, counted as fresh, so two leaders can share an epoch. ZooKeeper's
+    /// `Learner.registerWithLeader` / `Leader.waitForEpochAck` rule and its persistence
+    /// (ZOOKEEPER-1291: the leader did not persist acceptedEpoch; Medeiros 2012). The flavour
+    /// where only the leader counts the -1 cannot manifest on its own under Fast Leader Election's
+    /// quorum intersection (docs/zab.md explains why), so zksim ships this one.
     AckepochReuse,
     /// Breaks: "only the leader's session tracker expires sessions, and expiry is a closeSession
     /// transaction". Every server runs its own expiry on what it alone has seen of the session and

@@ -221,8 +221,19 @@ fn counterexample<M: Model>(
     control: &Control,
 ) -> Counterexample {
     let part = &parts[part_index];
-    let mut relevant: Vec<usize> = failure.relevant.iter().map(|&k| part[k as usize]).collect();
-    relevant.sort_by_key(|&i| (ops[i].call, i));
+    // The search never looked past its frontier, so the operations invoked after it can be
+    // relaxed for free: the part still fails the same way. They must stay in the history,
+    // though: once shrinking relaxes an earlier operation the search may get further, and there
+    // they may explain what would otherwise look unexplainable.
+    let mut members: Vec<usize> = part.clone();
+    members.sort_by_key(|&i| (ops[i].call, i));
+    let mut is_relevant = vec![false; ops.len()];
+    for &k in &failure.relevant {
+        is_relevant[part[k as usize]] = true;
+    }
+    let relevant: Vec<usize> = (0..members.len())
+        .filter(|&j| is_relevant[members[j]])
+        .collect();
     // Relaxing operations can make a search much harder than the one that found the violation;
     // a check allowed a few times that effort settles most candidates, and a total of some
     // dozens of times keeps the whole shrinking proportional to the check itself.
@@ -231,7 +242,7 @@ fn counterexample<M: Model>(
         .saturating_mul(SHRINK_TOTAL_FACTOR)
         .max(SHRINK_TOTAL_MIN_STEPS)
         .min(budget.shrink_steps);
-    let (core, core_minimal) = shrink(model, ops, relevant, total, per_check, control);
+    let (core, core_minimal) = shrink(model, ops, &members, relevant, total, per_check, control);
 
     let op_ref = |i: usize| {
         let op = &ops[i];
@@ -303,13 +314,14 @@ fn counterexample<M: Model>(
     }
 }
 
-/// Shrinks the operations whose answers and timing conflict: starting from `relevant` (the
-/// operations the failed search looked at), it tries to *relax* operations, making them
+/// Shrinks the operations whose answers and timing conflict. `members` is the failing part;
+/// `core` the positions in it kept as observed at the start (the operations the failed search
+/// looked at), all others being relaxed. It tries to *relax* more operations, making them
 /// indeterminate (they may then take effect at any time after their invocation, or never), and
-/// keeps a relaxation while the history stays unlinearizable. Chunks of halving size first, then
+/// keeps a relaxation while the part stays unlinearizable. Chunks of halving size first, then
 /// single operations until none can be relaxed. Returns the operations left as they were: a
-/// 1-minimal core unless `max_steps` search steps run out first, or a check needed more than
-/// `per_check` steps and its chunk was kept untried (then `false`).
+/// 1-minimal core unless `max_steps` search steps run out first, or a check of the last pass
+/// needed more than its cap and its operation was kept untried (then `false`).
 ///
 /// Relaxing rather than deleting keeps the answer honest: deleting a write can itself make a read
 /// unexplainable, so a deleted-down "core" may blame operations that the full history explains.
@@ -317,20 +329,21 @@ fn counterexample<M: Model>(
 fn shrink<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
-    relevant: Vec<usize>,
+    members: &[usize],
+    mut core: Vec<usize>,
     max_steps: u64,
     per_check: u64,
     control: &Control,
 ) -> (Vec<usize>, bool) {
     let mut spent = 0u64;
-    let mut minimal = true;
-    // Positions in `relevant` still kept as observed.
-    let mut core: Vec<usize> = (0..relevant.len()).collect();
-    let all: Vec<usize> = (0..relevant.len()).collect();
+    let all: Vec<usize> = (0..members.len()).collect();
     let mut chunk = (core.len() / 2).max(1);
-    let as_indices = |core: Vec<usize>| core.into_iter().map(|j| relevant[j]).collect();
+    let as_indices = |core: Vec<usize>| core.into_iter().map(|j| members[j]).collect();
     loop {
         let mut removed_any = false;
+        // 1-minimality is settled by the last single-operation pass alone: it removed nothing,
+        // and every one of its checks reached an answer.
+        let mut capped = false;
         let mut at = 0;
         while at < core.len() {
             let end = (at + chunk).min(core.len());
@@ -338,11 +351,11 @@ fn shrink<M: Model>(
             if left == 0 {
                 return (as_indices(core), false);
             }
-            let mut kept = vec![false; relevant.len()];
+            let mut kept = vec![false; members.len()];
             for &j in core[..at].iter().chain(&core[end..]) {
                 kept[j] = true;
             }
-            let candidate: Vec<Operation<M::Input, M::Output>> = relevant
+            let candidate: Vec<Operation<M::Input, M::Output>> = members
                 .iter()
                 .zip(&kept)
                 .map(|(&i, &keep)| {
@@ -372,7 +385,7 @@ fn shrink<M: Model>(
                 Outcome::Linearizable => at = end,
                 // Too hard to decide cheaply: keep the chunk, and the core may not be minimal.
                 Outcome::OutOfSteps if cap == allowed => {
-                    minimal = false;
+                    capped = true;
                     at = end;
                 }
                 Outcome::Stopped(_) | Outcome::OutOfSteps => return (as_indices(core), false),
@@ -381,7 +394,7 @@ fn shrink<M: Model>(
         if chunk > 1 {
             chunk = (chunk / 2).max(1);
         } else if !removed_any {
-            return (as_indices(core), minimal);
+            return (as_indices(core), !capped);
         }
     }
 }

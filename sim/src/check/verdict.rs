@@ -157,11 +157,14 @@ impl fmt::Display for Counterexample {
         } else {
             String::new()
         };
+        let what = match self.core.len() {
+            1 => "this operation's answer cannot hold in its interval".to_string(),
+            n => format!("these {n} operations' answers and real-time order cannot all hold"),
+        };
         let _ = writeln!(
             s,
-            "not linearizable{where_}: these {} operations cannot be ordered, even if every other \
-             operation took effect at any time after its invocation or not at all{}:",
-            self.core.len(),
+            "not linearizable{where_}: {what}, even if every other operation took effect at any \
+             time after its invocation or not at all{}:",
             if self.core_minimal {
                 ""
             } else {

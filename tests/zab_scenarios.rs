@@ -1,0 +1,126 @@
+//! Every shipped ZAB scenario (`scenarios/zab-*.json`), run once with the correct replica, passes
+//! every check the scenario enables and does what its description says: faults fire, leaders are
+//! established, transactions commit, and the synchronisation paths it exists for are taken.
+//! The 1,000-seed evidence is a release-mode sweep (`docs/zab.md`); this is its debug-mode
+//! smoke test.
+
+use std::path::{Path, PathBuf};
+use zksim::runner::{self, PROTOCOLS, Run, RunOptions, Verdict};
+use zksim::scenario::Scenario;
+
+fn scenarios() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("zab-"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn run(path: &Path, seed: u64) -> Run {
+    let scenario = Scenario::load(path, PROTOCOLS).unwrap_or_else(|e| panic!("{e}"));
+    let options = RunOptions {
+        seed,
+        trace: None,
+        prefix_hashes: false,
+        scenario_path: path.display().to_string(),
+    };
+    runner::run(&scenario, options)
+}
+
+fn sent(run: &Run, kind: &str) -> u64 {
+    run.results.messages.get(kind).map_or(0, |c| c.sent)
+}
+
+#[test]
+fn the_zab_scenarios_cover_three_and_five_replicas_and_every_fault_family() {
+    let names: Vec<String> = scenarios()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for family in [
+        "calm",
+        "leader-crash",
+        "rolling-restart",
+        "partition",
+        "isolate-leader",
+        "lossy",
+        "crash-unsynced",
+        "pause",
+        "random",
+    ] {
+        for n in [3, 5] {
+            let name = format!("zab-{family}-{n}");
+            assert!(names.contains(&name), "missing scenarios/{name}.json");
+        }
+    }
+}
+
+#[test]
+fn every_zab_scenario_passes_with_the_correct_replica() {
+    for path in scenarios() {
+        let scenario = Scenario::load(&path, PROTOCOLS).unwrap();
+        assert_eq!(scenario.cluster.protocol, "zab");
+        assert!(
+            scenario.cluster.variant.is_none(),
+            "{}: shipped scenarios run the default",
+            path.display()
+        );
+        let run = run(&path, 0);
+        let failed: Vec<String> = run
+            .results
+            .checks
+            .iter()
+            .filter(|c| c.verdict != Verdict::Pass)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect();
+        assert!(failed.is_empty(), "{} seed 0: {failed:?}", path.display());
+        let m = &run.results.protocol_metrics;
+        assert!(
+            m["elections"] >= 1.0,
+            "{}: a leader was established",
+            path.display()
+        );
+        assert!(
+            m["committed_txns"] > 100.0,
+            "{}: the workload committed",
+            path.display()
+        );
+        assert!(sent(&run, "PROPOSAL") > 0 && sent(&run, "COMMIT") > 0);
+        if scenario.faults.window_ms.is_some() {
+            assert!(
+                !run.fault_log.is_empty(),
+                "{}: faults fired",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The fault scenarios exercise what they are named for.
+#[test]
+fn fault_scenarios_take_the_paths_they_exist_for() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let leader_crash = run(&dir.join("zab-leader-crash-3.json"), 1);
+    assert!(leader_crash.results.protocol_metrics["leader_losses"] >= 3.0);
+    assert_eq!(
+        leader_crash.results.protocol_metrics["leader_losses_unrecovered"],
+        0.0
+    );
+    let isolate = run(&dir.join("zab-isolate-leader-3.json"), 1);
+    assert!(
+        sent(&isolate, "TRUNC") + sent(&isolate, "SNAP") >= 1,
+        "the deposed leader's suffix was discarded"
+    );
+    let pause = run(&dir.join("zab-pause-3.json"), 1);
+    let expired = pause
+        .history
+        .iter()
+        .filter(|l| l.f == "session_expired")
+        .count();
+    assert!(expired >= 1, "the paused client's session expired");
+    let unsynced = run(&dir.join("zab-crash-unsynced-3.json"), 1);
+    assert!(unsynced.results.crash_writes["lost"] + unsynced.results.crash_writes["kept"] > 0);
+}

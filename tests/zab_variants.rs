@@ -1,0 +1,201 @@
+//! The checks keep their teeth: every buggy ZAB variant is caught by a shipped scenario within a
+//! stated number of seeds, by the check that names its rule, and the correct replica (and its
+//! strict-sync twin) passes the very same seeds.
+//!
+//! Debug builds run the small sweep below (the first `seeds` of each catching scenario). Release
+//! builds (`cargo test --release --test zab_variants`) also run `release_sweep`: 100 seeds per
+//! variant with a stated minimum catch count, and every shipped ZAB scenario for 20 seeds with
+//! both correct variants. The 1,000-seed evidence for the correct variant is a command in
+//! `docs/zab.md`.
+
+use std::path::{Path, PathBuf};
+use zksim::runner::{self, PROTOCOLS, RunOptions, Verdict};
+use zksim::scenario::Scenario;
+
+/// A buggy variant, the shipped scenario that catches it, the check that fails, how many seeds
+/// (from 0) the debug sweep runs, and the least number of failing seeds out of 100 in release.
+struct Catch {
+    variant: &'static str,
+    scenario: &'static str,
+    check: &'static str,
+    seeds: u64,
+    #[cfg_attr(debug_assertions, allow(dead_code))]
+    min_of_100: usize,
+}
+
+const CATCHES: &[Catch] = &[
+    Catch {
+        variant: "sync-no-trunc",
+        scenario: "zab-isolate-leader-3",
+        check: "prefix-agreement",
+        seeds: 2,
+        min_of_100: 90,
+    },
+    Catch {
+        variant: "ack-newleader-before-fsync",
+        scenario: "zab-resync-crash-3",
+        check: "durability",
+        seeds: 3,
+        min_of_100: 50,
+    },
+    Catch {
+        variant: "epoch-before-log",
+        scenario: "zab-resync-crash-3",
+        check: "durability",
+        seeds: 3,
+        min_of_100: 50,
+    },
+    Catch {
+        variant: "ackepoch-reuse",
+        scenario: "zab-leader-crash-3",
+        check: "protocol-assertions",
+        seeds: 2,
+        min_of_100: 90,
+    },
+    Catch {
+        variant: "local-session-expiry",
+        scenario: "zab-calm-3",
+        check: "prefix-agreement",
+        seeds: 2,
+        min_of_100: 90,
+    },
+    Catch {
+        variant: "ack-before-fsync",
+        scenario: "zab-quorum-crash-3",
+        check: "durability",
+        seeds: 3,
+        min_of_100: 30,
+    },
+];
+
+/// The variants that must pass everything the correct one passes.
+const CORRECT: &[&str] = &["correct", "sync-through-quorum"];
+
+fn path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.json"))
+}
+
+fn with_variant(name: &str, variant: &str) -> Scenario {
+    let mut s = Scenario::load(&path(name), PROTOCOLS).unwrap_or_else(|e| panic!("{e}"));
+    s.cluster.variant = Some(variant.to_string());
+    s.validate(PROTOCOLS).unwrap();
+    s
+}
+
+/// The checks that failed on `seed`.
+fn failures(s: &Scenario, seed: u64) -> Vec<String> {
+    let options = RunOptions {
+        seed,
+        trace: None,
+        prefix_hashes: false,
+        scenario_path: s.name.clone(),
+    };
+    runner::run(s, options)
+        .results
+        .checks
+        .into_iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.name)
+        .collect()
+}
+
+fn catch_count(c: &Catch, seeds: std::ops::Range<u64>) -> usize {
+    let s = with_variant(c.scenario, c.variant);
+    seeds
+        .filter(|&seed| failures(&s, seed).iter().any(|f| f == c.check))
+        .count()
+}
+
+fn assert_correct_passes(scenario: &str, seeds: std::ops::Range<u64>) {
+    for variant in CORRECT {
+        let s = with_variant(scenario, variant);
+        for seed in seeds.clone() {
+            let failed = failures(&s, seed);
+            assert!(
+                failed.is_empty(),
+                "{variant} failed {failed:?} on {scenario} seed {seed}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_buggy_variant_is_named_and_caught() {
+    let named: Vec<&str> = CATCHES.iter().map(|c| c.variant).collect();
+    for v in protocols::zab::Variant::ALL
+        .into_iter()
+        .filter(|v| v.is_buggy())
+    {
+        assert!(
+            named.contains(&v.name()),
+            "no shipped scenario is stated to catch {}",
+            v.name()
+        );
+    }
+}
+
+#[test]
+fn each_buggy_variant_is_caught_within_its_stated_seeds_and_the_correct_one_passes_them() {
+    for c in CATCHES {
+        let caught = catch_count(c, 0..c.seeds);
+        assert!(
+            caught >= 1,
+            "{} was not caught by {} ({}) within {} seeds",
+            c.variant,
+            c.scenario,
+            c.check,
+            c.seeds
+        );
+    }
+    let mut checked: Vec<(&str, u64)> = Vec::new();
+    for c in CATCHES {
+        if !checked
+            .iter()
+            .any(|(s, n)| *s == c.scenario && *n >= c.seeds)
+        {
+            assert_correct_passes(c.scenario, 0..c.seeds);
+            checked.push((c.scenario, c.seeds));
+        }
+    }
+}
+
+/// Release only: the stated catch rates over 100 seeds, and the correct variants over the same
+/// seeds and over 20 seeds of every shipped ZAB scenario.
+#[cfg(not(debug_assertions))]
+#[test]
+fn release_sweep() {
+    for c in CATCHES {
+        let caught = catch_count(c, 0..100);
+        assert!(
+            caught >= c.min_of_100,
+            "{} caught by {} on only {caught} of 100 seeds (stated: at least {})",
+            c.variant,
+            c.scenario,
+            c.min_of_100
+        );
+    }
+    let mut names: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .path()
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|n| n.starts_with("zab-"))
+            .collect();
+    names.sort();
+    for name in &names {
+        let seeds = if CATCHES.iter().any(|c| c.scenario == name) {
+            0..100
+        } else {
+            0..20
+        };
+        assert_correct_passes(name, seeds);
+    }
+}
