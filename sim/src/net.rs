@@ -116,49 +116,99 @@ impl Latency {
         }
     }
 
+    /// Draws one delay (see `Delay::sample`).
+    pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
+        self.delay().sample(rng)
+    }
+
+    /// The model with its fixed times already in nanoseconds, ready to draw from many times.
+    pub fn delay(&self) -> Delay {
+        let cap_ns = |cap_ms: Option<f64>| cap_ms.map_or(u64::MAX, ms_to_ns);
+        match *self {
+            Latency::Constant { ms } => Delay::Uniform {
+                lo: ms_to_ns(ms),
+                hi: ms_to_ns(ms),
+            },
+            Latency::Uniform { min_ms, max_ms } => Delay::Uniform {
+                lo: ms_to_ns(min_ms),
+                hi: ms_to_ns(max_ms),
+            },
+            Latency::Lognormal {
+                median_ms,
+                sigma,
+                cap_ms,
+            } => Delay::Lognormal {
+                median_ms,
+                sigma,
+                cap_ns: cap_ns(cap_ms),
+            },
+            Latency::Exponential {
+                base_ms,
+                mean_ms,
+                cap_ms,
+            } => Delay::Exponential {
+                base_ms,
+                mean_ms,
+                cap_ns: cap_ns(cap_ms),
+            },
+        }
+    }
+}
+
+/// A latency model compiled for sampling: what the network and the disks hold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Delay {
+    Uniform {
+        lo: u64,
+        hi: u64,
+    },
+    Lognormal {
+        median_ms: f64,
+        sigma: f64,
+        cap_ns: u64,
+    },
+    Exponential {
+        base_ms: f64,
+        mean_ms: f64,
+        cap_ns: u64,
+    },
+}
+
+impl Delay {
     /// Draws one delay. Transcendental functions come from `libm` (pure Rust), not the platform's
     /// math library, so every machine computes the same bits.
+    #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
         let ns = match *self {
-            Latency::Constant { ms } => ms_to_ns(ms),
-            Latency::Uniform { min_ms, max_ms } => {
-                let (lo, hi) = (ms_to_ns(min_ms), ms_to_ns(max_ms));
+            Delay::Uniform { lo, hi } => {
                 if lo == hi {
                     lo
                 } else {
                     rng.random_range(lo..=hi)
                 }
             }
-            Latency::Lognormal {
+            Delay::Lognormal {
                 median_ms,
                 sigma,
-                cap_ms,
+                cap_ns,
             } => {
                 // Box–Muller: one standard normal from two uniforms.
                 let u1 = 1.0 - unit(rng);
                 let u2 = unit(rng);
                 let z =
                     libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2);
-                let ms = median_ms * libm::exp(sigma * z);
-                cap(ms_to_ns(ms), cap_ms)
+                ms_to_ns(median_ms * libm::exp(sigma * z)).min(cap_ns)
             }
-            Latency::Exponential {
+            Delay::Exponential {
                 base_ms,
                 mean_ms,
-                cap_ms,
+                cap_ns,
             } => {
                 let tail = -mean_ms * libm::log(1.0 - unit(rng));
-                cap(ms_to_ns(base_ms + tail), cap_ms)
+                ms_to_ns(base_ms + tail).min(cap_ns)
             }
         };
         SimDuration(ns)
-    }
-}
-
-fn cap(ns: u64, cap_ms: Option<f64>) -> u64 {
-    match cap_ms {
-        Some(c) => ns.min(ms_to_ns(c)),
-        None => ns,
     }
 }
 
@@ -285,6 +335,8 @@ pub enum Route {
 pub struct Network {
     pub config: NetworkConfig,
     pub fifo: bool,
+    replica_delay: Delay,
+    client_delay: Delay,
     n: usize,
     is_client: Vec<bool>,
     cut: Vec<bool>,
@@ -305,8 +357,16 @@ pub struct Network {
 impl Network {
     pub fn new(config: NetworkConfig, fifo: bool, is_client: Vec<bool>) -> Network {
         let n = is_client.len();
+        let replica_delay = config.latency.delay();
+        let client_delay = config
+            .client_latency
+            .as_ref()
+            .unwrap_or(&config.latency)
+            .delay();
         Network {
             config,
+            replica_delay,
+            client_delay,
             fifo,
             n,
             is_client,
@@ -371,11 +431,11 @@ impl Network {
         self.clogged_link.iter().any(|&c| c) || self.clogged_node.iter().any(|&c| c)
     }
 
-    fn latency(&self, from: NodeId, to: NodeId) -> &Latency {
-        let client_link = self.is_client[from.index()] || self.is_client[to.index()];
-        match (&self.config.client_latency, client_link) {
-            (Some(l), true) => l,
-            _ => &self.config.latency,
+    fn latency(&self, from: NodeId, to: NodeId) -> Delay {
+        if self.is_client[from.index()] || self.is_client[to.index()] {
+            self.client_delay
+        } else {
+            self.replica_delay
         }
     }
 

@@ -5,32 +5,26 @@
 
 use crate::time::SimTime;
 use dary_heap::QuaternaryHeap;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 
-/// `(time, seq)` as one number, so that ordering two keys is one comparison; and the slab slot.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key {
-    order: Reverse<u128>,
-    slot: u32,
+/// Bits of a key that hold the slab slot; the insertion sequence takes the 40 above them.
+const SLOT_BITS: u32 = 24;
+const SLOT_MASK: u128 = (1 << SLOT_BITS) - 1;
+
+/// A key packs `(time, seq, slot)` into one number: time in the high 64 bits, then the insertion
+/// sequence, then the slab slot. Ordering keys is one comparison, a key moves as 16 bytes, and
+/// since `seq` is unique the slot never decides an order.
+fn key(time: SimTime, seq: u64, slot: u32) -> u128 {
+    ((time.as_nanos() as u128) << 64) | ((seq as u128) << SLOT_BITS) | slot as u128
 }
 
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    /// Reversed, so that the max-heap pops the earliest (time, seq) first. `seq` is unique, so the
-    /// slot never decides.
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.order.cmp(&other.order)
-    }
+fn time_of(key: u128) -> SimTime {
+    SimTime((key >> 64) as u64)
 }
 
 /// A priority queue of events of type `E`.
 pub struct EventQueue<E> {
-    heap: QuaternaryHeap<Key>,
+    heap: QuaternaryHeap<Reverse<u128>>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
@@ -60,22 +54,26 @@ impl<E> EventQueue<E> {
                 (self.slab.len() - 1) as u32
             }
         };
-        let order = Reverse(((time.as_nanos() as u128) << 64) | self.seq as u128);
-        self.heap.push(Key { order, slot });
+        assert!(
+            (slot as u128) <= SLOT_MASK && self.seq < (1 << (64 - SLOT_BITS)),
+            "more than 16 million pending events or a trillion events in one run"
+        );
+        self.heap.push(Reverse(key(time, self.seq, slot)));
         self.seq += 1;
     }
 
     /// Takes the earliest event if it is due no later than `end`.
     pub fn pop_until(&mut self, end: SimTime) -> Option<(SimTime, E)> {
-        if SimTime((self.heap.peek()?.order.0 >> 64) as u64) > end {
+        if time_of(self.heap.peek()?.0) > end {
             return None;
         }
-        let key = self.heap.pop()?;
-        let event = self.slab[key.slot as usize]
+        let Reverse(key) = self.heap.pop()?;
+        let slot = (key & SLOT_MASK) as u32;
+        let event = self.slab[slot as usize]
             .take()
             .expect("every key has its event");
-        self.free.push(key.slot);
-        Some((SimTime((key.order.0 >> 64) as u64), event))
+        self.free.push(slot);
+        Some((time_of(key), event))
     }
 
     pub fn len(&self) -> usize {

@@ -71,6 +71,7 @@ impl Ratio {
 
     /// Draws one Bernoulli trial from `rng`. Draws nothing when the outcome is certain, so that a
     /// zero probability leaves the stream untouched.
+    #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> bool {
         if self.num == 0 {
             false

@@ -7,7 +7,7 @@
 use crate::disk::{CrashLoss, Disk, DiskConfig, Unsynced};
 use crate::id::{IoId, NodeId, TimerId};
 use crate::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef, RandomFault};
-use crate::net::{DropReason, Network, NetworkConfig, Route, ms_to_ns};
+use crate::net::{Delay, DropReason, Network, NetworkConfig, Route, ms_to_ns};
 use crate::process::{Input, Message, Process};
 use crate::queue::EventQueue;
 use crate::rng::{SimRng, Streams};
@@ -220,6 +220,7 @@ struct Core<P: Process> {
     disk_rng: SimRng,
     nemesis_rng: SimRng,
     disk_config: DiskConfig,
+    fsync_delay: Delay,
     nemesis: NemesisConfig,
     replicas: u32,
     slots: Vec<Slot<P>>,
@@ -489,6 +490,7 @@ impl<P: Process> World<P> {
             net_rng: streams.stream("network"),
             disk_rng: streams.stream("disk"),
             nemesis_rng: streams.stream("nemesis"),
+            fsync_delay: config.disk.fsync_latency.delay(),
             disk_config: config.disk,
             nemesis: config.nemesis,
             replicas,
@@ -1439,11 +1441,7 @@ impl<'a, P: Process> Ctx<'a, P> {
         if self.effect() {
             let i = self.me.index();
             let upto = self.core.slots[i].disk.sync_point();
-            let latency = self
-                .core
-                .disk_config
-                .fsync_latency
-                .sample(&mut self.core.disk_rng);
+            let latency = self.core.fsync_delay.sample(&mut self.core.disk_rng);
             let done = (self.core.now + latency).max(self.core.last_sync_done[i]);
             self.core.last_sync_done[i] = done;
             let incarnation = self.core.slots[i].incarnation;
