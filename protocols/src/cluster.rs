@@ -49,7 +49,7 @@ pub enum NodeTimer<T> {
 }
 
 /// What a node reports.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Obs<E> {
     /// A line of the run's history, from a client.
     History(Record),
@@ -85,7 +85,7 @@ pub enum Value {
 }
 
 /// One history event as a client reports it, typed; `to_line` gives its file form.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Record {
     pub kind: LineType,
     pub process: u64,
@@ -117,6 +117,40 @@ impl Record {
             zxid: self.zxid.map(|z| z.0),
             server: self.server.map(|n| n.0),
             error: self.error.map(str::to_string),
+        }
+    }
+}
+
+/// Trace lines show an observation briefly: a history record as its line reads.
+impl<E: Debug> Debug for Obs<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Obs::History(r) => write!(f, "history {r:?}"),
+            Obs::Replica(e) => write!(f, "{e:?}"),
+        }
+    }
+}
+
+/// `invoke create p0 session 3 {"path":"/k1",...}`, `ok create p0 session 3 zxid 42 {"ok":...}`.
+impl Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = serde_json::to_value(self.kind).ok();
+        let kind = kind.as_ref().and_then(|k| k.as_str()).unwrap_or("?");
+        write!(f, "{kind} {} p{}", self.f, self.process)?;
+        if let Some(s) = self.session {
+            write!(f, " session {s}")?;
+        }
+        if let Some(z) = self.zxid {
+            write!(f, " zxid {:#x}", z.0)?;
+        }
+        if let Some(e) = self.error {
+            write!(f, " ({e})")?;
+        }
+        match &self.value {
+            Value::None => Ok(()),
+            Value::Request(r) => write!(f, " {}", r.arguments()),
+            Value::Outcome(o) => write!(f, " {}", serde_json::to_value(o).unwrap_or_default()),
+            Value::Watch { kind, path } => write!(f, " {} {path}", kind.name()),
         }
     }
 }
