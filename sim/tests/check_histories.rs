@@ -50,9 +50,22 @@ fn every_manifest_history_gets_its_verdict() {
         let result = models::check_history(&raw, kind, Some(initial), &budget)
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         let expected = entry["linearizable"].as_bool().unwrap();
-        let got = match result.verdict {
+        let got = match &result.verdict {
             Verdict::Linearizable => Some(true),
-            Verdict::Violation(_) => Some(false),
+            Verdict::Violation(cx) => {
+                // The counterexample names operations of the failing part, and serializes.
+                assert!(!cx.core.is_empty(), "{path}: empty core");
+                assert!(
+                    cx.part < cx.parts && cx.longest.len() < cx.part_operations,
+                    "{path}"
+                );
+                assert!(
+                    cx.stuck.iter().any(|s| s.op == cx.blocking),
+                    "{path}: blocking op not stuck"
+                );
+                serde_json::to_string(&result).unwrap();
+                Some(false)
+            }
             Verdict::Unknown(_) => None,
         };
         if got != Some(expected) {
@@ -68,4 +81,28 @@ fn every_manifest_history_gets_its_verdict() {
         files.len()
     );
     assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_same_history_gets_the_same_result_every_time() {
+    let Some(dir) = shared_histories() else {
+        println!("SKIPPED: ../shared/histories is absent");
+        return;
+    };
+    // Histories split into parts searched in parallel, and one with indeterminate operations.
+    for path in [
+        "porcupine/kv/c10-bad.txt",
+        "porcupine/kv/c01-bad.txt",
+        "porcupine/jepsen/etcd_001.log",
+    ] {
+        let text = std::fs::read_to_string(dir.join(path)).unwrap();
+        let raw = formats::read(&text, None).unwrap();
+        let kind = ModelKind::of_history(&raw).unwrap();
+        let run = || models::check_history(&raw, kind, None, &Budget::default()).unwrap();
+        let first = run();
+        assert_eq!(first.verdict.name(), "violation", "{path}");
+        for _ in 0..3 {
+            assert_eq!(run(), first, "{path}: a second check differs");
+        }
+    }
 }

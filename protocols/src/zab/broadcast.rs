@@ -253,6 +253,10 @@ impl Zab {
             Some(t) if t.zxid == zxid => {
                 let txn = f.pending.pop_front().expect("checked");
                 let broadcast = f.stage == FStage::Broadcast;
+                if Self::logging_deferred(&f.stage) {
+                    // Applied before it is logged (ZooKeeper's SNAP/TRUNC path).
+                    self.db_from_disk = false;
+                }
                 self.apply_committed(txn, ctx);
                 if broadcast {
                     self.maybe_compact(ctx);

@@ -16,31 +16,49 @@ use crate::znode::{Applied, DataTree, SessionId, Write, Zxid};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
-/// 64-bit FNV-1a: a small, portable hash whose value is the same on every machine and every Rust
-/// version (std's `DefaultHasher` promises neither). Used for digests only.
-pub struct Fnv(u64);
+/// A small, portable 64-bit hash whose value is the same on every machine and every Rust version
+/// (std's `DefaultHasher` promises neither): eight bytes at a time, each folded in with a
+/// multiply-rotate step. Used for the checks' digests only, never to decide anything.
+pub struct Digest(u64);
 
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest(0xcbf2_9ce4_8422_2325)
     }
 }
 
-impl Hasher for Fnv {
+impl Digest {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+impl Hasher for Digest {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes(c.try_into().expect("eight bytes")));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
     }
 }
 
 /// The digest of any hashable value.
 pub fn digest<T: Hash + ?Sized>(value: &T) -> u64 {
-    let mut h = Fnv::default();
+    let mut h = Digest::default();
     value.hash(&mut h);
     h.finish()
 }

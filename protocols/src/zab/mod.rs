@@ -212,6 +212,9 @@ pub struct Zab {
     pub(crate) tracker: SessionTracker,
     /// A learner's clients' activity since its last ping answer.
     pub(crate) touches: TouchTable,
+    /// Whether the database holds exactly a prefix of what the log holds (false while a sync
+    /// has applied transactions not yet logged, or a snapshot not yet installed).
+    pub(crate) db_from_disk: bool,
     half_ticks: u64,
     next_conn: u64,
     /// Compact the log once this many transactions follow its snapshot (snapCount, randomised).
@@ -231,6 +234,7 @@ impl Zab {
             serving: Serving::default(),
             tracker,
             touches: TouchTable::default(),
+            db_from_disk: false,
             half_ticks: 0,
             next_conn: 0,
             compact_after: settings.snap_count,
@@ -295,21 +299,38 @@ impl Zab {
     /// Discards the in-memory database and loads it again from the disk: at start-up, and every
     /// time the replica stops following or leading (the fix of ZOOKEEPER-2845 and -3642: what a
     /// replica advertises in the next election is what it logged, and nothing a sync left only in
-    /// memory survives it).
+    /// memory survives it). When the database already holds a prefix of the log, applying the
+    /// rest of the log gives the same database, and that is what is done.
     pub(crate) fn reload(&mut self, ctx: &mut Cx<'_>) {
-        let mut applied = Vec::new();
-        match self
-            .store
-            .load(|db| applied.push((db.last_processed, db.chain)))
-        {
-            Ok(db) => self.db = db,
-            Err(e) => self.violation(ctx, format!("reloading the database: {e}")),
-        }
-        for (zxid, chain) in applied {
-            if zxid != Zxid::ZERO {
-                ctx.report(ZabEvent::Applied { zxid, chain });
+        let last = self.db.last_processed;
+        let prefix = self.db_from_disk
+            && (last == self.store.base.zxid || self.store.position(last).is_some());
+        if prefix {
+            let from = self.store.log.partition_point(|l| l.txn.zxid <= last);
+            for i in from..self.store.log.len() {
+                let txn = self.store.log[i].txn.clone();
+                if let Err(e) = self.db.apply(&txn) {
+                    self.violation(ctx, format!("reloading the database: {e}"));
+                    break;
+                }
+                self.report_applied(ctx);
+            }
+        } else {
+            let mut applied = Vec::new();
+            match self
+                .store
+                .load(|db| applied.push((db.last_processed, db.chain)))
+            {
+                Ok(db) => self.db = db,
+                Err(e) => self.violation(ctx, format!("reloading the database: {e}")),
+            }
+            for (zxid, chain) in applied {
+                if zxid != Zxid::ZERO {
+                    ctx.report(ZabEvent::Applied { zxid, chain });
+                }
             }
         }
+        self.db_from_disk = true;
     }
 
     /// Leaves FOLLOWING or LEADING (or restarts an election) and looks for a leader again

@@ -403,6 +403,7 @@ impl Zab {
     /// `local-session-expiry`: the session's ephemerals are deleted in this server's tree alone.
     pub(crate) fn close_session_locally(&mut self, session: SessionId, ctx: &mut Cx<'_>) {
         let applied = self.db.close_locally(session);
+        self.db_from_disk = false;
         self.tracker.remove(session);
         let fired = self.serving.watches.trigger(&applied.changes);
         let zxid = self.db.last_processed;

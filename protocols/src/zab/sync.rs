@@ -192,6 +192,7 @@ impl Zab {
             return;
         }
         self.db = super::database::Db::from_snapshot(&snapshot);
+        self.db_from_disk = false;
         self.report_applied(ctx);
         let last = self.db.last_processed;
         if let State::Following(f) = &mut self.state {
@@ -228,6 +229,8 @@ impl Zab {
             }
         }
         self.store.sync(ctx);
+        // Everything applied during sync is now logged.
+        self.db_from_disk = true;
         self.store.last_write()
     }
 

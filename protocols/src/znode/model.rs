@@ -302,6 +302,15 @@ impl ZnodeState {
     }
 }
 
+/// What `ZnodeModel::step` does once its cheap checks pass.
+enum Plan {
+    /// Nothing changes.
+    Same,
+    Write,
+    /// A read, with the model's answer.
+    Read(Outcome<Reply<Zx>>),
+}
+
 /// The znode model. A znode history always starts from a fresh server's tree; the only thing the
 /// model may know about its history is the order of the zxids it shows (see `for_history`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -359,6 +368,140 @@ impl ZnodeModel {
             ..self
         }
     }
+
+    /// `Model::step` in place: applies the operation to `state` and says whether the model
+    /// accepts it. After a refusal `state` is unspecified; a caller that goes on keeps a copy.
+    /// For checkers that replay long histories mostly in order (`protocols::checks`), where
+    /// copying the state at every step would cost more than the step.
+    pub fn apply(
+        &self,
+        state: &mut ZnodeState,
+        input: &ZkInput,
+        output: Option<&ZkOutput>,
+    ) -> bool {
+        match self.plan(state, input, output) {
+            Some(plan) => self.carry_out(state, plan, input, output).is_some(),
+            None => false,
+        }
+    }
+
+    /// The answer the model gives to `input` in `state`, in words, zxids it has not learned
+    /// shown as `?`: what a report says was expected.
+    pub fn expected_answer(&self, state: &ZnodeState, input: &ZkInput) -> String {
+        let session = input.session_or_none();
+        let open = session != SessionId::NONE && !state.closed.contains(&session);
+        let outcome = match (&input.request, open) {
+            (Request::Write(Write::OpenSession), _) => return "a new session".into(),
+            (_, false) => Outcome::Err(ZkError::SessionExpired),
+            (Request::Read(read), true) => state.tree.answer(read),
+            (Request::Write(write), true) => {
+                let mut tree = state.tree.clone();
+                if !tree.is_open(session) {
+                    tree.adopt_session(session);
+                }
+                tree.apply(Zx::Unknown(u32::MAX), session, write).outcome
+            }
+        };
+        let shown = outcome.map(|r| {
+            r.map_zxids(&mut |z| match z {
+                Zx::Known(zxid) => zxid.to_string(),
+                Zx::Unknown(_) => "?".to_string(),
+            })
+        });
+        serde_json::to_string(&shown).expect("answers serialize")
+    }
+
+    /// The checks of `step` that need no copy of the state: `None` refuses the operation.
+    fn plan(&self, state: &ZnodeState, input: &ZkInput, output: Option<&ZkOutput>) -> Option<Plan> {
+        if let Some(output) = output {
+            if !within_header(output) {
+                return None;
+            }
+            if output.outcome == Outcome::Err(ZkError::SessionExpired) {
+                return Some(Plan::Same);
+            }
+        }
+        let session = input.session_or_none();
+        let seen = output.map(|o| &o.outcome);
+        if let Request::Write(Write::OpenSession) = input.request {
+            return match seen {
+                None | Some(Outcome::Ok(Reply::Session(_))) => Some(Plan::Same),
+                Some(_) => None,
+            };
+        }
+        let header = output.and_then(|o| o.zxid);
+        let previous = header.and_then(|z| self.previous_write.get(&z.0).copied());
+        match &input.request {
+            // A write that cannot go here is refused before the state is copied.
+            Request::Write(_) => {
+                match header.is_some_and(|zxid| !state.may_place(zxid, previous)) {
+                    true => None,
+                    false => Some(Plan::Write),
+                }
+            }
+            Request::Read(read) => {
+                // A read changes nothing: answer it from `state`, so that a copy is made only for
+                // an answer that can match.
+                let open = session != SessionId::NONE && !state.closed.contains(&session);
+                let outcome = match open {
+                    true => state.tree.answer(read),
+                    false => Outcome::Err(ZkError::SessionExpired),
+                };
+                if seen.is_some_and(|seen| !may_match(&outcome, seen)) {
+                    return None;
+                }
+                Some(Plan::Read(outcome))
+            }
+        }
+    }
+
+    /// Carries out `plan` on `next`: the state `plan` was made in, or a copy of it.
+    fn carry_out(
+        &self,
+        next: &mut ZnodeState,
+        plan: Plan,
+        input: &ZkInput,
+        output: Option<&ZkOutput>,
+    ) -> Option<()> {
+        let session = input.session_or_none();
+        let seen = output.map(|o| &o.outcome);
+        let header = output.and_then(|o| o.zxid);
+        let outcome = match (plan, &input.request) {
+            (Plan::Same, _) => return Some(()),
+            (Plan::Write, Request::Write(write)) => {
+                let previous = header.and_then(|z| self.previous_write.get(&z.0).copied());
+                // A session this part has not seen closed is open (see "Sessions" above).
+                let open = session != SessionId::NONE && !next.closed.contains(&session);
+                if open && !next.tree.is_open(session) {
+                    next.tree.adopt_session(session);
+                }
+                // Parents settled for this write exist even if this part never created them.
+                if let Some(parents) = header.and_then(|z| self.settled.get(&z.0)) {
+                    for parent in parents {
+                        next.tree.materialize(parent, Zx::Known(Zxid::ZERO));
+                    }
+                }
+                let zx = next.place_write(header, previous)?;
+                let applied = next.tree.apply(zx, session, write);
+                if let (Write::CloseSession, true) = (write, applied.outcome.is_ok()) {
+                    next.closed.insert(session);
+                }
+                applied.outcome
+            }
+            (Plan::Read(outcome), _) => {
+                if let (true, Some(zxid)) = (self.reads_at_zxid, header) {
+                    next.place_read(zxid)?;
+                }
+                outcome
+            }
+            (Plan::Write, Request::Read(_)) => unreachable!("a write plan is made for writes"),
+        };
+        if let Some(seen) = seen {
+            next.unify(&outcome, seen)?;
+        }
+        next.prune();
+        Some(())
+    }
 }
 
 /// The header zxid of a write that `step` places by it: answered, with a zxid, by a session the
@@ -391,72 +534,10 @@ impl Model for ZnodeModel {
         input: &ZkInput,
         output: Option<&ZkOutput>,
     ) -> Option<ZnodeState> {
-        if let Some(output) = output {
-            if !within_header(output) {
-                return None;
-            }
-            if output.outcome == Outcome::Err(ZkError::SessionExpired) {
-                return Some(state.clone());
-            }
-        }
-        let session = input.session_or_none();
-        let seen = output.map(|o| &o.outcome);
-        if let Request::Write(Write::OpenSession) = input.request {
-            return match seen {
-                None | Some(Outcome::Ok(Reply::Session(_))) => Some(state.clone()),
-                Some(_) => None,
-            };
-        }
-        let header = output.and_then(|o| o.zxid);
-        let previous = header.and_then(|z| self.previous_write.get(&z.0).copied());
-        // A write that cannot go here is refused before the state is copied: most of the
-        // search's tries are such refusals.
-        let is_write = matches!(input.request, Request::Write(_));
-        if is_write && header.is_some_and(|zxid| !state.may_place(zxid, previous)) {
-            return None;
-        }
-        // A session this part has not seen closed is open (see "Sessions" above).
-        let open = session != SessionId::NONE && !state.closed.contains(&session);
-        let (mut next, outcome) = match &input.request {
-            Request::Write(write) => {
-                let mut next = state.clone();
-                if open && !next.tree.is_open(session) {
-                    next.tree.adopt_session(session);
-                }
-                // Parents settled for this write exist even if this part never created them.
-                if let Some(parents) = header.and_then(|z| self.settled.get(&z.0)) {
-                    for parent in parents {
-                        next.tree.materialize(parent, Zx::Known(Zxid::ZERO));
-                    }
-                }
-                let zx = next.place_write(header, previous)?;
-                let applied = next.tree.apply(zx, session, write);
-                if let (Write::CloseSession, true) = (write, applied.outcome.is_ok()) {
-                    next.closed.insert(session);
-                }
-                (next, applied.outcome)
-            }
-            Request::Read(read) => {
-                // A read changes nothing: answer it from `state` and copy the state only for an
-                // answer that can match, which is what keeps the search's failed tries cheap.
-                let outcome = match open {
-                    true => state.tree.answer(read),
-                    false => Outcome::Err(ZkError::SessionExpired),
-                };
-                if seen.is_some_and(|seen| !may_match(&outcome, seen)) {
-                    return None;
-                }
-                let mut next = state.clone();
-                if let (true, Some(zxid)) = (self.reads_at_zxid, header) {
-                    next.place_read(zxid)?;
-                }
-                (next, outcome)
-            }
-        };
-        if let Some(seen) = seen {
-            next.unify(&outcome, seen)?;
-        }
-        next.prune();
+        // Most of the search's tries are refused by `plan`, before the state is copied.
+        let plan = self.plan(state, input, output)?;
+        let mut next = state.clone();
+        self.carry_out(&mut next, plan, input, output)?;
         Some(next)
     }
 
