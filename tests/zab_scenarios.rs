@@ -21,12 +21,7 @@ fn scenarios() -> Vec<PathBuf> {
 
 fn run(path: &Path, seed: u64) -> Run {
     let scenario = Scenario::load(path, PROTOCOLS).unwrap_or_else(|e| panic!("{e}"));
-    let options = RunOptions {
-        seed,
-        trace: None,
-        prefix_hashes: false,
-        scenario_path: path.display().to_string(),
-    };
+    let options = RunOptions::new(seed, &path.display().to_string());
     runner::run(&scenario, options)
 }
 

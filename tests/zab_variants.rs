@@ -86,12 +86,7 @@ fn with_variant(name: &str, variant: &str) -> Scenario {
 
 /// The checks that failed on `seed`.
 fn failures(s: &Scenario, seed: u64) -> Vec<String> {
-    let options = RunOptions {
-        seed,
-        trace: None,
-        prefix_hashes: false,
-        scenario_path: s.name.clone(),
-    };
+    let options = RunOptions::new(seed, &s.name);
     runner::run(s, options)
         .results
         .checks

@@ -68,7 +68,7 @@ impl Process for Gossip {
                     ctx.send(peer, Ping { seq: self.seq });
                 }
                 ctx.append("log", self.seq);
-                if self.seq % 3 == 0 {
+                if self.seq.is_multiple_of(3) {
                     ctx.fsync();
                 }
                 ctx.set_timer(SimDuration::from_ms(1), Tick);
@@ -416,8 +416,8 @@ fn a_reset_channel_delivers_a_prefix_then_reports_the_reset() {
     let mut runs: Vec<Vec<u64>> = vec![vec![]];
     for o in w.observations().iter().filter(|o| o.node == NodeId(1)) {
         match o.observation {
-            Obs::Recv { from, seq } if from == NodeId(0) => runs.last_mut().unwrap().push(seq),
-            Obs::Reset { peer } if peer == NodeId(0) => runs.push(vec![]),
+            Obs::Recv { from: NodeId(0), seq } => runs.last_mut().unwrap().push(seq),
+            Obs::Reset { peer: NodeId(0) } => runs.push(vec![]),
             _ => {}
         }
     }
@@ -494,7 +494,7 @@ fn random_faults_stay_within_the_budget() {
             }
             assert!(down <= 1, "seed {seed}: {down} down at {}", f.time);
         }
-        assert!(w.stats().faults.get("crash").is_some() || w.stats().faults.get("pause").is_some());
+        assert!(w.stats().faults.contains_key("crash") || w.stats().faults.contains_key("pause"));
         // The window closed at 40 ms: everything is up again.
         assert!(
             (0..5).all(|i| w.process(NodeId(i)).is_some()),
