@@ -127,6 +127,26 @@ fn the_self_check_reports_identical_traces() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Listening to the trace (writing trace.txt) must not change the run: same hash, and the line
+/// numbers the determinism self-check reports are the lines of the trace file.
+#[test]
+fn writing_a_trace_changes_nothing() {
+    let s = scenario();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(0u64));
+    let count = lines.clone();
+    let mut o = RunOptions::new(5, "determinism.json");
+    o.trace = Some(Box::new(move |_| *count.lock().unwrap() += 1));
+    o.prefix_hashes = true;
+    let traced = runner::run(&s, o);
+    assert_eq!(traced.results.trace_hash, hash(&s, 5));
+    let hashes = traced.prefix_hashes.unwrap();
+    assert_eq!(
+        hashes.len() as u64,
+        *lines.lock().unwrap(),
+        "one prefix hash per trace line"
+    );
+}
+
 /// The engine alone, with long-tailed latencies computed by libm: pinned, so that a platform or
 /// library whose arithmetic differs is caught (update deliberately if the engine changes).
 #[test]

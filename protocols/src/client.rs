@@ -294,16 +294,7 @@ impl Client {
             }
             _ => {}
         }
-        if let Some(op) = self.in_flight.take() {
-            self.record_with(
-                ctx,
-                LineType::Info,
-                op.request.name(),
-                Value::None,
-                None,
-                Some(why),
-            );
-        }
+        self.abandon_in_flight(ctx, why);
         self.then_read = None;
         if self.finished {
             return;
@@ -316,6 +307,14 @@ impl Client {
             SimDuration::from_micros(ctx.rng().random_range(0..=10_000))
         };
         self.set_timer(ctx, backoff, ClientTimer::Retry);
+    }
+
+    /// The request in flight will get no answer: its outcome is unknown (`info`).
+    fn abandon_in_flight<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, why: &'static str) {
+        if let Some(op) = self.in_flight.take() {
+            let f = op.request.name();
+            self.record_with(ctx, LineType::Info, f, Value::None, None, Some(why));
+        }
     }
 
     fn on_message<R: Replica>(&mut self, from: NodeId, msg: ToClient, ctx: &mut Ctx<'_, Node<R>>) {
@@ -349,16 +348,7 @@ impl Client {
             ToClient::Expired { .. } => {
                 // The session is gone; its ephemerals and watches with it. Start a new one.
                 self.record(ctx, LineType::Event, "session_expired", Value::None);
-                if let Some(op) = self.in_flight.take() {
-                    self.record_with(
-                        ctx,
-                        LineType::Info,
-                        op.request.name(),
-                        Value::None,
-                        None,
-                        Some("session-expired"),
-                    );
-                }
+                self.abandon_in_flight(ctx, "session-expired");
                 self.forget_session();
                 self.conn = Conn::Disconnected;
                 ctx.disconnect(from);

@@ -164,10 +164,6 @@ impl Trace {
         self.prefix_hashes.as_deref()
     }
 
-    pub fn is_listened(&self) -> bool {
-        self.sink.is_some()
-    }
-
     /// Records one event: `hash_fields` feeds its content to the hash; `detail` renders it, and is
     /// called only when a listener wants the text.
     #[inline]

@@ -432,6 +432,13 @@ impl<P: Process> Core<P> {
         self.push(drained, Event::Close { a, b });
     }
 
+    /// A fault the nemesis meant to inject and did not: a trace line, no effect.
+    fn trace_skip(&mut self, detail: String) {
+        let now = self.now;
+        self.trace
+            .event(now, None, "nemesis", |h| h.write(b"skip"), || detail);
+    }
+
     fn count_down(&self) -> u32 {
         self.slots
             .iter()
@@ -995,14 +1002,8 @@ impl<P: Process> World<P> {
     }
 
     fn skip(&mut self, what: &str, node: &NodeRef) {
-        let now = self.core.now;
-        self.core.trace.event(
-            now,
-            None,
-            "nemesis",
-            |h| h.write(b"skip"),
-            || format!("skip {what} {node}: no such node up"),
-        );
+        self.core
+            .trace_skip(format!("skip {what} {node}: no such node up"));
     }
 
     /// The end of the fault window: every fault is undone, in a fixed order.
@@ -1204,14 +1205,8 @@ impl<P: Process> World<P> {
             Some(a) => self.apply(a),
             None => {
                 self.core.stats.faults_skipped += 1;
-                let now = self.core.now;
-                self.core.trace.event(
-                    now,
-                    None,
-                    "nemesis",
-                    |h| h.write(b"skip"),
-                    || format!("skip {kind:?}: outside the fault budget"),
-                );
+                self.core
+                    .trace_skip(format!("skip {kind:?}: outside the fault budget"));
             }
         }
         let next = self.core.now + draw_ms(&mut self.core.nemesis_rng, random.every_ms);
@@ -1475,16 +1470,17 @@ impl<'a, P: Process> Ctx<'a, P> {
             return;
         }
         let now = self.core.now;
-        if self.core.trace.is_listened() {
-            let me = self.me;
-            self.core.trace.event(
-                now,
-                Some(me),
-                "observe",
-                |_| {},
-                || clip(format!("{observation:?}")),
-            );
-        }
+        // Always a trace event, whether anyone listens or not, so that writing a trace never
+        // changes the hash or the numbering of lines. Its content follows from the events before
+        // it, so only its time and node are hashed, and it is rendered only for a listener.
+        let me = self.me;
+        self.core.trace.event(
+            now,
+            Some(me),
+            "observe",
+            |_| {},
+            || clip(format!("{observation:?}")),
+        );
         self.core.observations.push(Observed {
             time: now,
             node: self.me,
