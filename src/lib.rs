@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod bench;
+pub mod compare;
 pub mod report;
 pub mod runner;
 pub mod scenario;

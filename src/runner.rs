@@ -124,6 +124,8 @@ pub struct RunOptions {
     pub scenario_path: String,
     /// Log this many messages from this time on, for a message diagram.
     pub message_log: Option<(SimTime, usize)>,
+    /// Run this variant of the protocol instead of the scenario's (named in the replay command).
+    pub variant: Option<String>,
 }
 
 impl RunOptions {
@@ -135,6 +137,7 @@ impl RunOptions {
             prefix_hashes: false,
             scenario_path: scenario_path.to_string(),
             message_log: None,
+            variant: None,
         }
     }
 }
@@ -157,6 +160,15 @@ pub struct Run {
 
 /// Runs `scenario` once with `options.seed` and checks it.
 pub fn run(scenario: &Scenario, options: RunOptions) -> Run {
+    if let Some(v) = &options.variant {
+        let mut scenario = scenario.clone();
+        scenario.cluster.variant = Some(v.clone());
+        return run_scenario(&scenario, options);
+    }
+    run_scenario(scenario, options)
+}
+
+fn run_scenario(scenario: &Scenario, options: RunOptions) -> Run {
     match scenario.cluster.protocol.as_str() {
         ReferenceServer::NAME => run_protocol::<ReferenceServer>(scenario, options),
         Zab::NAME => run_protocol::<Zab>(scenario, options),
@@ -298,8 +310,14 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             Verdict::Unknown => "unknown".into(),
         },
         replay: format!(
-            "zksim run {} --seed {}",
-            options.scenario_path, options.seed
+            "zksim run {} --seed {}{}",
+            options.scenario_path,
+            options.seed,
+            options
+                .variant
+                .as_ref()
+                .map(|v| format!(" --variant {v}"))
+                .unwrap_or_default()
         ),
     };
     let mut run = Run {

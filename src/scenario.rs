@@ -326,6 +326,15 @@ impl Scenario {
         Ok(())
     }
 
+    /// This scenario with `variant` of its protocol instead of its own; an unknown variant is an
+    /// error naming the known ones.
+    pub fn with_variant(&self, variant: &str, registry: Registry<'_>) -> Result<Scenario, String> {
+        let mut s = self.clone();
+        s.cluster.variant = Some(variant.to_string());
+        s.validate(registry).map_err(|(_, message)| message)?;
+        Ok(s)
+    }
+
     /// When the fault window closes (everything heals), if the scenario has one.
     pub fn heal_ms(&self) -> Option<f64> {
         self.faults.window_ms.map(|w| w[1])

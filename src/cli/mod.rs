@@ -2,6 +2,7 @@
 
 mod bench;
 mod check;
+mod compare;
 mod conformance;
 mod run;
 
@@ -37,6 +38,9 @@ pub enum Command {
     /// Run a scenario for one seed or many, and check every run.
     #[command(after_help = EXIT_CODES)]
     Run(run::Args),
+    /// Compare protocols and variants on the same seeds, workload and faults.
+    #[command(after_help = EXIT_CODES)]
+    Compare(compare::Args),
     /// Measure the engine and scenarios (figures for docs/PERFORMANCE.md).
     Bench(bench::Args),
     /// Check histories for linearizability or ZooKeeper's guarantees.
@@ -71,6 +75,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Run(args) => run::main(args),
         Command::Bench(args) => bench::main(args),
+        Command::Compare(args) => compare::main(args),
         Command::Check(args) => check::main(args),
         Command::Conformance(args) => conformance::main(args),
     }

@@ -23,6 +23,9 @@ use zksim::store;
 pub struct Args {
     /// The scenario file (JSON; see docs/scenario-format.md).
     pub scenario: PathBuf,
+    /// Run this variant of the scenario's protocol instead of the one the file names.
+    #[arg(long)]
+    pub variant: Option<String>,
     /// The seed to run (default: the scenario's `seed`, or 1).
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
@@ -63,7 +66,7 @@ pub struct SeedRange {
     pub end: u64,
 }
 
-fn parse_seeds(s: &str) -> Result<SeedRange, String> {
+pub fn parse_seeds(s: &str) -> Result<SeedRange, String> {
     let bad = || format!("expected A..B or A..=B with A and B numbers, got {s:?}");
     let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
         (a, b, true)
@@ -86,7 +89,12 @@ fn parse_seeds(s: &str) -> Result<SeedRange, String> {
 }
 
 pub fn main(args: Args) -> Result<Outcome> {
-    let scenario = Scenario::load(&args.scenario, PROTOCOLS)?;
+    let mut scenario = Scenario::load(&args.scenario, PROTOCOLS)?;
+    if let Some(v) = &args.variant {
+        scenario = scenario
+            .with_variant(v, PROTOCOLS)
+            .map_err(|e| anyhow::anyhow!("{}: --variant: {e}", args.scenario.display()))?;
+    }
     let scenario_path = args.scenario.display().to_string();
     match &args.seeds {
         None => run_one(&args, &scenario, &scenario_path),
@@ -110,8 +118,11 @@ fn timed_run(scenario: &Scenario, options: RunOptions) -> Run {
     run
 }
 
-fn options(seed: u64, scenario_path: &str) -> RunOptions {
-    RunOptions::new(seed, scenario_path)
+fn options(seed: u64, scenario_path: &str, variant: &Option<String>) -> RunOptions {
+    RunOptions {
+        variant: variant.clone(),
+        ..RunOptions::new(seed, scenario_path)
+    }
 }
 
 fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outcome> {
@@ -122,7 +133,7 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
         .unwrap_or_else(|| default_store(scenario).join(format!("seed-{seed}")));
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
-    let mut opts = options(seed, scenario_path);
+    let mut opts = options(seed, scenario_path, &args.variant);
     if let Some(n) = args.diagram {
         if !(args.diagram_from.is_finite() && args.diagram_from >= 0.0) {
             bail!("--diagram-from must be a number of milliseconds >= 0");
@@ -194,7 +205,7 @@ fn print_summary(scenario: &Scenario, run: &Run, dir: &Path) {
 /// where the two runs part.
 fn check_determinism(scenario: &Scenario, seed: u64, scenario_path: &str) -> Result<Outcome> {
     let hashes = |()| {
-        let mut o = options(seed, scenario_path);
+        let mut o = options(seed, scenario_path, &None);
         o.prefix_hashes = true;
         runner::run(scenario, o).prefix_hashes.expect("asked for")
     };
@@ -209,7 +220,7 @@ fn check_determinism(scenario: &Scenario, seed: u64, scenario_path: &str) -> Res
     let line_at = |()| {
         let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let keep = seen.clone();
-        let mut o = options(seed, scenario_path);
+        let mut o = options(seed, scenario_path, &None);
         o.trace = Some(Box::new(move |l: &TraceLine| {
             if l.index == index as u64 {
                 *keep.lock().expect("not poisoned") = Some(l.format());
@@ -267,9 +278,9 @@ fn sweep(
         (range.start..range.end)
             .into_par_iter()
             .map(|seed| {
-                let run = timed_run(scenario, options(seed, scenario_path));
+                let run = timed_run(scenario, options(seed, scenario_path, &args.variant));
                 let deterministic = !args.check_determinism || {
-                    let again = runner::run(scenario, options(seed, scenario_path));
+                    let again = runner::run(scenario, options(seed, scenario_path, &args.variant));
                     again.results.trace_hash == run.results.trace_hash
                 };
                 let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;

@@ -1,0 +1,221 @@
+//! `zksim compare`: protocols and variants side by side on the same seeds, workload and faults.
+
+use super::Outcome;
+use super::run::SeedRange;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::path::PathBuf;
+use zksim::compare::{RunDigest, Summary, Tally};
+use zksim::runner::PROTOCOLS;
+use zksim::scenario::Scenario;
+
+/// Compares configurations: each scenario as written, or with each of `--variants`.
+#[derive(clap::Args, Debug)]
+#[command(
+    long_about = "Runs every configuration (each SCENARIO, or each SCENARIO with each of --variants) on \
+                  the same seeds and prints their figures side by side: which checks failed and how \
+                  often, latency quantiles of writes and reads, throughput, messages per write, and the \
+                  protocol's metrics (e.g. time from losing a leader to a new one). Writes compare.json \
+                  and one bar chart per figure to --out."
+)]
+pub struct Args {
+    /// Scenario files to compare.
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Variants to run each scenario with, comma-separated (`all` for every variant of its protocol).
+    #[arg(long, value_delimiter = ',')]
+    pub variants: Vec<String>,
+    /// Seeds, `A..B` or `A..=B`.
+    #[arg(long, default_value = "0..20", value_parser = super::run::parse_seeds)]
+    pub seeds: SeedRange,
+    /// Parallel runs (default: every core).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Where compare.json and the charts go.
+    #[arg(long, default_value = "store/compare")]
+    pub out: PathBuf,
+}
+
+pub fn main(args: Args) -> Result<Outcome> {
+    let mut tallies = Vec::new();
+    for path in &args.scenarios {
+        let scenario = Scenario::load(path, PROTOCOLS)?;
+        let path_text = path.display().to_string();
+        let known = PROTOCOLS
+            .iter()
+            .find(|p| p.name == scenario.cluster.protocol)
+            .map(|p| p.variants)
+            .unwrap_or_default();
+        let variants: Vec<String> = match args.variants.as_slice() {
+            [] => vec![],
+            [all] if all == "all" => known.iter().map(|v| v.to_string()).collect(),
+            list => list.to_vec(),
+        };
+        if variants.is_empty() {
+            tallies.push(Tally::new(scenario, None, path_text));
+            continue;
+        }
+        for v in variants {
+            let s = scenario
+                .with_variant(&v, PROTOCOLS)
+                .map_err(|e| anyhow::anyhow!("{path_text}: --variants: {e}"))?;
+            tallies.push(Tally::new(s, Some(v), path_text.clone()));
+        }
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("cannot start worker threads")?;
+    let seeds: Vec<u64> = (args.seeds.start..args.seeds.end).collect();
+    let bar = ProgressBar::new((seeds.len() * tallies.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {per_sec}, eta {eta}")
+            .expect("a valid template"),
+    );
+    let work: Vec<(usize, u64)> = (0..tallies.len())
+        .flat_map(|t| seeds.iter().map(move |&s| (t, s)))
+        .collect();
+    let digests: Vec<(usize, RunDigest)> = pool.install(|| {
+        work.into_par_iter()
+            .map(|(t, seed)| {
+                let digest = tallies[t].run(seed);
+                bar.inc(1);
+                (t, digest)
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    for (t, digest) in digests {
+        tallies[t].add(digest);
+    }
+    let summaries: Vec<Summary> = tallies.iter().map(Tally::summary).collect();
+    print_table(&summaries);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let json = serde_json::to_string_pretty(&summaries).expect("summaries serialize");
+    let file = args.out.join("compare.json");
+    std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
+    charts(&args.out, &summaries)?;
+    println!(
+        "written: {} and charts in {}",
+        file.display(),
+        args.out.display()
+    );
+    Ok(Outcome::Pass)
+}
+
+fn ms(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.1}"))
+}
+
+fn print_table(summaries: &[Summary]) {
+    let width = summaries
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(10)
+        .max(13);
+    println!(
+        "{:width$}  {:>5} {:>5} {:>5}  {:>8} {:>8} {:>8} {:>8}  {:>8} {:>7} {:>8}",
+        "configuration",
+        "pass",
+        "fail",
+        "unkn",
+        "w p50",
+        "w p99",
+        "r p50",
+        "r p99",
+        "ops/s",
+        "info",
+        "msg/w"
+    );
+    for s in summaries {
+        println!(
+            "{:width$}  {:>5} {:>5} {:>5}  {:>8} {:>8} {:>8} {:>8}  {:>8.1} {:>7.1} {:>8}",
+            s.name,
+            s.pass,
+            s.fail,
+            s.unknown,
+            ms(s.write_latency_ms.p50),
+            ms(s.write_latency_ms.p99),
+            ms(s.read_latency_ms.p50),
+            ms(s.read_latency_ms.p99),
+            s.throughput_ops_per_s,
+            s.info_per_run,
+            s.peer_messages_per_write
+                .map_or("-".into(), |m| format!("{m:.1}"))
+        );
+    }
+    println!(
+        "(latency in ms of operations answered ok, over all seeds; info = operations given up per run; msg/w = replica messages per write)"
+    );
+    for s in summaries {
+        if !s.protocol_metrics.is_empty() {
+            let metrics: Vec<String> = s
+                .protocol_metrics
+                .iter()
+                .map(|(k, v)| format!("{k} mean {:.1} max {:.1}", v.mean, v.max))
+                .collect();
+            println!("{}: {}", s.name, metrics.join("; "));
+        }
+        if !s.failed_checks.is_empty() {
+            let failed: Vec<String> = s
+                .failed_checks
+                .iter()
+                .map(|(k, n)| format!("{k} in {n} runs"))
+                .collect();
+            println!("{}: failed {}", s.name, failed.join(", "));
+            for r in &s.failing_seeds {
+                println!("    {r}");
+            }
+        }
+    }
+}
+
+/// One bar chart per figure, configurations side by side.
+fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
+    let figure = |name: &str, title: &str, f: &dyn Fn(&Summary) -> Option<f64>| -> Result<()> {
+        let series: Vec<(String, f64)> = summaries
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), f(s)?)))
+            .collect();
+        if series.is_empty() {
+            return Ok(());
+        }
+        let path = dir.join(format!("{name}.png"));
+        reports::comparison_bars(&path, title, title, &series)
+            .with_context(|| format!("cannot draw {}", path.display()))
+    };
+    figure("write-latency-p99", "write latency p99 (ms)", &|s| {
+        s.write_latency_ms.p99
+    })?;
+    figure("read-latency-p99", "read latency p99 (ms)", &|s| {
+        s.read_latency_ms.p99
+    })?;
+    figure("throughput", "throughput (ops/s)", &|s| {
+        Some(s.throughput_ops_per_s)
+    })?;
+    figure("messages-per-write", "replica messages per write", &|s| {
+        s.peer_messages_per_write
+    })?;
+    figure("failed-runs", "runs failing a check", &|s| {
+        Some(s.fail as f64)
+    })?;
+    let metrics: std::collections::BTreeSet<&String> = summaries
+        .iter()
+        .flat_map(|s| s.protocol_metrics.keys())
+        .collect();
+    for m in metrics {
+        figure(
+            &format!("metric-{m}"),
+            &format!("{m} (mean over runs)"),
+            &|s| s.protocol_metrics.get(m).map(|v| v.mean),
+        )?;
+    }
+    Ok(())
+}
