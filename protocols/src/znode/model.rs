@@ -102,10 +102,11 @@
 use super::id::{SessionId, Zxid};
 use super::op::{Create, Outcome, Read, Reply, Request, SubOp, Write, ZkError, ZkInput, ZkOutput};
 use super::path;
-use super::tree::DataTree;
+use super::tree::{Change, DataTree, Name};
 use sim::check::{Model, Operation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// A zxid as the model stores it in a Stat field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,16 +114,6 @@ pub enum Zx {
     Known(Zxid),
     /// Not learned yet: an index into `ZnodeState::unknown`.
     Unknown(u32),
-}
-
-impl Zx {
-    /// The index of an unknown zxid.
-    fn unknown(self) -> Option<u32> {
-        match self {
-            Zx::Known(_) => None,
-            Zx::Unknown(i) => Some(i),
-        }
-    }
 }
 
 /// Where an unknown zxid can still be: strictly between `above` and `below`.
@@ -138,6 +129,16 @@ impl Bounds {
     }
 }
 
+/// A zxid not learned yet, still stored in the tree.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Unknown {
+    bounds: Bounds,
+    /// The paths of the nodes that hold it, sorted. Only the write that made it stores it, in the
+    /// nodes that write changed, so these are the only nodes binding or renumbering it must visit:
+    /// the rest of the tree stays shared with the states before.
+    holders: Arc<[Name]>,
+}
+
 /// The state of one part of a history.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ZnodeState {
@@ -149,7 +150,7 @@ pub struct ZnodeState {
     /// The header zxid of the last write placed with one (0 before any).
     last_write: u64,
     /// The unknown zxids still stored in the tree, in the order their writes were placed.
-    unknown: Vec<Bounds>,
+    unknown: Vec<Unknown>,
 }
 
 impl ZnodeState {
@@ -162,38 +163,63 @@ impl ZnodeState {
     fn may_place(&self, zxid: Zxid, previous: Option<u64>) -> bool {
         zxid.0 > self.floor
             && previous.is_none_or(|p| p == self.last_write)
-            && self.unknown.iter().all(|b| {
+            && self.unknown.iter().all(|u| {
                 let narrowed = Bounds {
-                    below: b.below.min(zxid.0),
-                    ..*b
+                    below: u.bounds.below.min(zxid.0),
+                    ..u.bounds
                 };
                 !narrowed.is_empty()
             })
     }
 
     /// The zxid a write is placed with: the header's, if it may be placed now, or a new unknown
-    /// above the floor. Every unknown placed before lies below a known zxid placed after it.
+    /// above the floor, held by no node until `held_by`. Every unknown placed before lies below a
+    /// known zxid placed after it.
     fn place_write(&mut self, header: Option<Zxid>, previous: Option<u64>) -> Option<Zx> {
         match header {
             Some(zxid) => {
                 if !self.may_place(zxid, previous) {
                     return None;
                 }
-                for bounds in &mut self.unknown {
-                    bounds.below = bounds.below.min(zxid.0);
+                for u in &mut self.unknown {
+                    u.bounds.below = u.bounds.below.min(zxid.0);
                 }
                 self.last_write = zxid.0;
                 self.floor = zxid.0;
                 Some(Zx::Known(zxid))
             }
             None => {
-                self.unknown.push(Bounds {
-                    above: self.floor,
-                    below: u64::MAX,
+                self.unknown.push(Unknown {
+                    bounds: Bounds {
+                        above: self.floor,
+                        below: u64::MAX,
+                    },
+                    holders: Arc::new([]),
                 });
                 Some(Zx::Unknown(self.unknown.len() as u32 - 1))
             }
         }
+    }
+
+    /// Records which nodes the write placed with unknown `zx` stored it in: those it changed and
+    /// their parents (a create or delete sets the parent's pzxid).
+    fn held_by(&mut self, zx: Zx, changes: &[Change]) {
+        let Zx::Unknown(i) = zx else {
+            return;
+        };
+        let mut holders: Vec<Name> = Vec::new();
+        for change in changes {
+            match change {
+                Change::Created(p) | Change::Deleted(p) => {
+                    holders.push(Name::from(p.as_str()));
+                    holders.extend(path::parent(p).map(Name::from));
+                }
+                Change::DataChanged(p) => holders.push(Name::from(p.as_str())),
+            }
+        }
+        holders.sort_unstable();
+        holders.dedup();
+        self.unknown[i as usize].holders = holders.into();
     }
 
     /// Places a read answered at header zxid `zxid` (`ZnodeModel::at_read_zxids`): every write
@@ -202,9 +228,9 @@ impl ZnodeState {
         if self.floor > zxid.0 {
             return None;
         }
-        for bounds in &mut self.unknown {
-            bounds.below = bounds.below.min(zxid.0.saturating_add(1));
-            if bounds.is_empty() {
+        for u in &mut self.unknown {
+            u.bounds.below = u.bounds.below.min(zxid.0.saturating_add(1));
+            if u.bounds.is_empty() {
                 return None;
             }
         }
@@ -235,11 +261,12 @@ impl ZnodeState {
                 },
             }
         }
-        if !learned.is_empty() {
-            for zx in self.tree.zxids_mut() {
-                if let Some(&value) = zx.unknown().and_then(|i| learned.get(&i)) {
-                    *zx = Zx::Known(value);
-                }
+        for &i in learned.keys() {
+            for p in self.unknown[i as usize].holders.iter() {
+                self.tree.map_zxids(p, |zx| match zx {
+                    Zx::Unknown(j) => learned.get(&j).map_or(zx, |&value| Zx::Known(value)),
+                    Zx::Known(_) => zx,
+                });
             }
         }
         Some(())
@@ -248,11 +275,12 @@ impl ZnodeState {
     /// Binds unknown `i` to `value`: it must lie in its bounds, and it narrows the others, which
     /// were placed before (smaller) or after (larger) it.
     fn learn(&mut self, i: usize, value: u64) -> Option<()> {
-        let bounds = self.unknown[i];
+        let bounds = self.unknown[i].bounds;
         if value <= bounds.above || value >= bounds.below {
             return None;
         }
         for (j, other) in self.unknown.iter_mut().enumerate() {
+            let other = &mut other.bounds;
             match j.cmp(&i) {
                 std::cmp::Ordering::Less => other.below = other.below.min(value),
                 std::cmp::Ordering::Greater => other.above = other.above.max(value),
@@ -271,34 +299,49 @@ impl ZnodeState {
         Some(())
     }
 
-    /// Forgets unknowns no field holds any more and renumbers the rest in order, so that states
-    /// that differ only in forgotten unknowns compare equal.
+    /// Forgets unknowns no node holds any more and renumbers the rest in order, so that states
+    /// that differ only in forgotten unknowns compare equal. Keeps each unknown's holders exact
+    /// (the nodes that still hold it), so that they too are the same in equal states.
     fn prune(&mut self) {
         if self.unknown.is_empty() {
             return;
         }
-        let mut used = vec![false; self.unknown.len()];
-        for zx in self.tree.zxids_mut() {
-            if let Zx::Unknown(i) = *zx {
-                used[i as usize] = true;
+        let tree = &self.tree;
+        let holds = |p: &Name, i: usize| {
+            let zx = Zx::Unknown(i as u32);
+            tree.node(p)
+                .is_some_and(|n| n.czxid == zx || n.mzxid == zx || n.pzxid == zx)
+        };
+        let mut renamed: Vec<(u32, u32)> = Vec::new();
+        let mut kept: Vec<Unknown> = Vec::with_capacity(self.unknown.len());
+        for (i, u) in self.unknown.iter().enumerate() {
+            let held = u.holders.iter().filter(|p| holds(p, i)).count();
+            if held == 0 {
+                continue;
+            }
+            let holders = match held == u.holders.len() {
+                true => Arc::clone(&u.holders),
+                false => u.holders.iter().filter(|p| holds(p, i)).cloned().collect(),
+            };
+            if kept.len() != i {
+                renamed.push((i as u32, kept.len() as u32));
+            }
+            kept.push(Unknown {
+                bounds: u.bounds,
+                holders,
+            });
+        }
+        // In increasing order, each new index is free when it is taken: the unknowns that held
+        // it were forgotten or renamed to a smaller index already.
+        for &(old, new) in &renamed {
+            for p in kept[new as usize].holders.iter() {
+                self.tree.map_zxids(p, |zx| match zx == Zx::Unknown(old) {
+                    true => Zx::Unknown(new),
+                    false => zx,
+                });
             }
         }
-        let mut renumbered = vec![0u32; self.unknown.len()];
-        let mut kept = Vec::new();
-        for (i, bounds) in self.unknown.iter().enumerate() {
-            if used[i] {
-                renumbered[i] = kept.len() as u32;
-                kept.push(*bounds);
-            }
-        }
-        if kept.len() != self.unknown.len() {
-            for zx in self.tree.zxids_mut() {
-                if let Zx::Unknown(i) = *zx {
-                    *zx = Zx::Unknown(renumbered[i as usize]);
-                }
-            }
-            self.unknown = kept;
-        }
+        self.unknown = kept;
     }
 }
 
@@ -483,6 +526,7 @@ impl ZnodeModel {
                 }
                 let zx = next.place_write(header, previous)?;
                 let applied = next.tree.apply(zx, session, write);
+                next.held_by(zx, &applied.changes);
                 if let (Write::CloseSession, true) = (write, applied.outcome.is_ok()) {
                     next.closed.insert(session);
                 }
@@ -594,25 +638,26 @@ impl Model for ZnodeModel {
             let _ = write!(text, "closed sessions {}; ", closed.join(","));
         }
         let _ = write!(text, "last zxid {}", state.floor);
-        for (i, b) in state.unknown.iter().enumerate() {
-            let _ = write!(text, "; {} < z{i} < {}", b.above, b.below);
+        for (i, u) in state.unknown.iter().enumerate() {
+            let _ = write!(text, "; {} < z{i} < {}", u.bounds.above, u.bounds.below);
         }
         text
     }
 
+    /// What a state adds to the states before it, which it shares everything else with: the path
+    /// its write copied in the tree's persistent maps (a B+ tree node of at most 16 entries per
+    /// level, in the node map and in a parent's child set), the node it changed and its parent,
+    /// and its own list of unknowns.
     fn state_heap_bytes(&self, state: &ZnodeState) -> usize {
-        const PER_NODE: usize = 160;
-        state
-            .tree
-            .nodes()
-            .map(|(p, n)| {
-                PER_NODE
-                    + 2 * p.len()
-                    + n.data.len()
-                    + n.children.iter().map(String::len).sum::<usize>()
-            })
-            .sum::<usize>()
-            + state.unknown.len() * std::mem::size_of::<Bounds>()
+        const BTREE_NODE_BYTES: usize = 16 * 24 + 32;
+        const NODE_BYTES: usize = 192;
+        let levels = 1 + state.tree.node_count().max(1).ilog(16) as usize;
+        let unknown_bytes = state
+            .unknown
+            .iter()
+            .map(|u| std::mem::size_of::<Unknown>() + 16 + 16 * u.holders.len())
+            .sum::<usize>();
+        2 * levels * BTREE_NODE_BYTES + 2 * NODE_BYTES + unknown_bytes
     }
 }
 

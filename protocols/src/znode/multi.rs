@@ -5,12 +5,13 @@
 
 use super::op::{MultiCreated, Outcome, Reply, SubOp, SubReply, ZkError};
 use super::tree::{Applied, Txn};
+use std::hash::Hash;
 
 /// Applies `ops` in order, each seeing the effects of the earlier ones, all at the transaction's
 /// one zxid. On the first failure everything is undone and every entry answers an error: `Ok`
 /// before the failing sub-op, its own error, `RuntimeInconsistency` after it. The reply itself is
 /// never an error, and an empty multi succeeds with no entries.
-pub(super) fn apply<Z: Copy + Eq>(mut txn: Txn<'_, Z>, ops: &[SubOp]) -> Applied<Z> {
+pub(super) fn apply<Z: Copy + Eq + Hash>(mut txn: Txn<'_, Z>, ops: &[SubOp]) -> Applied<Z> {
     let mut replies = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
         match sub_op(&mut txn, op) {
@@ -30,7 +31,7 @@ pub(super) fn apply<Z: Copy + Eq>(mut txn: Txn<'_, Z>, ops: &[SubOp]) -> Applied
     }
 }
 
-fn sub_op<Z: Copy + Eq>(txn: &mut Txn<'_, Z>, op: &SubOp) -> Result<SubReply<Z>, ZkError> {
+fn sub_op<Z: Copy + Eq + Hash>(txn: &mut Txn<'_, Z>, op: &SubOp) -> Result<SubReply<Z>, ZkError> {
     Ok(match op {
         // The server reports a Stat only for container creates inside a multi; the Stat is the
         // node's state right after this sub-op, not after the whole multi.

@@ -11,6 +11,19 @@
 //!
 //! The order of the checks in each request is the one FORMAT.md "Semantics observed on ZooKeeper
 //! 3.8.0" gives; each check cites its step.
+//!
+//! # Representation: persistent, with a running digest
+//!
+//! The linearizability model keeps one tree per search state, and a search makes one state per
+//! step: so a copy of the tree must cost O(1), a write must copy only what it changes, and
+//! hashing and comparing two trees must not walk them. The nodes, each node's children, the
+//! sessions and the ephemeral index are therefore persistent ordered maps and sets (`imbl`'s B+
+//! trees, which share unchanged subtrees between copies; each node sits behind an `Arc`), and the
+//! tree keeps a digest up to date as it changes: the sum of a hash of every (path, node) and of
+//! every open session. `Hash` writes only the digest; `Eq` compares digests first and then the
+//! maps, which skip the subtrees two trees share. A node's children and the ephemeral index are
+//! left out of both: they follow from the paths of the nodes (`check_invariants`). A replica pays a
+//! few hashes per write for this and gets snapshots that cost O(1).
 
 use super::id::{SessionId, Zxid};
 use super::multi;
@@ -20,15 +33,22 @@ use super::op::{
 };
 use super::path;
 use super::stat::Stat;
-use std::collections::{BTreeMap, BTreeSet};
+use imbl::{OrdMap, OrdSet};
+use sim::trace::StableHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// A path or a child's name, shared by every copy of the tree that holds it.
+pub type Name = Arc<str>;
 
 /// One znode. Its Stat is derived on demand (`stat`), so that the stored fields are exactly the
 /// ones the server keeps: in particular the creation counter C, not the reported cversion.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Node<Z = Zxid> {
     pub data: String,
-    /// Child names, sorted by code point (UTF-8 byte order), as the traces list them.
-    pub children: BTreeSet<String>,
+    /// Child names, sorted by code point (UTF-8 byte order), as the traces list them. Persistent,
+    /// so that a copy of a node with many children shares them.
+    pub children: OrdSet<Name>,
     pub czxid: Z,
     pub mzxid: Z,
     pub pzxid: Z,
@@ -54,7 +74,7 @@ impl<Z: Copy> Node<Z> {
     fn new(zxid: Z, data: String, kind: NodeKind) -> Node<Z> {
         Node {
             data,
-            children: BTreeSet::new(),
+            children: OrdSet::new(),
             czxid: zxid,
             mzxid: zxid,
             pzxid: zxid,
@@ -122,14 +142,55 @@ impl<Z> Applied<Z> {
     }
 }
 
-/// The data tree: nodes by path, the open sessions, and each session's ephemeral nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// The data tree: nodes by path, the open sessions, and each session's ephemeral nodes. Every
+/// change goes through `put`, `take`, `change` and `set_session`, which keep `digest` exact.
+#[derive(Clone, Debug)]
 pub struct DataTree<Z = Zxid> {
-    nodes: BTreeMap<String, Node<Z>>,
-    sessions: BTreeSet<SessionId>,
+    nodes: OrdMap<Name, Arc<Node<Z>>>,
+    sessions: OrdSet<SessionId>,
     /// Session → paths of its ephemeral nodes (ZooKeeper's `DataTree.ephemerals`), so that
     /// closing a session finds them without a scan.
-    ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
+    ephemerals: OrdMap<SessionId, OrdSet<Name>>,
+    /// The wrapping sum of `node_digest` over the nodes and `session_digest` over the sessions.
+    digest: u64,
+}
+
+/// Equal trees have equal digests, so the digest is the whole hash.
+impl<Z> Hash for DataTree<Z> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.digest.hash(state);
+    }
+}
+
+/// Exact: the nodes (children included) and the sessions. The ephemeral index is not compared: it
+/// is a function of the nodes (each ephemeral node under its owner).
+impl<Z: PartialEq> PartialEq for DataTree<Z> {
+    fn eq(&self, other: &DataTree<Z>) -> bool {
+        self.digest == other.digest && self.nodes == other.nodes && self.sessions == other.sessions
+    }
+}
+
+impl<Z: Eq> Eq for DataTree<Z> {}
+
+/// A node's share of the digest. Its children are left out: they are the names of the nodes
+/// whose parent it is, which the other nodes' shares cover.
+fn node_digest<Z: Hash>(p: &str, node: &Node<Z>) -> u64 {
+    let mut h = StableHasher::new();
+    p.hash(&mut h);
+    node.data.hash(&mut h);
+    node.czxid.hash(&mut h);
+    node.mzxid.hash(&mut h);
+    node.pzxid.hash(&mut h);
+    node.version.hash(&mut h);
+    node.aversion.hash(&mut h);
+    node.creations.hash(&mut h);
+    node.kind.hash(&mut h);
+    h.finish()
+}
+
+/// An open session's share of the digest, unlike any node's.
+fn session_digest(session: SessionId) -> u64 {
+    StableHasher::of(&("session", session))
 }
 
 impl Default for DataTree<Zxid> {
@@ -138,39 +199,45 @@ impl Default for DataTree<Zxid> {
     }
 }
 
-impl<Z: Copy + Eq> DataTree<Z> {
+impl<Z: Copy + Eq + Hash> DataTree<Z> {
     /// The tree of a fresh server (FORMAT.md "The reserved `/zookeeper` subtree"): `/`,
     /// `/zookeeper`, `/zookeeper/config` and `/zookeeper/quota`, all carrying the zxid `initial`
     /// (`Zxid::ZERO` for a real tree). They were created without counting creations, so C is 0
     /// everywhere: `/` reports cversion -1 and `/zookeeper` -2. `/zookeeper/config` has aversion
     /// -1.
     pub fn new(initial: Z) -> DataTree<Z> {
-        let mut nodes = BTreeMap::new();
+        let mut tree = DataTree {
+            nodes: OrdMap::new(),
+            sessions: OrdSet::new(),
+            ephemerals: OrdMap::new(),
+            digest: 0,
+        };
         let empty = |children: &[&str]| {
             let mut node = Node::new(initial, String::new(), NodeKind::Persistent);
-            node.children = children.iter().map(|c| c.to_string()).collect();
+            node.children = children.iter().map(|&c| Name::from(c)).collect();
             node
         };
-        nodes.insert(path::ROOT.to_string(), empty(&["zookeeper"]));
-        nodes.insert(path::ZOOKEEPER.to_string(), empty(&["config", "quota"]));
+        tree.put(path::ROOT, empty(&["zookeeper"]));
+        tree.put(path::ZOOKEEPER, empty(&["config", "quota"]));
         let mut config = empty(&[]);
         config.aversion = -1;
-        nodes.insert(path::CONFIG.to_string(), config);
-        nodes.insert(path::QUOTA.to_string(), empty(&[]));
-        DataTree {
-            nodes,
-            sessions: BTreeSet::new(),
-            ephemerals: BTreeMap::new(),
-        }
+        tree.put(path::CONFIG, config);
+        tree.put(path::QUOTA, empty(&[]));
+        tree
     }
 
     pub fn node(&self, path: &str) -> Option<&Node<Z>> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     /// Every node with its path, in path order.
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node<Z>)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+        self.nodes.iter().map(|(p, n)| (&**p, &**n))
+    }
+
+    /// How many nodes there are.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     pub fn is_open(&self, session: SessionId) -> bool {
@@ -187,7 +254,51 @@ impl<Z: Copy + Eq> DataTree<Z> {
             .get(&session)
             .into_iter()
             .flatten()
-            .map(String::as_str)
+            .map(|p| &**p)
+    }
+
+    /// Sets node `p` to `node`, returning what was there.
+    fn put(&mut self, p: &str, node: Node<Z>) -> Option<Arc<Node<Z>>> {
+        self.digest = self.digest.wrapping_add(node_digest(p, &node));
+        let before = self.nodes.insert(Name::from(p), Arc::new(node));
+        if let Some(before) = &before {
+            self.digest = self.digest.wrapping_sub(node_digest(p, before));
+        }
+        before
+    }
+
+    /// Removes node `p`, returning it.
+    fn take(&mut self, p: &str) -> Option<Arc<Node<Z>>> {
+        let before = self.nodes.remove(p)?;
+        self.digest = self.digest.wrapping_sub(node_digest(p, &before));
+        Some(before)
+    }
+
+    /// Changes node `p` in place (copying it first if another tree shares it); `None` if there is
+    /// no such node.
+    fn change<R>(&mut self, p: &str, f: impl FnOnce(&mut Node<Z>) -> R) -> Option<R> {
+        let node = self.nodes.get_mut(p)?;
+        let before = node_digest(p, node);
+        let node = Arc::make_mut(node);
+        let result = f(node);
+        let after = node_digest(p, node);
+        self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
+        Some(result)
+    }
+
+    /// Opens or closes `session`.
+    fn set_session(&mut self, session: SessionId, open: bool) {
+        let changed = match open {
+            true => self.sessions.insert(session).is_none(),
+            false => self.sessions.remove(&session).is_some(),
+        };
+        if changed {
+            let share = session_digest(session);
+            self.digest = match open {
+                true => self.digest.wrapping_add(share),
+                false => self.digest.wrapping_sub(share),
+            };
+        }
     }
 
     /// Applies one write as the transaction `zxid`, issued by `session`. For `open_session`,
@@ -223,7 +334,7 @@ impl<Z: Copy + Eq> DataTree<Z> {
             session != SessionId::NONE && !self.sessions.contains(&session),
             "session {session} is 0 or already open"
         );
-        self.sessions.insert(session);
+        self.set_session(session, true);
         Applied {
             outcome: Outcome::Ok(Reply::Session(session)),
             changes: Vec::new(),
@@ -243,23 +354,23 @@ impl<Z: Copy + Eq> DataTree<Z> {
     pub(super) fn answer(&self, read: &Read) -> Outcome<Reply<Z>> {
         match read {
             // FORMAT.md "Reads and sync": get_data and get_children do not validate the path.
-            Read::GetData(r) => match self.nodes.get(&r.path) {
+            Read::GetData(r) => match self.nodes.get(r.path.as_str()) {
                 Some(node) => Outcome::Ok(Reply::Data(Data {
                     data: node.data.clone(),
                     stat: node.stat(),
                 })),
                 None => Outcome::Err(ZkError::NoNode),
             },
-            Read::GetChildren(r) => match self.nodes.get(&r.path) {
+            Read::GetChildren(r) => match self.nodes.get(r.path.as_str()) {
                 Some(node) => Outcome::Ok(Reply::Children(Children {
-                    children: node.children.iter().cloned().collect(),
+                    children: node.children.iter().map(|c| c.to_string()).collect(),
                     stat: node.stat(),
                 })),
                 None => Outcome::Err(ZkError::NoNode),
             },
             // exists refuses only U+0000, before looking the path up.
             Read::Exists(r) if path::has_nul(&r.path) => Outcome::Err(ZkError::BadArguments),
-            Read::Exists(r) => match self.nodes.get(&r.path) {
+            Read::Exists(r) => match self.nodes.get(r.path.as_str()) {
                 Some(node) => Outcome::Ok(Reply::Stat(node.stat())),
                 None => Outcome::Err(ZkError::NoNode),
             },
@@ -271,7 +382,7 @@ impl<Z: Copy + Eq> DataTree<Z> {
     /// Makes `session` open without a transaction: for the linearizability model, which meets a
     /// session's operations without the `open_session` that created it (see `model`).
     pub(super) fn adopt_session(&mut self, session: SessionId) {
-        self.sessions.insert(session);
+        self.set_session(session, true);
     }
 
     /// Makes the node `p` and its missing ancestors exist as persistent nodes with the zxid
@@ -284,24 +395,39 @@ impl<Z: Copy + Eq> DataTree<Z> {
         }
         let parent = path::parent(p).expect("a valid path has a parent");
         self.materialize(parent, zxid);
-        let node = Node::new(zxid, String::new(), NodeKind::Persistent);
-        self.nodes.insert(p.to_string(), node);
-        let parent = self.nodes.get_mut(parent).expect("materialized above");
-        parent.children.insert(path::name(p).to_string());
+        self.put(p, Node::new(zxid, String::new(), NodeKind::Persistent));
+        self.change(parent, |parent| {
+            parent.children.insert(Name::from(path::name(p)))
+        })
+        .expect("materialized above");
     }
 
-    /// Every zxid the tree stores, for the model to bind or rename the zxids it had not learned.
-    pub(super) fn zxids_mut(&mut self) -> impl Iterator<Item = &mut Z> {
-        self.nodes
-            .values_mut()
-            .flat_map(|n| [&mut n.czxid, &mut n.mzxid, &mut n.pzxid])
+    /// Passes the zxids node `p` stores (czxid, mzxid, pzxid) through `f`, for the model to bind
+    /// or rename the zxids it had not learned. The node is copied only if one of them changes.
+    pub(super) fn map_zxids(&mut self, p: &str, mut f: impl FnMut(Z) -> Z) {
+        let Some(node) = self.nodes.get(p) else {
+            return;
+        };
+        let before = [node.czxid, node.mzxid, node.pzxid];
+        let after = before.map(&mut f);
+        if after != before {
+            self.change(p, |node| [node.czxid, node.mzxid, node.pzxid] = after);
+        }
     }
 
     /// Checks the tree's structural invariants: every node but the root is listed by its parent
     /// and every listed child exists, ephemeral nodes have no children and are indexed under
-    /// their open owner. For tests; O(nodes).
+    /// their open owner, and the digest is the sum of its shares. For tests; O(nodes).
     pub fn check_invariants(&self) -> Result<(), String> {
-        for (p, node) in &self.nodes {
+        let digest = self
+            .nodes()
+            .map(|(p, n)| node_digest(p, n))
+            .chain(self.sessions().map(session_digest))
+            .fold(0u64, u64::wrapping_add);
+        if digest != self.digest {
+            return Err(format!("digest {:#x}, recomputed {digest:#x}", self.digest));
+        }
+        for (p, node) in self.nodes() {
             if p != path::ROOT {
                 let parent = path::parent(p).ok_or(format!("{p}: no parent"))?;
                 let listed = self
@@ -314,7 +440,7 @@ impl<Z: Copy + Eq> DataTree<Z> {
             }
             for child in &node.children {
                 let child_path = join(p, child);
-                if !self.nodes.contains_key(&child_path) {
+                if !self.nodes.contains_key(child_path.as_str()) {
                     return Err(format!("{p} lists {child}, which does not exist"));
                 }
             }
@@ -332,7 +458,7 @@ impl<Z: Copy + Eq> DataTree<Z> {
         }
         for (owner, paths) in &self.ephemerals {
             for p in paths {
-                let indexed = self.nodes.get(p).map(|n| n.kind);
+                let indexed = self.node(p).map(|n| n.kind);
                 if indexed != Some(NodeKind::Ephemeral(*owner)) {
                     return Err(format!("{p} is indexed as {owner}'s but is not"));
                 }
@@ -352,7 +478,7 @@ fn join(parent: &str, name: &str) -> String {
 }
 
 /// Before-images of the nodes a transaction touched, so that a failed multi can be undone.
-type Undo<Z> = Vec<(String, Option<Node<Z>>)>;
+type Undo<Z> = Vec<(String, Option<Arc<Node<Z>>>)>;
 
 /// One transaction being applied: the tree, its zxid and session, the changes made so far and,
 /// inside a multi, what to restore if a later sub-op fails. Every request's checks live here, so
@@ -365,7 +491,7 @@ pub(super) struct Txn<'a, Z> {
     undo: Option<Undo<Z>>,
 }
 
-impl<'a, Z: Copy + Eq> Txn<'a, Z> {
+impl<'a, Z: Copy + Eq + Hash> Txn<'a, Z> {
     /// `undoable`: keep before-images so that `roll_back` can restore them (multi only; a single
     /// request checks everything before it changes anything).
     pub(super) fn new(
@@ -430,7 +556,7 @@ impl<'a, Z: Copy + Eq> Txn<'a, Z> {
             return Err(ZkError::BadArguments);
         }
         // Step 5.
-        if tree.nodes.contains_key(&created) {
+        if tree.nodes.contains_key(created.as_str()) {
             return Err(ZkError::NodeExists);
         }
         // Step 6: for every mode; a container parent is not ephemeral.
@@ -451,24 +577,24 @@ impl<'a, Z: Copy + Eq> Txn<'a, Z> {
         let zxid = self.zxid;
         let node = Node::new(zxid, create.data.clone(), kind);
         let stat = node.stat();
-        let previous = self.tree.nodes.insert(created.clone(), node);
+        let previous = self.tree.put(&created, node);
         debug_assert!(previous.is_none(), "{created} existed");
         // ZooKeeper's DataTree.createNode: the parent gains a child, its counter C and its pzxid.
-        let parent = self
+        let added = self
             .tree
-            .nodes
-            .get_mut(&parent_path)
+            .change(&parent_path, |parent| {
+                parent.creations = parent.creations.wrapping_add(1);
+                parent.pzxid = zxid;
+                parent.children.insert(Name::from(path::name(&created)))
+            })
             .expect("checked above");
-        let added = parent.children.insert(path::name(&created).to_string());
-        debug_assert!(added, "{parent_path} already listed {created}");
-        parent.creations = parent.creations.wrapping_add(1);
-        parent.pzxid = zxid;
+        debug_assert!(added.is_none(), "{parent_path} already listed {created}");
         if let NodeKind::Ephemeral(owner) = kind {
             self.tree
                 .ephemerals
                 .entry(owner)
                 .or_default()
-                .insert(created.clone());
+                .insert(Name::from(created.as_str()));
         }
         self.changes.push(Change::Created(created.clone()));
         Ok((created, stat))
@@ -493,7 +619,10 @@ impl<'a, Z: Copy + Eq> Txn<'a, Z> {
             return Err(ZkError::NoAuth);
         }
         // Step 4: no other syntax check, so `/a/` is simply not found.
-        let node = tree.nodes.get(&delete.path).ok_or(ZkError::NoNode)?;
+        let node = tree
+            .nodes
+            .get(delete.path.as_str())
+            .ok_or(ZkError::NoNode)?;
         // Step 5, before emptiness.
         if delete.version != -1 && delete.version != node.version {
             return Err(ZkError::BadVersion);
@@ -521,12 +650,16 @@ impl<'a, Z: Copy + Eq> Txn<'a, Z> {
         }
         self.save(&set.path);
         let zxid = self.zxid;
-        let node = self.tree.nodes.get_mut(&set.path).expect("checked above");
-        node.data = set.data.clone();
-        // Identical data still counts as a new version (FORMAT.md "Stat fields").
-        node.version = node.version.wrapping_add(1);
-        node.mzxid = zxid;
-        let stat = node.stat();
+        let stat = self
+            .tree
+            .change(&set.path, |node| {
+                node.data = set.data.clone();
+                // Identical data still counts as a new version (FORMAT.md "Stat fields").
+                node.version = node.version.wrapping_add(1);
+                node.mzxid = zxid;
+                node.stat()
+            })
+            .expect("checked above");
         self.changes.push(Change::DataChanged(set.path.clone()));
         Ok(stat)
     }
@@ -553,7 +686,7 @@ impl<'a, Z: Copy + Eq> Txn<'a, Z> {
                 .to_string();
             self.remove_leaf(&parent, p);
         }
-        self.tree.sessions.remove(&session);
+        self.tree.set_session(session, false);
     }
 
     /// Removes the childless node `p` from the tree and from its parent, which records the
@@ -561,23 +694,20 @@ impl<'a, Z: Copy + Eq> Txn<'a, Z> {
     fn remove_leaf(&mut self, parent_path: &str, p: &str) {
         self.save(parent_path);
         self.save(p);
-        let node = self
-            .tree
-            .nodes
-            .remove(p)
-            .expect("the caller checked it exists");
+        let node = self.tree.take(p).expect("the caller checked it exists");
         debug_assert!(node.children.is_empty(), "{p} has children");
         if let NodeKind::Ephemeral(owner) = node.kind {
             self.tree.unindex_ephemeral(owner, p);
         }
-        let parent = self
+        let zxid = self.zxid;
+        let removed = self
             .tree
-            .nodes
-            .get_mut(parent_path)
+            .change(parent_path, |parent| {
+                parent.pzxid = zxid;
+                parent.children.remove(path::name(p))
+            })
             .expect("a node's parent exists");
-        let removed = parent.children.remove(path::name(p));
-        debug_assert!(removed, "{parent_path} did not list {p}");
-        parent.pzxid = self.zxid;
+        debug_assert!(removed.is_some(), "{parent_path} did not list {p}");
         self.changes.push(Change::Deleted(p.to_string()));
     }
 
@@ -597,22 +727,25 @@ impl<'a, Z: Copy + Eq> Txn<'a, Z> {
             .expect("roll_back needs an undoable transaction");
         for (p, before) in undo.into_iter().rev() {
             let now = match &before {
-                Some(node) => self.tree.nodes.insert(p.clone(), node.clone()),
-                None => self.tree.nodes.remove(&p),
+                Some(node) => self.tree.put(&p, Node::clone(node)),
+                None => self.tree.take(&p),
             };
             if let Some(NodeKind::Ephemeral(owner)) = now.map(|n| n.kind) {
                 self.tree.unindex_ephemeral(owner, &p);
             }
             if let Some(NodeKind::Ephemeral(owner)) = before.map(|n| n.kind) {
-                self.tree.ephemerals.entry(owner).or_default().insert(p);
+                self.tree
+                    .ephemerals
+                    .entry(owner)
+                    .or_default()
+                    .insert(Name::from(p));
             }
         }
     }
 }
 
-impl<Z: Copy + Eq> DataTree<Z> {
-    /// The node at a valid path: `BadArguments` for an invalid path whether or not a node by that
-    /// name could exist, else `NoNode` when it is missing (set_data steps 1 and 2; check).
+impl<Z: Copy + Eq + Hash> DataTree<Z> {
+    /// Removes `p` from `owner`'s ephemeral nodes.
     fn unindex_ephemeral(&mut self, owner: SessionId, p: &str) {
         if let Some(owned) = self.ephemerals.get_mut(&owner) {
             owned.remove(p);
@@ -622,11 +755,13 @@ impl<Z: Copy + Eq> DataTree<Z> {
         }
     }
 
+    /// The node at a valid path: `BadArguments` for an invalid path whether or not a node by that
+    /// name could exist, else `NoNode` when it is missing (set_data steps 1 and 2; check).
     fn existing(&self, p: &str) -> Result<&Node<Z>, ZkError> {
         if !path::is_valid(p) {
             return Err(ZkError::BadArguments);
         }
-        self.nodes.get(p).ok_or(ZkError::NoNode)
+        self.node(p).ok_or(ZkError::NoNode)
     }
 }
 
