@@ -2,6 +2,7 @@
 //! specification), the simulated client, the replicated protocols and their named variants, and the
 //! checks of ZooKeeper's own guarantees. Everything here is a sans-IO state machine driven by `sim`.
 
+pub mod checks;
 pub mod client;
 pub mod cluster;
 pub mod reference;

@@ -1,10 +1,12 @@
 //! `zksim check`: reads history files, checks each against a model, prints one verdict line per
 //! file (with the counterexample of a violation) and a summary, and returns the worst outcome as
 //! the exit code. It owns the files, the output and the flags; the checking itself is
-//! `sim::check`'s (and, for the znode model, `protocols::znode::history`'s).
+//! `sim::check`'s (and, for the znode model, `protocols::znode::history`'s; for ZooKeeper's own
+//! guarantees, `--consistency zookeeper|zookeeper+sync`, `protocols::checks::zookeeper`'s).
 
 use super::Outcome;
 use anyhow::Context as _;
+use protocols::checks::zookeeper::{self, Level, Report};
 use serde_json::json;
 use sim::check::formats::{self, Format};
 use sim::check::models::{self, ModelKind};
@@ -32,13 +34,22 @@ porcupine-kv: kv, knossos-edn: inferred from the operation names), unless --mode
 `info` operations, and operations never completed, may have taken effect at any time after
 their invocation, or never.
 
+--consistency zookeeper checks a znode history for what ZooKeeper documents instead of
+linearizability (its reads are served by the server a client is connected to): linearizable
+writes, reads consistent with their reply zxid, session order, a single system image across
+reconnects, and watch order. --consistency zookeeper+sync adds that a read after sync sees every
+write completed before the sync, which ZooKeeper does not promise under a deposed leader
+(ZOOKEEPER-1675). Each violation names the guarantee, the rule, and the lines, processes,
+sessions and zxids involved (docs/checks.md).
+
 Examples:
   zksim check store/run-1/history.jsonl
+  zksim check store/run-1/history.jsonl --consistency zookeeper+sync
   zksim check ../shared/histories/porcupine/jepsen/*.log --timeout 10
   zksim check history.edn --model cas-register --initial 0 --json
 
 Exit codes (the worst over all files):
-  0  every history is linearizable
+  0  every history is linearizable (or keeps ZooKeeper's guarantees)
   1  a history is not (a violation)
   2  bad input or usage (unreadable or malformed file, unknown option or model)
   3  no verdict (the time or memory budget ran out)";
@@ -63,9 +74,9 @@ pub struct Args {
     #[arg(long, value_name = "F")]
     format: Option<Format>,
 
-    /// What to check: linearizable, zookeeper (ZooKeeper's documented guarantees) or
-    /// zookeeper+sync (also: a read after sync sees every write completed before the sync). Only
-    /// linearizable is available so far.
+    /// What to check: linearizable, zookeeper (ZooKeeper's documented guarantees, znode
+    /// histories only) or zookeeper+sync (also: a read after sync sees every write completed
+    /// before the sync).
     #[arg(long, value_name = "C", default_value = "linearizable")]
     consistency: Consistency,
 
@@ -91,24 +102,23 @@ enum Consistency {
     ZookeeperSync,
 }
 
+impl Consistency {
+    /// The level of ZooKeeper's guarantees it names, if it names one.
+    fn level(self) -> Option<Level> {
+        match self {
+            Consistency::Linearizable => None,
+            Consistency::Zookeeper => Some(Level::Zookeeper),
+            Consistency::ZookeeperSync => Some(Level::ZookeeperSync),
+        }
+    }
+}
+
 pub fn main(args: Args) -> anyhow::Result<Outcome> {
     let model = args
         .model
         .as_deref()
         .map(str::parse::<ModelKind>)
         .transpose()?;
-    if args.consistency != Consistency::Linearizable {
-        // ZooKeeper's own guarantees are checked by the protocols crate, which does not offer
-        // that checker yet.
-        anyhow::bail!(
-            "--consistency {} is not available yet: the ZooKeeper guarantees checker is still \
-             being written (only --consistency linearizable works)",
-            match args.consistency {
-                Consistency::Zookeeper => "zookeeper",
-                _ => "zookeeper+sync",
-            }
-        );
-    }
     let initial = args.initial.as_deref().map(|text| {
         serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
     });
@@ -131,15 +141,19 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
     }
     let total_ms = started.elapsed().as_secs_f64() * 1e3;
     let [pass, fail, bad, unknown] = counts;
+    // What a passing file is called: the verdict's name at this consistency.
+    let passed = match args.consistency.level() {
+        None => "linearizable",
+        Some(_) => "valid",
+    };
     if args.json {
-        println!(
-            "{}",
-            json!({"summary": {"files": args.files.len(), "linearizable": pass, "violation": fail,
-                "bad_input": bad, "unknown": unknown, "ms": round_ms(total_ms)}})
-        );
+        let mut summary = json!({"files": args.files.len(), "violation": fail,
+            "bad_input": bad, "unknown": unknown, "ms": round_ms(total_ms)});
+        summary[passed] = pass.into();
+        println!("{}", json!({ "summary": summary }));
     } else {
         println!(
-            "{} files in {:.1} ms: {pass} linearizable, {fail} violation, {unknown} unknown, \
+            "{} files in {:.1} ms: {pass} {passed}, {fail} violation, {unknown} unknown, \
              {bad} bad input",
             args.files.len(),
             total_ms
@@ -159,6 +173,9 @@ fn check_file(
     initial: Option<&serde_json::Value>,
     budget: &Budget,
 ) -> Outcome {
+    if let Some(level) = args.consistency.level() {
+        return check_file_zookeeper(path, args, model, initial, level, budget);
+    }
     let started = Instant::now();
     let result = read_and_check(path, args.format, model, initial, budget);
     let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -229,4 +246,103 @@ fn read_and_check(
         models::check_history(&raw, kind, initial, budget)?
     };
     Ok((kind, result))
+}
+
+/// `check_file` for ZooKeeper's guarantees: one verdict line with the guarantees under it, then
+/// every listed violation and the notes.
+fn check_file_zookeeper(
+    path: &Path,
+    args: &Args,
+    model: Option<ModelKind>,
+    initial: Option<&serde_json::Value>,
+    level: Level,
+    budget: &Budget,
+) -> Outcome {
+    let started = Instant::now();
+    let result = read_and_check_zookeeper(path, args.format, model, initial, level, budget);
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let shown = path.display();
+    let outcome = match &result {
+        Ok(r) => match r.verdict {
+            zookeeper::Verdict::Valid => Outcome::Pass,
+            zookeeper::Verdict::Violation => Outcome::Fail,
+            zookeeper::Verdict::Unknown => Outcome::Unknown,
+        },
+        Err(_) => Outcome::BadInput,
+    };
+    if args.json {
+        let object = match &result {
+            Ok(r) => json!({
+                "file": shown.to_string(), "consistency": level.name(), "ms": round_ms(ms),
+                "operations": r.operations, "result": r,
+            }),
+            Err(e) => json!({
+                "file": shown.to_string(), "consistency": level.name(), "ms": round_ms(ms),
+                "result": {"verdict": "bad-input", "error": format!("{e:#}")},
+            }),
+        };
+        println!("{object}");
+    } else {
+        match &result {
+            Ok(r) => {
+                println!(
+                    "{:<12} {shown}  [{}, {} ops, {} events, {} sessions, {ms:.1} ms]",
+                    r.verdict.name(),
+                    level.name(),
+                    r.operations,
+                    r.events,
+                    r.sessions,
+                );
+                for line in r.summary().lines() {
+                    println!("    {line}");
+                }
+                for v in &r.violations {
+                    for line in v.to_string().lines() {
+                        println!("    {line}");
+                    }
+                }
+                let listed = r.violations.len();
+                let total: usize = r.guarantees.iter().map(|g| g.violations).sum();
+                if total > listed {
+                    println!(
+                        "    ({} more violations not listed; at most {} per guarantee)",
+                        total - listed,
+                        zookeeper::MAX_LISTED
+                    );
+                }
+                for note in &r.notes {
+                    println!("    note: {note}");
+                }
+            }
+            Err(e) => println!("{:<12} {shown}: {e:#}", "bad-input"),
+        }
+    }
+    outcome
+}
+
+fn read_and_check_zookeeper(
+    path: &Path,
+    format: Option<Format>,
+    model: Option<ModelKind>,
+    initial: Option<&serde_json::Value>,
+    level: Level,
+    budget: &Budget,
+) -> anyhow::Result<Report> {
+    let text = std::fs::read_to_string(path).context("cannot read the file")?;
+    let raw = formats::read(&text, format)?;
+    let kind = match model {
+        Some(k) => k,
+        None => ModelKind::of_history(&raw)?,
+    };
+    if kind != ModelKind::Znode {
+        anyhow::bail!(
+            "--consistency {} checks znode histories; this one is a {} history",
+            level.name(),
+            kind.name()
+        );
+    }
+    if let Some(initial) = initial.filter(|v| !v.is_null()) {
+        anyhow::bail!("a znode history starts from a fresh server's tree; got --initial {initial}");
+    }
+    Ok(zookeeper::check(&raw, level, budget)?)
 }

@@ -1,0 +1,169 @@
+//! The zxid order: whether one order of the history's writes (and, for guarantee 2, its reads) by
+//! zxid explains every answer under the znode model. Shared by guarantees 1 and 2.
+//!
+//! The history is moved into *zxid time*: a write answered with zxid `w` is a point at `w`; a read
+//! answered at `z` is a point just after `z` (after the write at `z`, before any write above it),
+//! placed there by the model too (`ZnodeModel::at_read_zxids`); a write whose zxid the history
+//! does not show *floats*: it may take effect at any zxid above the largest one shown before it
+//! was invoked — by an operation that had completed, or to its own session — or not at all.
+//! The znode model splits the result into independent parts. Each part is first replayed
+//! (`replay`), which finds an order quickly when there is one and floating writes are few; a part
+//! the replay cannot explain goes to the exact search (`sim::check::check`), which decides it and
+//! gives the counterexample. It decides nothing on its own beyond that plumbing.
+
+use super::history::{History, Role, Step};
+use super::remap_counterexample;
+use super::replay;
+use crate::znode::model::ZnodeModel;
+use crate::znode::{ZkInput, ZkOutput};
+use sim::check::{Budget, Counterexample, Error, Model, Operation, UnknownReason, Verdict, check};
+use std::sync::Arc;
+
+/// What the zxid order says.
+pub(crate) enum Explained {
+    Yes,
+    /// No order explains the answers: the search's counterexample, pointed at the history.
+    No(Box<Counterexample>),
+    Unknown(UnknownReason),
+}
+
+/// How the work went, for reports and benchmarks.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Effort {
+    pub parts: usize,
+    /// Parts the replay could not explain, handed to the exact search.
+    pub searched: usize,
+    pub replay_steps: u64,
+}
+
+/// Model steps the replay may take per operation of a part before it gives the part to the
+/// search (a replay that needs more is guessing badly).
+const REPLAY_STEPS_PER_OP: u64 = 16;
+
+/// Whether the writes (and with `with_reads`, the reads at their zxid) of `h` are explained by
+/// one order by zxid.
+pub(crate) fn explain(
+    h: &History,
+    with_reads: bool,
+    budget: &Budget,
+) -> Result<(Explained, Effort), Error> {
+    let mut zxids: Vec<u64> = h
+        .ops
+        .iter()
+        .filter(|op| op.role == Role::Write || (with_reads && op.role == Role::Read))
+        .filter_map(|op| op.zxid)
+        .collect();
+    zxids.sort_unstable();
+    zxids.dedup();
+    // Positions: the write at the r-th zxid is at 3r+1, the reads at it at 3r+2; 3r is the gap
+    // before it, where a write floating above the (r-1)-th zxid begins.
+    let rank = |z: u64| zxids.partition_point(|&x| x < z) as u64;
+    let after = |z: u64| 3 * zxids.partition_point(|&x| x <= z) as u64;
+    let floor = floating_floors(h);
+
+    let mut chosen = Vec::new();
+    let mut ops: Vec<Operation<ZkInput, ZkOutput>> = Vec::new();
+    for (i, op) in h.ops.iter().enumerate() {
+        let (call, ret, output) = match op.role {
+            Role::Write => {
+                let at = 3 * rank(op.zxid.expect("placed")) + 1;
+                (at, at, op.output.clone())
+            }
+            Role::Read if with_reads => {
+                let at = 3 * rank(op.zxid.expect("placed")) + 2;
+                (at, at, op.output.clone())
+            }
+            // An answer without a zxid places nothing: the write floats like an unanswered one.
+            Role::Floating => (after(floor[i]), u64::MAX, None),
+            Role::Read | Role::Sync | Role::Other => continue,
+        };
+        chosen.push(i);
+        ops.push(Operation {
+            process: op.process,
+            input: op.input.clone(),
+            output,
+            call,
+            ret,
+            line: op.line,
+        });
+    }
+    let mut known: Vec<u64> = h
+        .ops
+        .iter()
+        .filter(|op| op.role == Role::Write)
+        .filter_map(|op| op.zxid)
+        .collect();
+    known.sort_unstable();
+    let mut effort = Effort::default();
+
+    // Part by part, and the exact search for the parts the replay cannot explain.
+    let mut model = ZnodeModel::for_history(&ops);
+    if with_reads {
+        model = model.at_read_zxids();
+    }
+    let parts = model.partition(&ops);
+    effort.parts = parts.len();
+    let mut stuck: Vec<usize> = Vec::new();
+    for part in &parts {
+        let limit = REPLAY_STEPS_PER_OP * part.len() as u64 + 1_000;
+        if !replay::explains(&model, &ops, part, &known, limit, &mut effort.replay_steps) {
+            effort.searched += 1;
+            stuck.extend(part);
+        }
+    }
+    if stuck.is_empty() {
+        return Ok((Explained::Yes, effort));
+    }
+    // The search sees only the parts the replay could not explain, with the model built for the
+    // whole history (which parents are settled, the order of the known zxids of each part).
+    stuck.sort_unstable();
+    let sub: Vec<Operation<ZkInput, ZkOutput>> = stuck.iter().map(|&k| ops[k].clone()).collect();
+    let sub_chosen: Vec<usize> = stuck.iter().map(|&k| chosen[k]).collect();
+    let result = check(Arc::new(model), sub.into(), budget)?;
+    Ok((
+        match result.verdict {
+            Verdict::Linearizable => Explained::Yes,
+            Verdict::Unknown(reason) => Explained::Unknown(reason),
+            Verdict::Violation(mut cx) => {
+                remap_counterexample(&mut cx, &sub_chosen, h);
+                Explained::No(cx)
+            }
+        },
+        effort,
+    ))
+}
+
+/// For each floating write, the largest zxid shown before it was invoked: by an operation that
+/// had completed, or to its own session (replies and notifications). It takes a zxid above that.
+/// An implied expiry began with its session; it follows every write its session made.
+fn floating_floors(h: &History) -> Vec<u64> {
+    let mut floor: Vec<u64> = h
+        .before
+        .iter()
+        .map(|b| b.any.map_or(0, |(z, _)| z))
+        .collect();
+    for steps in h.sessions.values() {
+        let mut seen = 0u64;
+        for step in steps {
+            match *step {
+                Step::Invoke(i) => floor[i] = floor[i].max(seen),
+                Step::Complete(i) => seen = seen.max(h.ops[i].seen_zxid().unwrap_or(0)),
+                Step::Event(e) => seen = seen.max(h.events[e].zxid.unwrap_or(0)),
+            }
+        }
+    }
+    let implied: Vec<usize> = (0..h.ops.len())
+        .filter(|&i| h.ops[i].is_implied())
+        .collect();
+    for i in implied {
+        let own = h
+            .ops
+            .iter()
+            .filter(|o| o.session == h.ops[i].session && o.role == Role::Write)
+            .filter_map(|o| o.zxid)
+            .max()
+            .unwrap_or(0);
+        floor[i] = floor[i].max(own);
+    }
+    floor
+}

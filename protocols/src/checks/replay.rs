@@ -1,0 +1,526 @@
+//! A fast way to show that a history in zxid time is explained: replay its operations in order on
+//! one znode-model state, changed in place (`ZnodeModel::apply`), and place the writes whose zxid
+//! is unknown only where an answer needs them. A replay that reaches the end is a witness: an
+//! order the model accepts, so the operations are explained. A replay that gets stuck proves
+//! nothing — its choices of where to place unknown writes are heuristic — and the caller then asks
+//! the exact search (`sim::check::check`). So this module only ever says "explained" or "don't
+//! know"; it never decides a violation, and it never reads a clock: its effort is a count of model
+//! steps.
+//!
+//! In zxid time every operation whose zxid is known is a point, and the points are already in
+//! order. What is left to decide is where the *floating* writes go (answered without a zxid, or
+//! not answered): at any place after their earliest position, or nowhere. The replay leaves each
+//! one out until an answer cannot be explained without it. Then, for the point that failed, it
+//! tries each floating write that changes something the point observes, at a few places: just
+//! before the point; at the gap of a zxid the point's answer shows and no known write has (the
+//! floating write's own zxid, as the answer reveals it); just after the last operation that
+//! observed what the write changes; and last, every place from its earliest on, skipping ahead
+//! past the operations that refuse it. Choices that lead nowhere are undone (depth-first, with the
+//! order so far and copies of the state every `CHECKPOINT_EVERY` operations, made only once a
+//! point needed a floating write). It tries one floating write per point first, then more
+//! (iterative deepening).
+
+use crate::znode::model::{ZnodeModel, ZnodeState};
+use crate::znode::path;
+use crate::znode::{
+    Create, Outcome, Read, Reply, Request, SessionId, SubOp, SubReply, Write, ZkInput, ZkOutput,
+};
+use sim::check::{Model, Operation};
+use std::collections::BTreeSet;
+
+/// A copy of the state is kept every this many operations of the order.
+const CHECKPOINT_EVERY: usize = 64;
+
+/// At most this many floating writes are placed for one point.
+const MAX_PLACED_PER_POINT: usize = 3;
+
+type Op = Operation<ZkInput, ZkOutput>;
+
+/// A piece of the tree an operation changes or observes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Aspect<'a> {
+    /// A node: whether it exists, its data, version and zxids.
+    Node(&'a str),
+    /// A node's children: the list, their count, cversion, pzxid, the sequence counter.
+    Kids(&'a str),
+    /// Any node directly under this one (a sequential create whose name is not known).
+    Under(&'a str),
+}
+
+fn meet(a: Aspect<'_>, b: Aspect<'_>) -> bool {
+    match (a, b) {
+        (Aspect::Node(x), Aspect::Node(y)) | (Aspect::Kids(x), Aspect::Kids(y)) => x == y,
+        (Aspect::Under(q), Aspect::Node(p)) | (Aspect::Node(p), Aspect::Under(q)) => {
+            path::parent(p) == Some(q)
+        }
+        (Aspect::Under(x), Aspect::Under(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn meets(a: &[Aspect<'_>], b: &[Aspect<'_>]) -> bool {
+    a.iter().any(|&x| b.iter().any(|&y| meet(x, y)))
+}
+
+/// What an operation changes and what its answer depends on. Coarse (it errs towards meeting):
+/// it only narrows which floating writes and places the replay tries.
+#[derive(Clone, Debug, Default)]
+struct Footprint<'a> {
+    touches: Vec<Aspect<'a>>,
+    observes: Vec<Aspect<'a>>,
+}
+
+impl<'a> Footprint<'a> {
+    fn of(op: &'a Op, ephemeral: &[(SessionId, &'a str)]) -> Footprint<'a> {
+        let mut fp = Footprint::default();
+        let made = |k: Option<usize>| -> Option<&'a str> {
+            match op.output.as_ref().map(|o| &o.outcome) {
+                Some(Outcome::Ok(Reply::Created(c))) => Some(&c.path),
+                Some(Outcome::Ok(Reply::Multi(entries))) => match entries.get(k?) {
+                    Some(Outcome::Ok(SubReply::Created(c))) => Some(&c.path),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        match &op.input.request {
+            Request::Read(Read::GetData(w) | Read::Exists(w) | Read::GetChildren(w)) => {
+                fp.observes.push(Aspect::Node(&w.path));
+                fp.observes.push(Aspect::Kids(&w.path));
+            }
+            Request::Read(Read::Sync(_)) | Request::Write(Write::OpenSession) => {}
+            Request::Write(Write::Create(c)) => fp.create(c, made(None)),
+            Request::Write(Write::Delete(d)) => fp.delete(&d.path),
+            Request::Write(Write::SetData(s)) => fp.set(&s.path),
+            Request::Write(Write::Multi(m)) => {
+                for (k, sub) in m.ops.iter().enumerate() {
+                    match sub {
+                        SubOp::Create(c) => fp.create(c, made(Some(k))),
+                        SubOp::Delete(d) => fp.delete(&d.path),
+                        SubOp::SetData(s) => fp.set(&s.path),
+                        SubOp::Check(c) => fp.observes.push(Aspect::Node(&c.path)),
+                    }
+                }
+            }
+            Request::Write(Write::CloseSession) => {
+                let session = op.input.session_or_none();
+                for &(owner, p) in ephemeral {
+                    if owner == session {
+                        fp.delete(p);
+                    }
+                }
+            }
+        }
+        fp
+    }
+
+    fn create(&mut self, c: &'a Create, made: Option<&'a str>) {
+        let parent = path::parent(&c.path).unwrap_or("/");
+        let node = match (made, c.mode.is_sequential()) {
+            (Some(p), _) => Aspect::Node(p),
+            (None, false) => Aspect::Node(&c.path),
+            (None, true) => Aspect::Under(parent),
+        };
+        self.touches.extend([node, Aspect::Kids(parent)]);
+        self.observes.extend([node, Aspect::Node(parent)]);
+        if c.mode.is_sequential() {
+            self.observes.push(Aspect::Kids(parent));
+        }
+    }
+
+    fn delete(&mut self, p: &'a str) {
+        let parent = path::parent(p).unwrap_or("/");
+        self.touches.extend([Aspect::Node(p), Aspect::Kids(parent)]);
+        self.observes.extend([Aspect::Node(p), Aspect::Kids(p)]);
+    }
+
+    fn set(&mut self, p: &'a str) {
+        self.touches.push(Aspect::Node(p));
+        self.observes.extend([Aspect::Node(p), Aspect::Kids(p)]);
+    }
+}
+
+/// Where to try a floating write.
+#[derive(Clone, Copy, Debug)]
+struct Opt {
+    float: usize,
+    /// The log position to try next.
+    at: usize,
+    /// After a failure go on at the next place that might work, rather than give up.
+    scan: bool,
+}
+
+/// A choice made for a point: the order and placements before it, and what is left to try.
+struct Frame {
+    point: usize,
+    saved_log: Vec<usize>,
+    saved_placed: Vec<bool>,
+    options: Vec<Opt>,
+    next: usize,
+    /// The floating write this choice placed, once it placed one.
+    chosen: Option<usize>,
+    /// Floating writes placed for this point so far (this choice included).
+    depth: usize,
+}
+
+/// Replays `part` of `ops` (operations in zxid time: determinate ones are points, in order of
+/// `call`; indeterminate ones float from their `call`) on `model`, which must not expect the
+/// operations split any other way (a model built for the whole history knows the order of each of
+/// its own parts' zxids; `ZnodeModel::default()` knows none and takes any set). `known` holds the
+/// zxids of the writes whose zxid is known, sorted. Returns whether it found an order the model
+/// accepts within `limit` model steps, and adds the steps it took to `steps`.
+pub(crate) fn explains(
+    model: &ZnodeModel,
+    ops: &[Op],
+    part: &[usize],
+    known: &[u64],
+    limit: u64,
+    steps: &mut u64,
+) -> bool {
+    let mut points: Vec<usize> = part
+        .iter()
+        .copied()
+        .filter(|&i| ops[i].ret != u64::MAX)
+        .collect();
+    points.sort_by_key(|&i| (ops[i].call, i));
+    let floats: Vec<usize> = part
+        .iter()
+        .copied()
+        .filter(|&i| ops[i].ret == u64::MAX)
+        .collect();
+    let mut ephemeral: Vec<(SessionId, &str)> = Vec::new();
+    for &i in part {
+        let op = &ops[i];
+        let creates: Vec<&Create> = match &op.input.request {
+            Request::Write(Write::Create(c)) => vec![c],
+            Request::Write(Write::Multi(m)) => m
+                .ops
+                .iter()
+                .filter_map(|s| match s {
+                    SubOp::Create(c) => Some(c),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for c in creates.into_iter().filter(|c| c.mode.is_ephemeral()) {
+            ephemeral.push((op.input.session_or_none(), c.path.as_str()));
+        }
+    }
+    let float_prints: Vec<Footprint> = floats
+        .iter()
+        .map(|&f| Footprint::of(&ops[f], &ephemeral))
+        .collect();
+    let mut spent = 0;
+    for max_depth in 1..=MAX_PLACED_PER_POINT {
+        let mut r = Replay {
+            model,
+            ops,
+            known,
+            ephemeral: &ephemeral,
+            points: &points,
+            floats: &floats,
+            float_prints: &float_prints,
+            placed: vec![false; floats.len()],
+            log: Vec::new(),
+            checkpoints: vec![(0, model.init())],
+            steps: spent,
+            limit,
+            max_depth,
+        };
+        let explained = r.run();
+        spent = r.steps;
+        // Without floating writes there is nothing to choose: one replay decides.
+        if explained || floats.is_empty() || spent > limit {
+            *steps += spent;
+            return explained;
+        }
+    }
+    *steps += spent;
+    false
+}
+
+struct Replay<'a> {
+    model: &'a ZnodeModel,
+    ops: &'a [Op],
+    known: &'a [u64],
+    /// Ephemeral creates by session (for what a close touches).
+    ephemeral: &'a [(SessionId, &'a str)],
+    /// Points (indices into `ops`) in order.
+    points: &'a [usize],
+    /// Floating writes (indices into `ops`) and their footprints.
+    floats: &'a [usize],
+    float_prints: &'a [Footprint<'a>],
+    placed: Vec<bool>,
+    /// The order so far: point `k` is entry `2k`, floating write `k` is entry `2k + 1`.
+    log: Vec<usize>,
+    /// (length of the log, the state after that prefix), by increasing length.
+    checkpoints: Vec<(usize, ZnodeState)>,
+    steps: u64,
+    limit: u64,
+    /// At most this many floating writes placed for one point.
+    max_depth: usize,
+}
+
+impl<'a> Replay<'a> {
+    fn op(&self, entry: usize) -> &'a Op {
+        let k = entry / 2;
+        &self.ops[match entry % 2 {
+            0 => self.points[k],
+            _ => self.floats[k],
+        }]
+    }
+
+    fn footprint(&self, entry: usize) -> Footprint<'a> {
+        match entry % 2 {
+            0 => Footprint::of(self.op(entry), self.ephemeral),
+            _ => self.float_prints[entry / 2].clone(),
+        }
+    }
+
+    fn apply(&mut self, state: &mut ZnodeState, entry: usize) -> bool {
+        self.steps += 1;
+        let op = self.op(entry);
+        self.model.apply(state, &op.input, op.output.as_ref())
+    }
+
+    fn out_of_steps(&self) -> bool {
+        self.steps > self.limit
+    }
+
+    /// The state after `log[..n]`, from the nearest checkpoint (adding checkpoints on the way).
+    /// `None` if an entry is refused, which only an inconsistent log can cause.
+    fn state_at(&mut self, n: usize) -> Option<ZnodeState> {
+        let at = self.checkpoints.partition_point(|(len, _)| *len <= n) - 1;
+        let (mut len, mut state) = (self.checkpoints[at].0, self.checkpoints[at].1.clone());
+        while len < n {
+            let entry = self.log[len];
+            if !self.apply(&mut state, entry) {
+                return None;
+            }
+            len += 1;
+            self.checkpoint(len, &state);
+        }
+        Some(state)
+    }
+
+    fn checkpoint(&mut self, len: usize, state: &ZnodeState) {
+        if len.is_multiple_of(CHECKPOINT_EVERY) && self.checkpoints.last().is_some_and(|(l, _)| *l < len) {
+            self.checkpoints.push((len, state.clone()));
+        }
+    }
+
+    /// Forgets the checkpoints of prefixes longer than `n` (the log changed after it).
+    fn invalidate_after(&mut self, n: usize) {
+        while self.checkpoints.last().is_some_and(|(len, _)| *len > n) {
+            self.checkpoints.pop();
+        }
+    }
+
+    fn run(&mut self) -> bool {
+        let mut frames: Vec<Frame> = Vec::new();
+        let mut next_point = 0;
+        let mut state = self.model.init();
+        loop {
+            // Advance through the points while they are accepted. No copies on the way: most
+            // replays never look back, and `state_at` makes them when one first must.
+            let mut stuck = false;
+            while next_point < self.points.len() {
+                if self.out_of_steps() {
+                    return false;
+                }
+                let entry = 2 * next_point;
+                if self.apply(&mut state, entry) {
+                    self.log.push(entry);
+                    next_point += 1;
+                } else {
+                    stuck = true;
+                    break;
+                }
+            }
+            if !stuck {
+                return true;
+            }
+            // Point `next_point` needs a floating write placed before it. A further one for the
+            // same point is taken among the floating writes after the last one chosen, so that a
+            // set of them is tried once, not in every order.
+            let (depth, after) = match frames.last() {
+                Some(f) if f.point == next_point => (f.depth + 1, f.chosen),
+                _ => (1, None),
+            };
+            if depth <= self.max_depth {
+                let options = self.options(next_point, after);
+                frames.push(Frame {
+                    point: next_point,
+                    saved_log: self.log.clone(),
+                    saved_placed: self.placed.clone(),
+                    options,
+                    next: 0,
+                    chosen: None,
+                    depth,
+                });
+            }
+            // Try options, backtracking through earlier choices when one runs out.
+            loop {
+                if self.out_of_steps() {
+                    return false;
+                }
+                let Some(frame) = frames.last() else {
+                    return false;
+                };
+                let Some(opt) = frame.options.get(frame.next).copied() else {
+                    let frame = frames.pop().expect("checked");
+                    self.restore(frame.saved_log, frame.saved_placed);
+                    continue;
+                };
+                let point = frame.point;
+                let (saved_log, saved_placed) =
+                    (frame.saved_log.clone(), frame.saved_placed.clone());
+                let end = saved_log.len();
+                self.restore(saved_log, saved_placed);
+                let tried = self.place(opt.float, opt.at);
+                // Where a scan goes on if this try fails, or leads nowhere.
+                let resume = match &tried {
+                    Ok(_) => self.next_meeting(opt.float, opt.at, &frames),
+                    Err(at) => Some(*at),
+                };
+                let frame = frames.last_mut().expect("still there");
+                match resume {
+                    Some(at) if opt.scan && at <= end => frame.options[frame.next].at = at,
+                    _ => frame.next += 1,
+                }
+                if let Ok(s) = tried {
+                    // The log again holds exactly the points before `point`.
+                    frame.chosen = Some(opt.float);
+                    state = s;
+                    next_point = point;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// After floating write `f` was placed at `at` of the top frame's log and accepted there: the
+    /// next place where it could make a difference, after the next entry that observes what it
+    /// changes or changes what it observes.
+    fn next_meeting(&self, f: usize, at: usize, frames: &[Frame]) -> Option<usize> {
+        let log = &frames.last()?.saved_log;
+        let print = &self.float_prints[f];
+        log.iter().enumerate().skip(at).find_map(|(n, &e)| {
+            let other = self.footprint(e);
+            let meeting =
+                meets(&print.touches, &other.observes) || meets(&other.touches, &print.observes);
+            meeting.then_some(n + 1)
+        })
+    }
+
+    /// Puts back an earlier order and placements.
+    fn restore(&mut self, log: Vec<usize>, placed: Vec<bool>) {
+        let common = self
+            .log
+            .iter()
+            .zip(&log)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.invalidate_after(common);
+        self.log = log;
+        self.placed = placed;
+    }
+
+    /// Inserts floating write `f` at position `k` of the log and replays from there: the state
+    /// after the whole log if every entry is still accepted, else the first position after `k`
+    /// (in the log as it was) where `f` might go instead: after the entry that refused, or after
+    /// `k` if `f` itself was refused or would change nothing there (an error answer: placing it
+    /// cannot explain anything).
+    fn place(&mut self, f: usize, k: usize) -> Result<ZnodeState, usize> {
+        self.invalidate_after(k);
+        self.log.insert(k, 2 * f + 1);
+        self.placed[f] = true;
+        let mut state = self.state_at(k).ok_or(k + 1)?;
+        let before = state.clone();
+        if !self.apply(&mut state, 2 * f + 1) || state == before {
+            return Err(k + 1);
+        }
+        self.checkpoint(k + 1, &state);
+        for n in k + 1..self.log.len() {
+            let entry = self.log[n];
+            if !self.apply(&mut state, entry) {
+                // Entry `n` of the new log is entry `n - 1` of the old one.
+                return Err(n);
+            }
+            self.checkpoint(n + 1, &state);
+        }
+        Ok(state)
+    }
+
+    /// Where floating writes may go to explain point `p` (only those after `after`, if given),
+    /// most likely first.
+    fn options(&self, p: usize, after: Option<usize>) -> Vec<Opt> {
+        let point = &self.ops[self.points[p]];
+        let observed = Footprint::of(point, self.ephemeral).observes;
+        // Zxids the point's answer shows that no known write has: a floating write's own.
+        let mut revealed = Vec::new();
+        if let Some(output) = &point.output {
+            output.outcome.map(|r| {
+                r.map_zxids(&mut |z| {
+                    if z.0 != 0 && self.known.binary_search(&z.0).is_err() {
+                        revealed.push(z.0);
+                    }
+                })
+            });
+        }
+        let mut options = Vec::new();
+        for (k, &f) in self.floats.iter().enumerate() {
+            let float = &self.ops[f];
+            let print = &self.float_prints[k];
+            if self.placed[k]
+                || float.call >= point.call
+                || after.is_some_and(|a| k <= a)
+                || !meets(&print.touches, &observed)
+            {
+                continue;
+            }
+            // The earliest place: after every point that comes before the write's start.
+            let earliest = self
+                .log
+                .iter()
+                .rposition(|&e| e % 2 == 0 && self.op(e).call < float.call)
+                .map_or(0, |n| n + 1);
+            let mut at = vec![self.log.len()];
+            // The gap of zxid `v`: before the first point at or above it.
+            for &v in &revealed {
+                let n = self.log.iter().position(|&e| {
+                    e % 2 == 0
+                        && (self.op(e).output.as_ref())
+                            .and_then(|o| o.zxid)
+                            .is_some_and(|z| z.0 >= v)
+                });
+                at.push(n.unwrap_or(self.log.len()));
+            }
+            // Just after the last operation that observed what the write changes.
+            let last = self
+                .log
+                .iter()
+                .rposition(|&e| meets(&print.touches, &self.footprint(e).observes));
+            if let Some(n) = last {
+                at.push(n + 1);
+            }
+            let mut seen = BTreeSet::new();
+            for n in at {
+                if n >= earliest && seen.insert(n) {
+                    options.push(Opt {
+                        float: k,
+                        at: n,
+                        scan: false,
+                    });
+                }
+            }
+            options.push(Opt {
+                float: k,
+                at: earliest,
+                scan: true,
+            });
+        }
+        options
+    }
+}

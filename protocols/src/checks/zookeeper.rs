@@ -1,0 +1,68 @@
+//! The ZooKeeper contract checker's entry point: `check` judges a read znode history at a level
+//! (`zookeeper`, or `zookeeper+sync`, which adds the sync-read guarantee) and returns a `Report`
+//! with one verdict per guarantee and the violations found; `check_lines` does the same for a
+//! history still in memory as lines (a run's). It owns the order of the checks and the split of
+//! the budget between the two searches; the guarantees themselves live in the sibling modules.
+//!
+//! It returns an error only for a history the znode model cannot read (bad arguments or answers,
+//! the errors `zksim check` reports as bad input); every other oddity is a note in the report.
+
+use super::history::History;
+use super::order::{self, Explained};
+pub use super::report::{
+    Guarantee, GuaranteeResult, Involved, Level, MAX_LISTED, Report, Verdict, Violation,
+};
+use super::{reads, sessions, sync_read, watches, writes};
+use sim::check::formats::{self, RawHistory};
+use sim::check::{Budget, Error};
+use sim::history::{Header, Line};
+
+/// Checks `raw`, a znode history, for ZooKeeper's guarantees at `level`.
+///
+/// Two guarantees (linearizable writes, reads at their zxid) are decided by the linearizability
+/// search, each with half of `budget`'s time; past it they answer `unknown`. The others are single
+/// passes over the history and always decide.
+pub fn check(raw: &RawHistory, level: Level, budget: &Budget) -> Result<Report, Error> {
+    if let Some(model) = raw.model.as_deref().filter(|m| *m != "znode") {
+        return Err(Error::BadInitial {
+            model: model.into(),
+            reason: "ZooKeeper's guarantees are checked on znode histories only".into(),
+        });
+    }
+    if let Some(initial) = raw.initial.as_ref().filter(|v| !v.is_null()) {
+        return Err(Error::BadInitial {
+            model: "znode".into(),
+            reason: format!("a znode history starts from a fresh server's tree; got {initial}"),
+        });
+    }
+    let history = History::read(raw)?;
+    let half = Budget {
+        timeout: budget.timeout.map(|t| t / 2),
+        ..budget.clone()
+    };
+    // The writes and reads together first: if one order by zxid explains them all, it explains
+    // the writes alone too (reads only narrow where writes can go), so the common case orders the
+    // history once. Otherwise the writes alone say whether guarantee 1 holds.
+    let (with_reads, _) = order::explain(&history, true, &half)?;
+    let writes_alone = match with_reads {
+        Explained::Yes => Explained::Yes,
+        _ => order::explain(&history, false, &half)?.0,
+    };
+    let mut results = vec![
+        writes::check_writes(&history, writes_alone),
+        reads::check_reads(&history, with_reads),
+    ];
+    results.extend(sessions::check_sessions(&history));
+    results.push(watches::check_watches(&history));
+    if level == Level::ZookeeperSync {
+        results.push(sync_read::check_sync_reads(&history));
+    }
+    Ok(Report::new(level, &history, results))
+}
+
+/// `check` for a history held as lines (header on line 1, `lines[i]` on line `i + 2`, as in the
+/// file a run writes), without writing and reading it back as text.
+pub fn check_lines(lines: &[Line], level: Level, budget: &Budget) -> Result<Report, Error> {
+    let raw = formats::read_lines(&Header::new("znode"), lines)?;
+    check(&raw, level, budget)
+}
