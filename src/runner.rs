@@ -6,6 +6,7 @@
 
 use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
+use protocols::checks::zookeeper::{self, Level};
 use protocols::client::Client;
 use protocols::cluster::{Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
@@ -250,6 +251,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     if linearizable {
         checks.push(linearizability(&history, scenario));
     }
+    checks.extend(zookeeper_contract(&history, scenario));
     let report = P::report(&world);
     if scenario.checks.invariants {
         for f in &report.findings {
@@ -400,6 +402,48 @@ fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
             },
         },
     }
+}
+
+/// ZooKeeper's documented guarantees (check `zookeeper`, `checks.zookeeper`) and the stricter
+/// sync-then-read (check `zookeeper+sync`, `checks.sync_read`), from one check of the history at
+/// the strictest level asked for (`protocols::checks::zookeeper`).
+fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult> {
+    let asked = [
+        (scenario.checks.zookeeper, Level::Zookeeper),
+        (scenario.checks.sync_read, Level::ZookeeperSync),
+    ];
+    let levels: Vec<Level> = asked.iter().filter(|(on, _)| *on).map(|&(_, l)| l).collect();
+    let Some(&strictest) = levels.last() else {
+        return Vec::new();
+    };
+    let report = match zookeeper::check_lines(history, strictest, &budget(scenario)) {
+        Ok(report) => report,
+        Err(e) => {
+            return levels
+                .iter()
+                .map(|l| CheckResult {
+                    name: l.name().into(),
+                    verdict: Verdict::Fail,
+                    detail: format!("the history is malformed: {e}"),
+                })
+                .collect();
+        }
+    };
+    levels
+        .iter()
+        .map(|level| {
+            let only = level.guarantees();
+            CheckResult {
+                name: level.name().into(),
+                verdict: match report.verdict_of(only) {
+                    zookeeper::Verdict::Valid => Verdict::Pass,
+                    zookeeper::Verdict::Violation => Verdict::Fail,
+                    zookeeper::Verdict::Unknown => Verdict::Unknown,
+                },
+                detail: report.describe(only),
+            }
+        })
+        .collect()
 }
 
 /// Counts operations by outcome: every invocation is matched with the process's next completion.

@@ -38,7 +38,7 @@ pub(crate) struct Effort {
 
 /// Model steps the replay may take per operation of a part before it gives the part to the
 /// search (a replay that needs more is guessing badly).
-const REPLAY_STEPS_PER_OP: u64 = 16;
+const REPLAY_STEPS_PER_OP: u64 = 64;
 
 /// Whether the writes (and with `with_reads`, the reads at their zxid) of `h` are explained by
 /// one order by zxid.
@@ -105,7 +105,7 @@ pub(crate) fn explain(
     effort.parts = parts.len();
     let mut stuck: Vec<usize> = Vec::new();
     for part in &parts {
-        let limit = REPLAY_STEPS_PER_OP * part.len() as u64 + 1_000;
+        let limit = REPLAY_STEPS_PER_OP * part.len() as u64 + 10_000;
         if !replay::explains(&model, &ops, part, &known, limit, &mut effort.replay_steps) {
             effort.searched += 1;
             stuck.extend(part);

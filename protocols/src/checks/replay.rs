@@ -18,7 +18,7 @@
 //! past the operations that refuse it. Choices that lead nowhere are undone (depth-first, with the
 //! order so far and copies of the state every `CHECKPOINT_EVERY` operations, made only once a
 //! point needed a floating write). It tries one floating write per point first, then more
-//! (iterative deepening).
+//! (iterative deepening, `PASSES`).
 
 use crate::znode::model::{ZnodeModel, ZnodeState};
 use crate::znode::path;
@@ -31,8 +31,11 @@ use std::collections::BTreeSet;
 /// A copy of the state is kept every this many operations of the order.
 const CHECKPOINT_EVERY: usize = 64;
 
-/// At most this many floating writes are placed for one point.
-const MAX_PLACED_PER_POINT: usize = 3;
+/// The replay's passes, each from the start: at most how many floating writes placed for one
+/// point, and whether to scan for their places. Cheap choices first everywhere before costly ones
+/// anywhere (iterative deepening): a choice that explains one point may only be undone once a
+/// later point fails, and a costly search at that later point would be spent in vain.
+const PASSES: [(usize, bool); 5] = [(1, false), (1, true), (2, false), (2, true), (3, true)];
 
 type Op = Operation<ZkInput, ZkOutput>;
 
@@ -43,17 +46,22 @@ enum Aspect<'a> {
     Node(&'a str),
     /// A node's children: the list, their count, cversion, pzxid, the sequence counter.
     Kids(&'a str),
-    /// Any node directly under this one (a sequential create whose name is not known).
-    Under(&'a str),
+    /// Any node a sequential create under `parent` with name `prefix` makes (its name is not
+    /// known): `parent/prefix` and ten digits.
+    Family(&'a str, &'a str),
 }
 
 fn meet(a: Aspect<'_>, b: Aspect<'_>) -> bool {
     match (a, b) {
         (Aspect::Node(x), Aspect::Node(y)) | (Aspect::Kids(x), Aspect::Kids(y)) => x == y,
-        (Aspect::Under(q), Aspect::Node(p)) | (Aspect::Node(p), Aspect::Under(q)) => {
+        (Aspect::Family(q, prefix), Aspect::Node(p))
+        | (Aspect::Node(p), Aspect::Family(q, prefix)) => {
             path::parent(p) == Some(q)
+                && path::name(p)
+                    .strip_prefix(prefix)
+                    .is_some_and(|suffix| suffix.len() == path::SEQUENTIAL_SUFFIX_LEN)
         }
-        (Aspect::Under(x), Aspect::Under(y)) => x == y,
+        (Aspect::Family(q, x), Aspect::Family(r, y)) => q == r && x == y,
         _ => false,
     }
 }
@@ -119,7 +127,7 @@ impl<'a> Footprint<'a> {
         let node = match (made, c.mode.is_sequential()) {
             (Some(p), _) => Aspect::Node(p),
             (None, false) => Aspect::Node(&c.path),
-            (None, true) => Aspect::Under(parent),
+            (None, true) => Aspect::Family(parent, path::name(&c.path)),
         };
         self.touches.extend([node, Aspect::Kids(parent)]);
         self.observes.extend([node, Aspect::Node(parent)]);
@@ -212,7 +220,7 @@ pub(crate) fn explains(
         .map(|&f| Footprint::of(&ops[f], &ephemeral))
         .collect();
     let mut spent = 0;
-    for max_depth in 1..=MAX_PLACED_PER_POINT {
+    for (max_depth, scans) in PASSES {
         let mut r = Replay {
             model,
             ops,
@@ -227,6 +235,7 @@ pub(crate) fn explains(
             steps: spent,
             limit,
             max_depth,
+            scans,
         };
         let explained = r.run();
         spent = r.steps;
@@ -260,6 +269,8 @@ struct Replay<'a> {
     limit: u64,
     /// At most this many floating writes placed for one point.
     max_depth: usize,
+    /// Whether to try scanning for a floating write's place (costly) after the single tries.
+    scans: bool,
 }
 
 impl<'a> Replay<'a> {
@@ -305,7 +316,9 @@ impl<'a> Replay<'a> {
     }
 
     fn checkpoint(&mut self, len: usize, state: &ZnodeState) {
-        if len.is_multiple_of(CHECKPOINT_EVERY) && self.checkpoints.last().is_some_and(|(l, _)| *l < len) {
+        if len.is_multiple_of(CHECKPOINT_EVERY)
+            && self.checkpoints.last().is_some_and(|(l, _)| *l < len)
+        {
             self.checkpoints.push((len, state.clone()));
         }
     }
@@ -469,7 +482,9 @@ impl<'a> Replay<'a> {
                 })
             });
         }
+        // Single tries of every floating write come before the scans, which cost more.
         let mut options = Vec::new();
+        let mut scans = Vec::new();
         for (k, &f) in self.floats.iter().enumerate() {
             let float = &self.ops[f];
             let print = &self.float_prints[k];
@@ -515,11 +530,14 @@ impl<'a> Replay<'a> {
                     });
                 }
             }
-            options.push(Opt {
+            scans.push(Opt {
                 float: k,
                 at: earliest,
                 scan: true,
             });
+        }
+        if self.scans {
+            options.extend(scans);
         }
         options
     }

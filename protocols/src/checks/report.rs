@@ -389,6 +389,39 @@ impl Report {
             .unwrap_or(Verdict::Valid)
     }
 
+    /// The report restricted to `only`: a line per guarantee, then its listed violations, then
+    /// the notes (what a run's `zookeeper` check shows, which leaves out `sync-read`).
+    pub fn describe(&self, only: &[Guarantee]) -> String {
+        let mut s = String::new();
+        for r in self
+            .guarantees
+            .iter()
+            .filter(|r| only.contains(&r.guarantee))
+        {
+            let _ = write!(s, "{}: {}", r.guarantee.name(), r.verdict.name());
+            let _ = write!(s, " ({} {}", r.checked, r.checked_what);
+            if r.violations > 0 {
+                let _ = write!(s, ", {} violations", r.violations);
+            }
+            if let Some(reason) = &r.unknown {
+                let _ = write!(s, ", {reason}");
+            }
+            s.push_str(")\n");
+        }
+        for v in self
+            .violations
+            .iter()
+            .filter(|v| only.contains(&v.guarantee))
+        {
+            let _ = writeln!(s, "{v}");
+        }
+        for note in &self.notes {
+            let _ = writeln!(s, "note: {note}");
+        }
+        s.truncate(s.trim_end().len());
+        s
+    }
+
     /// One line per guarantee: verdict, what was checked, violations.
     pub fn summary(&self) -> String {
         let mut s = String::new();
