@@ -238,33 +238,19 @@ impl ZnodeState {
         Some(())
     }
 
-    /// Whether the model's answer can be the observed one: equal up to zxids, and every zxid
-    /// either equal or, if unknown, consistently bindable. Binds what it learns.
-    fn unify(&mut self, model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> Option<()> {
-        let (model_shape, model_zxids) = shape_and_zxids(model);
-        let (seen_shape, seen_zxids) = shape_and_zxids(seen);
-        if model_shape != seen_shape {
-            return None;
+    /// Binds the unknown zxids an answer showed (`bindings`), in the order it showed them, and
+    /// rewrites the nodes that hold them; `None` if a value does not fit its unknown's bounds.
+    fn bind(&mut self, bound: &[(u32, Zxid)]) -> Option<()> {
+        for &(i, value) in bound {
+            self.learn(i as usize, value.0)?;
         }
-        let mut learned: BTreeMap<u32, Zxid> = BTreeMap::new();
-        for (zx, seen) in model_zxids.into_iter().zip(seen_zxids) {
-            match zx {
-                Zx::Known(known) if known == seen => {}
-                Zx::Known(_) => return None,
-                Zx::Unknown(i) => match learned.get(&i) {
-                    Some(&bound) if bound == seen => {}
-                    Some(_) => return None,
-                    None => {
-                        self.learn(i as usize, seen.0)?;
-                        learned.insert(i, seen);
-                    }
-                },
-            }
-        }
-        for &i in learned.keys() {
+        for &(i, _) in bound {
             for p in self.unknown[i as usize].holders.iter() {
                 self.tree.map_zxids(p, |zx| match zx {
-                    Zx::Unknown(j) => learned.get(&j).map_or(zx, |&value| Zx::Known(value)),
+                    Zx::Unknown(j) => bound
+                        .iter()
+                        .find(|&&(k, _)| k == j)
+                        .map_or(zx, |&(_, value)| Zx::Known(value)),
                     Zx::Known(_) => zx,
                 });
             }
@@ -350,8 +336,8 @@ enum Plan {
     /// Nothing changes.
     Same,
     Write,
-    /// A read, with the model's answer.
-    Read(Outcome<Reply<Zx>>),
+    /// A read whose answer matched, with the unknown zxids it binds.
+    Read(Vec<(u32, Zxid)>),
 }
 
 /// The znode model. A znode history always starts from a fresh server's tree; the only thing the
@@ -486,14 +472,19 @@ impl ZnodeModel {
                 // A read changes nothing: answer it from `state`, so that a copy is made only for
                 // an answer that can match.
                 let open = session != SessionId::NONE && !state.closed.contains(&session);
-                let outcome = match open {
-                    true => state.tree.answer(read),
+                let view = match open {
+                    true => state.tree.view(read),
                     false => Outcome::Err(ZkError::SessionExpired),
                 };
-                if seen.is_some_and(|seen| !may_match(&outcome, seen)) {
-                    return None;
+                match seen {
+                    Some(seen) => bindings(seen, |seen, pair| match (&view, seen) {
+                        (Outcome::Ok(view), Outcome::Ok(seen)) => view.same_but_zxids(seen, pair),
+                        (Outcome::Err(a), Outcome::Err(b)) => a == b,
+                        _ => false,
+                    })
+                    .map(Plan::Read),
+                    None => Some(Plan::Read(Vec::new())),
                 }
-                Some(Plan::Read(outcome))
             }
         }
     }
@@ -509,7 +500,7 @@ impl ZnodeModel {
         let session = input.session_or_none();
         let seen = output.map(|o| &o.outcome);
         let header = output.and_then(|o| o.zxid);
-        let outcome = match (plan, &input.request) {
+        match (plan, &input.request) {
             (Plan::Same, _) => return Some(()),
             (Plan::Write, Request::Write(write)) => {
                 let previous = header.and_then(|z| self.previous_write.get(&z.0).copied());
@@ -530,18 +521,20 @@ impl ZnodeModel {
                 if let (Write::CloseSession, true) = (write, applied.outcome.is_ok()) {
                     next.closed.insert(session);
                 }
-                applied.outcome
+                if let Some(seen) = seen {
+                    let bound = bindings(seen, |seen, pair| {
+                        applied.outcome.same_but_zxids(seen, pair)
+                    })?;
+                    next.bind(&bound)?;
+                }
             }
-            (Plan::Read(outcome), _) => {
+            (Plan::Read(bound), _) => {
                 if let (true, Some(zxid)) = (self.reads_at_zxid, header) {
                     next.place_read(zxid)?;
                 }
-                outcome
+                next.bind(&bound)?;
             }
             (Plan::Write, Request::Read(_)) => unreachable!("a write plan is made for writes"),
-        };
-        if let Some(seen) = seen {
-            next.unify(&outcome, seen)?;
         }
         next.prune();
         Some(())
@@ -661,33 +654,36 @@ impl Model for ZnodeModel {
     }
 }
 
-/// Whether `seen` can be the model's answer `model` once unknown zxids are bound: a quick test
-/// that needs no copy of the state (`ZnodeState::unify` decides).
-fn may_match(model: &Outcome<Reply<Zx>>, seen: &Outcome<Reply>) -> bool {
-    let (model_shape, model_zxids) = shape_and_zxids(model);
-    let (seen_shape, seen_zxids) = shape_and_zxids(seen);
-    model_shape == seen_shape
-        && model_zxids
-            .iter()
-            .zip(&seen_zxids)
-            .all(|(zx, seen)| !matches!(zx, Zx::Known(known) if known != seen))
-}
-
-/// An answer with every zxid erased, and its zxids in document order.
-fn shape_and_zxids<Z: Copy>(outcome: &Outcome<Reply<Z>>) -> (Outcome<Reply<()>>, Vec<Z>) {
-    let mut zxids = Vec::new();
-    let shape = outcome.map(|r| r.map_zxids(&mut |z| zxids.push(z)));
-    (shape, zxids)
+/// The unknown zxids `seen` binds if it is the model's answer, in the order it shows them:
+/// `None` if it cannot be (it differs but for zxids, shows another value for a known zxid, or two
+/// values for one unknown). `same` compares the model's answer with `seen` (`same_but_zxids`),
+/// passing each pair of zxids to the given function. Whether the values fit the unknowns' bounds
+/// is `ZnodeState::bind`'s to decide.
+fn bindings(
+    seen: &Outcome<Reply>,
+    same: impl FnOnce(&Outcome<Reply>, &mut dyn FnMut(Zx, Zxid) -> bool) -> bool,
+) -> Option<Vec<(u32, Zxid)>> {
+    let mut bound: Vec<(u32, Zxid)> = Vec::new();
+    let same = same(seen, &mut |zx, seen| match zx {
+        Zx::Known(known) => known == seen,
+        Zx::Unknown(i) => match bound.iter().find(|&&(j, _)| j == i) {
+            Some(&(_, value)) => value == seen,
+            None => {
+                bound.push((i, seen));
+                true
+            }
+        },
+    });
+    same.then_some(bound)
 }
 
 /// Every zxid an answer shows is at most the zxid of its reply header.
 fn within_header(output: &ZkOutput) -> bool {
-    match output.zxid {
-        Some(header) => shape_and_zxids(&output.outcome)
-            .1
-            .iter()
-            .all(|z| *z <= header),
-        None => true,
+    match (output.zxid, &output.outcome) {
+        (Some(header), Outcome::Ok(reply)) => reply
+            .stats()
+            .all(|s| s.czxid <= header && s.mzxid <= header && s.pzxid <= header),
+        _ => true,
     }
 }
 

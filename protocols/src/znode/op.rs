@@ -485,6 +485,60 @@ pub enum SubReply<Z = Zxid> {
 }
 
 impl<Z: Copy> Reply<Z> {
+    /// `Outcome::same_but_zxids` for a successful answer.
+    pub fn same_but_zxids<Y: Copy>(
+        &self,
+        other: &Reply<Y>,
+        pair: &mut (impl FnMut(Z, Y) -> bool + ?Sized),
+    ) -> bool {
+        match (self, other) {
+            (Reply::Session(a), Reply::Session(b)) => a == b,
+            (Reply::Created(a), Reply::Created(b)) => {
+                a.path == b.path && a.stat.same_but_zxids(&b.stat, pair)
+            }
+            (Reply::Stat(a), Reply::Stat(b)) => a.same_but_zxids(b, pair),
+            (Reply::Data(a), Reply::Data(b)) => {
+                a.data == b.data && a.stat.same_but_zxids(&b.stat, pair)
+            }
+            (Reply::Children(a), Reply::Children(b)) => {
+                a.children == b.children && a.stat.same_but_zxids(&b.stat, pair)
+            }
+            (Reply::Synced(a), Reply::Synced(b)) => a == b,
+            (Reply::Multi(a), Reply::Multi(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(a, b)| match (a, b) {
+                        (Outcome::Ok(a), Outcome::Ok(b)) => a.same_but_zxids(b, pair),
+                        (Outcome::Err(a), Outcome::Err(b)) => a == b,
+                        _ => false,
+                    })
+            }
+            (Reply::Done, Reply::Done) => true,
+            _ => false,
+        }
+    }
+
+    /// The Stats the reply shows, in document order: every zxid it holds is in one of them.
+    pub fn stats(&self) -> impl Iterator<Item = &Stat<Z>> {
+        let single = match self {
+            Reply::Created(c) => Some(&c.stat),
+            Reply::Stat(s) => Some(s),
+            Reply::Data(d) => Some(&d.stat),
+            Reply::Children(c) => Some(&c.stat),
+            Reply::Session(_) | Reply::Synced(_) | Reply::Multi(_) | Reply::Done => None,
+        };
+        let entries = match self {
+            Reply::Multi(entries) => entries.as_slice(),
+            _ => &[],
+        };
+        single
+            .into_iter()
+            .chain(entries.iter().filter_map(|e| match e {
+                Outcome::Ok(SubReply::Created(c)) => c.stat.as_ref(),
+                Outcome::Ok(SubReply::Stat(s)) => Some(s),
+                Outcome::Ok(SubReply::Done) | Outcome::Err(_) => None,
+            }))
+    }
+
     /// The same reply with every zxid passed through `f`, in document order.
     pub fn map_zxids<Y>(&self, f: &mut impl FnMut(Z) -> Y) -> Reply<Y> {
         match self {
@@ -525,58 +579,99 @@ impl<Z: Copy> SubReply<Z> {
             SubReply::Done => SubReply::Done,
         }
     }
+
+    /// `Reply::same_but_zxids` for one entry of a multi.
+    pub fn same_but_zxids<Y: Copy>(
+        &self,
+        other: &SubReply<Y>,
+        pair: &mut (impl FnMut(Z, Y) -> bool + ?Sized),
+    ) -> bool {
+        match (self, other) {
+            (SubReply::Created(a), SubReply::Created(b)) => {
+                a.path == b.path
+                    && match (&a.stat, &b.stat) {
+                        (Some(a), Some(b)) => a.same_but_zxids(b, pair),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            }
+            (SubReply::Stat(a), SubReply::Stat(b)) => a.same_but_zxids(b, pair),
+            (SubReply::Done, SubReply::Done) => true,
+            _ => false,
+        }
+    }
+}
+
+impl<Z: Copy> Outcome<Reply<Z>> {
+    /// Whether `self` and `other` are the same answer but for their zxids; each pair of zxids at
+    /// the same place goes to `pair`, in document order, and a `false` from it is a `false`
+    /// answer. Unlike comparing two `map_zxids` copies, it copies nothing.
+    pub fn same_but_zxids<Y: Copy>(
+        &self,
+        other: &Outcome<Reply<Y>>,
+        pair: &mut (impl FnMut(Z, Y) -> bool + ?Sized),
+    ) -> bool {
+        match (self, other) {
+            (Outcome::Ok(a), Outcome::Ok(b)) => a.same_but_zxids(b, pair),
+            (Outcome::Err(a), Outcome::Err(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Outcome<Reply> {
     /// Reads `value` (`{"ok": ...}` or `{"err": ...}`) as the answer to `request`.
     pub fn from_json(request: &Request, value: &Value) -> Result<Outcome<Reply>, String> {
-        match serde_json::from_value::<Outcome<Value>>(value.clone()).map_err(|e| e.to_string())? {
-            Outcome::Err(e) => Ok(Outcome::Err(e)),
-            Outcome::Ok(result) => reply_from_json(request, result).map(Outcome::Ok),
+        // Each answer is read straight into its type from the borrowed `value`, with no copy in
+        // between: the children lists of get_children answers are most of a long history.
+        fn read<'a, T: Deserialize<'a>>(
+            value: &'a Value,
+            reply: impl FnOnce(T) -> Result<Reply, String>,
+        ) -> Result<Outcome<Reply>, String> {
+            Ok(
+                match Outcome::<T>::deserialize(value).map_err(|e| e.to_string())? {
+                    Outcome::Ok(t) => Outcome::Ok(reply(t)?),
+                    Outcome::Err(e) => Outcome::Err(e),
+                },
+            )
         }
-    }
-}
-
-fn reply_from_json(request: &Request, value: Value) -> Result<Reply, String> {
-    fn read<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
-        serde_json::from_value(value).map_err(|e| e.to_string())
-    }
-    fn null(value: Value) -> Result<Reply, String> {
-        match value {
+        let null = |value: Value| match value {
             Value::Null => Ok(Reply::Done),
             other => Err(format!("expected null, found {other}")),
-        }
-    }
-    match request {
-        Request::Write(Write::OpenSession) => read(value).map(Reply::Session),
-        Request::Write(Write::CloseSession) | Request::Write(Write::Delete(_)) => null(value),
-        Request::Write(Write::Create(_)) => read(value).map(Reply::Created),
-        Request::Write(Write::SetData(_)) | Request::Read(Read::Exists(_)) => {
-            read(value).map(Reply::Stat)
-        }
-        Request::Read(Read::GetData(_)) => read(value).map(Reply::Data),
-        Request::Read(Read::GetChildren(_)) => read(value).map(Reply::Children),
-        Request::Read(Read::Sync(_)) => read(value).map(Reply::Synced),
-        Request::Write(Write::Multi(multi)) => {
-            let entries: Vec<Outcome<Value>> = read(value)?;
-            if entries.len() != multi.ops.len() {
-                return Err(format!(
-                    "{} results for {} sub-ops",
-                    entries.len(),
-                    multi.ops.len()
-                ));
+        };
+        match request {
+            Request::Write(Write::OpenSession) => read(value, |s| Ok(Reply::Session(s))),
+            Request::Write(Write::CloseSession) | Request::Write(Write::Delete(_)) => {
+                read(value, null)
             }
-            let mut replies = Vec::with_capacity(entries.len());
-            for (index, (op, entry)) in multi.ops.iter().zip(entries).enumerate() {
-                let reply = match entry {
-                    Outcome::Err(e) => Outcome::Err(e),
-                    Outcome::Ok(v) => Outcome::Ok(
-                        sub_reply_from_json(op, v).map_err(|e| format!("result {index}: {e}"))?,
-                    ),
-                };
-                replies.push(reply);
+            Request::Write(Write::Create(_)) => read(value, |c| Ok(Reply::Created(c))),
+            Request::Write(Write::SetData(_)) | Request::Read(Read::Exists(_)) => {
+                read(value, |s| Ok(Reply::Stat(s)))
             }
-            Ok(Reply::Multi(replies))
+            Request::Read(Read::GetData(_)) => read(value, |d| Ok(Reply::Data(d))),
+            Request::Read(Read::GetChildren(_)) => read(value, |c| Ok(Reply::Children(c))),
+            Request::Read(Read::Sync(_)) => read(value, |p| Ok(Reply::Synced(p))),
+            Request::Write(Write::Multi(multi)) => read(value, |entries: Vec<Outcome<Value>>| {
+                if entries.len() != multi.ops.len() {
+                    return Err(format!(
+                        "{} results for {} sub-ops",
+                        entries.len(),
+                        multi.ops.len()
+                    ));
+                }
+                let mut replies = Vec::with_capacity(entries.len());
+                for (index, (op, entry)) in multi.ops.iter().zip(entries).enumerate() {
+                    let reply = match entry {
+                        Outcome::Err(e) => Outcome::Err(e),
+                        Outcome::Ok(v) => Outcome::Ok(
+                            sub_reply_from_json(op, v)
+                                .map_err(|e| format!("result {index}: {e}"))?,
+                        ),
+                    };
+                    replies.push(reply);
+                }
+                Ok(Reply::Multi(replies))
+            }),
         }
     }
 }

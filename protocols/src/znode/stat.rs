@@ -45,6 +45,24 @@ impl<Z: Copy> Stat<Z> {
             num_children: self.num_children,
         }
     }
+
+    /// Whether `self` and `other` are equal but for their zxids; each pair of zxids in the same
+    /// field goes to `pair` (czxid, mzxid, pzxid), and a `false` from it is a `false` answer.
+    pub fn same_but_zxids<Y: Copy>(
+        &self,
+        other: &Stat<Y>,
+        pair: &mut (impl FnMut(Z, Y) -> bool + ?Sized),
+    ) -> bool {
+        self.version == other.version
+            && self.cversion == other.cversion
+            && self.aversion == other.aversion
+            && self.ephemeral_owner == other.ephemeral_owner
+            && self.data_length == other.data_length
+            && self.num_children == other.num_children
+            && pair(self.czxid, other.czxid)
+            && pair(self.mzxid, other.mzxid)
+            && pair(self.pzxid, other.pzxid)
+    }
 }
 
 #[cfg(test)]

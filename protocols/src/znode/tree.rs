@@ -112,6 +112,62 @@ impl<Z: Copy> Node<Z> {
     }
 }
 
+/// The successful answer to a read, borrowed from the tree (`DataTree::view`).
+#[derive(Clone, Copy, Debug)]
+pub enum ReadView<'a, Z> {
+    /// get_data: the node's data and Stat.
+    Data(&'a Node<Z>),
+    /// get_children: its children's names and Stat.
+    Children(&'a Node<Z>),
+    /// exists: its Stat.
+    Stat(&'a Node<Z>),
+    /// sync: the path, echoed.
+    Synced(&'a str),
+}
+
+impl<Z: Copy> ReadView<'_, Z> {
+    /// The reply a server sends.
+    pub fn reply(&self) -> Reply<Z> {
+        match *self {
+            ReadView::Data(node) => Reply::Data(Data {
+                data: node.data.clone(),
+                stat: node.stat(),
+            }),
+            ReadView::Children(node) => Reply::Children(Children {
+                children: node.children.iter().map(|c| String::from(&**c)).collect(),
+                stat: node.stat(),
+            }),
+            ReadView::Stat(node) => Reply::Stat(node.stat()),
+            ReadView::Synced(p) => Reply::Synced(p.to_string()),
+        }
+    }
+
+    /// `Reply::same_but_zxids` between this answer and `other`, without copying this one.
+    pub fn same_but_zxids<Y: Copy>(
+        &self,
+        other: &Reply<Y>,
+        pair: &mut (impl FnMut(Z, Y) -> bool + ?Sized),
+    ) -> bool {
+        match (*self, other) {
+            (ReadView::Data(node), Reply::Data(d)) => {
+                node.data == d.data && node.stat().same_but_zxids(&d.stat, pair)
+            }
+            (ReadView::Children(node), Reply::Children(c)) => {
+                node.children.len() == c.children.len()
+                    && node
+                        .children
+                        .iter()
+                        .zip(&c.children)
+                        .all(|(a, b)| **a == **b)
+                    && node.stat().same_but_zxids(&c.stat, pair)
+            }
+            (ReadView::Stat(node), Reply::Stat(s)) => node.stat().same_but_zxids(s, pair),
+            (ReadView::Synced(p), Reply::Synced(q)) => p == q,
+            _ => false,
+        }
+    }
+}
+
 /// What one write did to the tree, in the order it did it: what a watch table needs to decide
 /// which notifications fire (ZooKeeper's `DataTree.createNode`, `deleteNode`, `setData`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -352,30 +408,26 @@ impl<Z: Copy + Eq + Hash> DataTree<Z> {
 
     /// The answer to `read` from a session that is open.
     pub(super) fn answer(&self, read: &Read) -> Outcome<Reply<Z>> {
-        match read {
+        self.view(read).map(ReadView::reply)
+    }
+
+    /// What answers `read` from a session that is open, borrowed from the tree: `answer` copies
+    /// it into a reply; the linearizability model compares it with an observed answer as it is.
+    pub(super) fn view<'a>(&'a self, read: &'a Read) -> Outcome<ReadView<'a, Z>> {
+        let node = |p: &str| self.node(p).ok_or(ZkError::NoNode);
+        let view = match read {
             // FORMAT.md "Reads and sync": get_data and get_children do not validate the path.
-            Read::GetData(r) => match self.nodes.get(r.path.as_str()) {
-                Some(node) => Outcome::Ok(Reply::Data(Data {
-                    data: node.data.clone(),
-                    stat: node.stat(),
-                })),
-                None => Outcome::Err(ZkError::NoNode),
-            },
-            Read::GetChildren(r) => match self.nodes.get(r.path.as_str()) {
-                Some(node) => Outcome::Ok(Reply::Children(Children {
-                    children: node.children.iter().map(|c| c.to_string()).collect(),
-                    stat: node.stat(),
-                })),
-                None => Outcome::Err(ZkError::NoNode),
-            },
+            Read::GetData(r) => node(&r.path).map(ReadView::Data),
+            Read::GetChildren(r) => node(&r.path).map(ReadView::Children),
             // exists refuses only U+0000, before looking the path up.
-            Read::Exists(r) if path::has_nul(&r.path) => Outcome::Err(ZkError::BadArguments),
-            Read::Exists(r) => match self.nodes.get(r.path.as_str()) {
-                Some(node) => Outcome::Ok(Reply::Stat(node.stat())),
-                None => Outcome::Err(ZkError::NoNode),
-            },
+            Read::Exists(r) if path::has_nul(&r.path) => Err(ZkError::BadArguments),
+            Read::Exists(r) => node(&r.path).map(ReadView::Stat),
             // sync echoes its path without any check.
-            Read::Sync(s) => Outcome::Ok(Reply::Synced(s.path.clone())),
+            Read::Sync(s) => Ok(ReadView::Synced(&s.path)),
+        };
+        match view {
+            Ok(view) => Outcome::Ok(view),
+            Err(error) => Outcome::Err(error),
         }
     }
 
