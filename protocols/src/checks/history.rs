@@ -132,6 +132,44 @@ pub(crate) struct Before {
     pub any: Option<(u64, usize)>,
     /// By a write's answer (`Role::Write`).
     pub write: Option<(u64, usize)>,
+    /// The largest, and the largest shown to another session than the largest's (a server's
+    /// operation counts as no session's): so that the largest shown to sessions other than a
+    /// given one is known too (`Before::by_others`).
+    top: [Option<(u64, usize, Option<SessionId>)>; 2],
+}
+
+impl Before {
+    /// The largest zxid an answer to another session than `session` had shown.
+    pub fn by_others(&self, session: Option<SessionId>) -> Option<(u64, usize)> {
+        self.top
+            .iter()
+            .flatten()
+            .find(|(_, _, s)| *s != session || session.is_none())
+            .map(|&(z, j, _)| (z, j))
+    }
+
+    fn add(&mut self, z: u64, j: usize, session: Option<SessionId>, write: bool) {
+        if self.any.is_none_or(|(m, _)| z > m) {
+            self.any = Some((z, j));
+        }
+        if write && self.write.is_none_or(|(m, _)| z > m) {
+            self.write = Some((z, j));
+        }
+        match self.top {
+            [Some((m, _, s)), _] if s == session => {
+                if z > m {
+                    self.top[0] = Some((z, j, session));
+                }
+            }
+            [first, second] => {
+                if first.is_none_or(|(m, _, _)| z > m) {
+                    self.top = [Some((z, j, session)), first];
+                } else if second.is_none_or(|(m, _, _)| z > m) {
+                    self.top[1] = Some((z, j, session));
+                }
+            }
+        }
+    }
 }
 
 pub(crate) struct History {
@@ -379,13 +417,10 @@ fn before(ops: &[Op]) -> Vec<Before> {
     for i in by_call {
         while next < done.len() && ops[done[next]].ret < ops[i].call {
             let j = done[next];
-            let z = ops[j].seen_zxid().expect("filtered");
-            if acc.any.is_none_or(|(m, _)| z > m) {
-                acc.any = Some((z, j));
-            }
-            if ops[j].role == Role::Write && acc.write.is_none_or(|(m, _)| z > m) {
-                acc.write = Some((z, j));
-            }
+            let op = &ops[j];
+            let session = op.session.filter(|_| !op.by_server());
+            let z = op.seen_zxid().expect("filtered");
+            acc.add(z, j, session, op.role == Role::Write);
             next += 1;
         }
         result[i] = acc;

@@ -6,35 +6,51 @@
 //!
 //! Syncs, `open_session` and answers without a zxid are left out: they show no state, or cannot be
 //! placed. The writes' own answers are in the order too, so a read is explained only by writes
-//! that could answer as they did; a history whose writes alone cannot be ordered fails guarantee
-//! 1 as well, which names the writes.
+//! that could answer as they did; when the writes alone cannot be ordered (guarantee 1 fails and
+//! names them), this guarantee is left undecided.
 
 use super::history::{History, Role};
 use super::order::Explained;
 use super::report::{Found, Guarantee, GuaranteeResult, Involved, Violation};
 
-/// Guarantee 2, given what the zxid order of writes and reads says (`order::explain` with reads).
-pub(crate) fn check_reads(h: &History, explained: Explained) -> (GuaranteeResult, Vec<Violation>) {
+/// Guarantee 2, given what the zxid order of writes and reads says (`order::explain` with
+/// reads) and whether the writes alone have an order (guarantee 1): if they have none, no order of
+/// the reads can be judged, and the verdict is unknown rather than a violation blamed on reads.
+pub(crate) fn check_reads(
+    h: &History,
+    explained: Explained,
+    writes_ordered: bool,
+) -> (GuaranteeResult, Vec<Violation>) {
     let mut found = Found::new(Guarantee::ReadsAtZxid);
     found.checked = h.ops.iter().filter(|op| op.role == Role::Read).count() as u64;
+    if !writes_ordered {
+        let why = "the writes alone have no order by zxid (linearizable-writes), so the reads \
+                   cannot be placed in one";
+        return found.finish("reads", Some(why.into()));
+    }
     let mut unknown = None;
     match explained {
         Explained::Yes => {}
-        Explained::Unknown(reason) => unknown = Some(reason),
+        Explained::Unknown(reason) => unknown = Some(reason.to_string()),
         Explained::No(cx) => {
-            let involved = cx
+            let role = |i: usize| match h.ops[i].role {
+                Role::Read => "read",
+                Role::Write => "write",
+                _ => "write, zxid unknown",
+            };
+            let mut involved: Vec<Involved> = cx
                 .core
                 .iter()
-                .map(|r| {
-                    let op = &h.ops[r.index];
-                    let role = match op.role {
-                        Role::Read => "read",
-                        Role::Write => "write",
-                        _ => "write, zxid unknown",
-                    };
-                    Involved::op(role, op)
-                })
+                .map(|r| Involved::op(role(r.index), &h.ops[r.index]))
                 .collect();
+            // The operation the search could not place, named even when the core leaves it out.
+            if cx.core.iter().all(|r| r.index != cx.blocking.index) {
+                let i = cx.blocking.index;
+                involved.push(Involved::op(
+                    &format!("{} that cannot be placed", role(i)),
+                    &h.ops[i],
+                ));
+            }
             let blocking = &h.ops[cx.blocking.index];
             found.add(
                 "read-at-zxid",

@@ -542,3 +542,222 @@ impl<'a> Replay<'a> {
         options
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::znode::{Children, CreateMode, Created, Data, Delete, SetData, Stat, Watched, Zxid};
+
+    const S: Option<SessionId> = Some(SessionId(1));
+
+    /// Operations in zxid time: `point(zxid, ..)` at the zxid's place, `float(after, ..)` from
+    /// after zxid `after`; reads come after the write with the same zxid.
+    struct Ops(Vec<Op>);
+
+    fn stat(czxid: u64, mzxid: u64, pzxid: u64, version: i32, cversion: i32, kids: i32) -> Stat {
+        Stat {
+            czxid: Zxid(czxid),
+            mzxid: Zxid(mzxid),
+            pzxid: Zxid(pzxid),
+            version,
+            cversion,
+            aversion: 0,
+            ephemeral_owner: SessionId::NONE,
+            data_length: 1,
+            num_children: kids,
+        }
+    }
+
+    fn create(path: &str) -> Request {
+        Request::Write(Write::Create(Create {
+            path: path.into(),
+            data: "x".into(),
+            mode: CreateMode::Persistent,
+        }))
+    }
+
+    fn set(path: &str) -> Request {
+        Request::Write(Write::SetData(SetData {
+            path: path.into(),
+            data: "x".into(),
+            version: -1,
+        }))
+    }
+
+    fn delete(path: &str) -> Request {
+        Request::Write(Write::Delete(Delete {
+            path: path.into(),
+            version: -1,
+        }))
+    }
+
+    fn read(path: &str) -> Request {
+        Request::Read(Read::GetData(Watched {
+            path: path.into(),
+            watch: false,
+        }))
+    }
+
+    fn children(path: &str) -> Request {
+        Request::Read(Read::GetChildren(Watched {
+            path: path.into(),
+            watch: false,
+        }))
+    }
+
+    impl Ops {
+        fn at(zxid: u64, is_read: bool) -> u64 {
+            3 * zxid + if is_read { 2 } else { 1 }
+        }
+
+        fn point(mut self, zxid: u64, request: Request, reply: Outcome<Reply>) -> Ops {
+            let at = Ops::at(zxid, matches!(request, Request::Read(_)));
+            self.0.push(Operation {
+                process: 0,
+                input: ZkInput::new(S, request).unwrap(),
+                output: Some(ZkOutput {
+                    outcome: reply,
+                    zxid: Some(Zxid(zxid)),
+                }),
+                call: at,
+                ret: at,
+                line: self.0.len() + 1,
+            });
+            self
+        }
+
+        fn float(mut self, after: u64, request: Request) -> Ops {
+            self.0.push(Operation {
+                process: 1,
+                input: ZkInput::new(S, request).unwrap(),
+                output: None,
+                call: 3 * (after + 1),
+                ret: u64::MAX,
+                line: self.0.len() + 1,
+            });
+            self
+        }
+
+        fn explained(&self) -> (bool, u64) {
+            let known: Vec<u64> = self
+                .0
+                .iter()
+                .filter(|op| matches!(op.input.request, Request::Write(_)))
+                .filter_map(|op| op.output.as_ref()?.zxid.map(|z| z.0))
+                .collect();
+            let model = ZnodeModel::default().at_read_zxids();
+            let all: Vec<usize> = (0..self.0.len()).collect();
+            let mut steps = 0;
+            let ok = explains(&model, &self.0, &all, &known, 10_000, &mut steps);
+            (ok, steps)
+        }
+    }
+
+    fn made(path: &str, zxid: u64) -> Outcome<Reply> {
+        Outcome::Ok(Reply::Created(Created {
+            path: path.into(),
+            stat: stat(zxid, zxid, zxid, 0, 0, 0),
+        }))
+    }
+
+    fn data(s: Stat) -> Outcome<Reply> {
+        Outcome::Ok(Reply::Data(Data {
+            data: "x".into(),
+            stat: s,
+        }))
+    }
+
+    #[test]
+    fn points_in_order_are_replayed_and_a_wrong_answer_is_not_explained() {
+        let ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .point(
+                2,
+                set("/a"),
+                Outcome::Ok(Reply::Stat(stat(1, 2, 1, 1, 0, 0))),
+            )
+            .point(2, read("/a"), data(stat(1, 2, 1, 1, 0, 0)));
+        assert_eq!(ops.explained(), (true, 3));
+        let stale = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .point(
+                2,
+                set("/a"),
+                Outcome::Ok(Reply::Stat(stat(1, 2, 1, 1, 0, 0))),
+            )
+            .point(2, read("/a"), data(stat(1, 1, 1, 0, 0, 0)));
+        assert!(!stale.explained().0);
+    }
+
+    #[test]
+    fn a_floating_write_goes_just_before_the_answer_that_needs_it() {
+        // The delete of /a, answer unknown, explains the NoNode at zxid 4.
+        let ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .float(1, delete("/a"))
+            .point(2, create("/b"), made("/b", 2))
+            .point(4, read("/a"), Outcome::Err(crate::znode::ZkError::NoNode));
+        assert!(ops.explained().0);
+        // Not before a read that still saw /a.
+        let ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .float(1, delete("/a"))
+            .point(4, read("/a"), Outcome::Err(crate::znode::ZkError::NoNode))
+            .point(5, read("/a"), data(stat(1, 1, 1, 0, 0, 0)));
+        assert!(!ops.explained().0);
+    }
+
+    #[test]
+    fn a_floating_write_goes_to_the_zxid_an_answer_reveals() {
+        // The set of /a took zxid 3 (its mzxid), before the create of /b at 5 that the read at 6
+        // also reflects.
+        let ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .float(1, set("/a"))
+            .point(5, create("/b"), made("/b", 5))
+            .point(6, read("/a"), data(stat(1, 3, 1, 1, 0, 0)));
+        assert!(ops.explained().0);
+    }
+
+    #[test]
+    fn a_floating_write_goes_after_the_last_operation_that_saw_without_it() {
+        // /a's child c is deleted by a floating write: after the set of /a at 3 (which still
+        // counts it), before the create of /a/d at 5 (pzxid 5 at the end).
+        let ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .point(2, create("/a/c"), made("/a/c", 2))
+            .float(2, delete("/a/c"))
+            .point(
+                3,
+                set("/a"),
+                Outcome::Ok(Reply::Stat(stat(1, 3, 2, 1, 1, 1))),
+            )
+            .point(5, create("/a/d"), made("/a/d", 5))
+            .point(
+                6,
+                children("/a"),
+                Outcome::Ok(Reply::Children(Children {
+                    children: vec!["d".into()],
+                    stat: stat(1, 3, 5, 1, 3, 1),
+                })),
+            );
+        assert!(ops.explained().0);
+    }
+
+    #[test]
+    fn two_floating_writes_may_be_needed_for_one_answer() {
+        let ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .float(1, set("/a"))
+            .float(1, set("/a"))
+            .point(9, read("/a"), data(stat(1, 7, 1, 2, 0, 0)));
+        assert!(ops.explained().0);
+        // Three are not there.
+        let ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .float(1, set("/a"))
+            .float(1, set("/a"))
+            .point(9, read("/a"), data(stat(1, 7, 1, 3, 0, 0)));
+        assert!(!ops.explained().0);
+    }
+}

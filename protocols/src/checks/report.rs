@@ -6,7 +6,7 @@
 
 use super::history::{Event, EventKind, History, Op};
 use serde::Serialize;
-use sim::check::{Counterexample, UnknownReason};
+use sim::check::Counterexample;
 use std::fmt::{self, Write as _};
 
 /// How strict a check is.
@@ -145,9 +145,9 @@ pub struct GuaranteeResult {
     pub checked_what: String,
     /// Violations found; the report lists at most `MAX_LISTED` of them per guarantee.
     pub violations: usize,
-    /// Why the verdict is unknown.
+    /// Why the verdict is unknown: a budget ran out, or a guarantee it rests on broke.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unknown: Option<UnknownReason>,
+    pub unknown: Option<String>,
 }
 
 /// An operation or notification a violation involves.
@@ -322,11 +322,12 @@ impl Found {
         }
     }
 
-    /// The guarantee's result, with `unknown` if the budget ran out first.
+    /// The guarantee's result, with `unknown` saying why it could not be decided, if it could
+    /// not.
     pub fn finish(
         self,
         checked_what: &str,
-        unknown: Option<UnknownReason>,
+        unknown: Option<String>,
     ) -> (GuaranteeResult, Vec<Violation>) {
         let verdict = match (self.count, &unknown) {
             (0, None) => Verdict::Valid,

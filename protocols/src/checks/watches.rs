@@ -454,7 +454,12 @@ fn leave(
             };
             (p, kind, Some(held_kind), z)
         }
-        (Some(_), None) => return,
+        // Answered without a zxid, or not answered: the watch may be there, since when is
+        // not known, so it justifies a notification but none is required of it.
+        (Some(output), None) => match watch_left_by(read, &output.outcome) {
+            Some((p, kind)) => (p, kind, None, before),
+            None => return,
+        },
         (None, _) => match read {
             Read::GetData(w) | Read::Exists(w) if w.watch => {
                 (w.path.as_str(), WatchKind::Data, None, before)

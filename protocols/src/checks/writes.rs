@@ -6,9 +6,10 @@
 //!   whose zxid is unknown placed at any zxid above what was shown before their invocation, or
 //!   nowhere (`order`: a replay, and the exact search where the replay cannot tell);
 //! - `zxid-unique`: no two writes answered with the same zxid;
-//! - `zxid-real-time`: a write's zxid is above every zxid an answer showed before the write was
-//!   invoked (a reply's zxid is committed when the reply leaves, and a write invoked later is
-//!   ordered after every committed write).
+//! - `zxid-real-time`: a write's zxid is above every zxid an answer to another session showed
+//!   before the write was invoked (a reply's zxid is committed when the reply leaves, and a write
+//!   invoked later is ordered after every committed write). What the write's own session saw is
+//!   guarantee 3's rule `write-after-seen`.
 //!
 //! It never looks at what reads answered: the read guarantees do.
 
@@ -26,13 +27,18 @@ pub(crate) fn check_writes(h: &History, explained: Explained) -> (GuaranteeResul
     let mut unknown = None;
     match explained {
         Explained::Yes => {}
-        Explained::Unknown(reason) => unknown = Some(reason),
+        Explained::Unknown(reason) => unknown = Some(reason.to_string()),
         Explained::No(cx) => {
-            let involved = cx
+            let mut involved: Vec<Involved> = cx
                 .core
                 .iter()
                 .map(|r| Involved::op("cannot be ordered", &h.ops[r.index]))
                 .collect();
+            // The write the search could not place, named even when the core leaves it out.
+            if cx.core.iter().all(|r| r.index != cx.blocking.index) {
+                let i = cx.blocking.index;
+                involved.push(Involved::op("cannot be placed", &h.ops[i]));
+            }
             found.add(
                 "zxid-order",
                 format!(
@@ -81,7 +87,9 @@ fn zxid_rules(h: &History, found: &mut Found) {
         } else {
             by_zxid.insert(zxid, i);
         }
-        if let Some((seen, j)) = h.before[i].any
+        // What the write's own session saw before is guarantee 3's (`write-after-seen`).
+        let session = op.session.filter(|_| !op.by_server());
+        if let Some((seen, j)) = h.before[i].by_others(session)
             && seen >= zxid
         {
             found.add(

@@ -48,9 +48,10 @@ pub fn check(raw: &RawHistory, level: Level, budget: &Budget) -> Result<Report, 
         Explained::Yes => Explained::Yes,
         _ => order::explain(&history, false, &half)?.0,
     };
+    let writes_ordered = !matches!(writes_alone, Explained::No(_));
     let mut results = vec![
         writes::check_writes(&history, writes_alone),
-        reads::check_reads(&history, with_reads),
+        reads::check_reads(&history, with_reads, writes_ordered),
     ];
     results.extend(sessions::check_sessions(&history));
     results.push(watches::check_watches(&history));
