@@ -45,34 +45,64 @@ impl Decode for ZnodeModel {
     }
 
     fn input(&self, op: &RawOp) -> Result<ZkInput, Error> {
-        if !OP_NAMES.contains(&op.f.as_str()) {
-            return Err(self.unknown_op(op));
-        }
-        let request = Request::from_parts(&op.f, &op.invoke.to_json())
-            .map_err(|e| self.bad_value(op, op.line, format!("arguments: {e}")))?;
-        ZkInput::new(op.session.map(SessionId), request)
-            .map_err(|reason| self.bad_value(op, op.line, reason))
+        decode_input(&op.f, op.session, &op.invoke.to_json(), op.line)
     }
 
     fn output(&self, op: &RawOp, input: &ZkInput, value: &Datum) -> Result<ZkOutput, Error> {
         let line = op.completion_line.unwrap_or(op.line);
-        let outcome = Outcome::from_json(&input.request, &value.to_json())
-            .map_err(|reason| self.bad_value(op, line, format!("answer: {reason}")))?;
-        if let Some(error) = outcome.err().filter(|e| e.is_indeterminate()) {
-            return Err(self.bad_value(
-                op,
-                line,
-                format!(
-                    "{error:?} says nothing about whether the request took effect: \
-                     record it as an info line"
-                ),
-            ));
-        }
-        Ok(ZkOutput {
-            outcome,
-            zxid: op.zxid.map(Zxid),
-        })
+        decode_output(input, &value.to_json(), line, op.zxid)
     }
+}
+
+/// An invocation's request from its line's `f`, `session` and `value` (on line `line`), as
+/// `Decode::input` reads it; for readers that hold the line's JSON already.
+pub fn decode_input(
+    f: &str,
+    session: Option<u64>,
+    arguments: &serde_json::Value,
+    line: usize,
+) -> Result<ZkInput, Error> {
+    let bad = |reason: String| Error::BadValue {
+        line,
+        f: f.into(),
+        reason,
+    };
+    if !OP_NAMES.contains(&f) {
+        return Err(Error::UnknownOp {
+            line,
+            f: f.into(),
+            model: "znode".into(),
+        });
+    }
+    let request = Request::from_parts(f, arguments).map_err(|e| bad(format!("arguments: {e}")))?;
+    ZkInput::new(session.map(SessionId), request).map_err(bad)
+}
+
+/// An `ok` completion's answer (`value` on line `line`, reply header `zxid`), as
+/// `Decode::output` reads it.
+pub fn decode_output(
+    input: &ZkInput,
+    answer: &serde_json::Value,
+    line: usize,
+    zxid: Option<u64>,
+) -> Result<ZkOutput, Error> {
+    let bad = |reason: String| Error::BadValue {
+        line,
+        f: input.request.name().into(),
+        reason,
+    };
+    let outcome = Outcome::from_json(&input.request, answer)
+        .map_err(|reason| bad(format!("answer: {reason}")))?;
+    if let Some(error) = outcome.err().filter(|e| e.is_indeterminate()) {
+        return Err(bad(format!(
+            "{error:?} says nothing about whether the request took effect: record it as an info \
+             line"
+        )));
+    }
+    Ok(ZkOutput {
+        outcome,
+        zxid: zxid.map(Zxid),
+    })
 }
 
 /// Checks a read znode history for linearizability: `zksim check --model znode`.
