@@ -4,6 +4,9 @@
 //! history files decode with line-numbered errors.
 
 use proptest::prelude::*;
+#[path = "support/workload_history.rs"]
+mod workload_history;
+
 use protocols::znode::conformance;
 use protocols::znode::history::{self, check_history};
 use protocols::znode::model::ZnodeModel;
@@ -279,6 +282,34 @@ proptest! {
         created.stat.czxid = Zxid(created.stat.czxid.0 + 1);
         prop_assert!(matches!(verdict(ops), Verdict::Violation(_)));
     }
+}
+
+/// The issue's performance workload, small: concurrent sessions running zksim's client mix on
+/// one sequential server, with some `info` operations. Its history is linearizable; with one read
+/// answering data nobody wrote, it is not, and the counterexample names that read.
+#[test]
+fn a_workload_history_is_linearizable_until_an_answer_is_corrupted() {
+    let spec = workload_history::Spec {
+        operations: 2_000,
+        sessions: 20,
+        seed: 7,
+        info_one_in: 100,
+    };
+    let text = workload_history::generate(spec);
+    let check = |text: &str| {
+        let raw = formats::read(text, Some(Format::Zksim)).unwrap();
+        check_history(&raw, None, &Budget::unlimited()).unwrap()
+    };
+    let result = check(&text);
+    assert_eq!(result.verdict, Verdict::Linearizable);
+    assert_eq!(result.operations, spec.operations);
+    assert!(text.contains(r#""type":"info""#));
+    let (corrupted, line) = workload_history::corrupt_one_read(&text);
+    let Verdict::Violation(counterexample) = check(&corrupted).verdict else {
+        panic!("the corrupted read on line {line} was accepted")
+    };
+    let text = format!("{counterexample:?}");
+    assert!(text.contains("never written"), "{text}");
 }
 
 /// What a client records with `invoke_line` and `ok_line` reads back as the same operations.

@@ -1188,6 +1188,65 @@ mod tests {
     }
 
     #[test]
+    fn forgotten_unknowns_renumber_the_rest_and_leave_equal_states() {
+        let make = |p: &str, zxid| {
+            (
+                input(S1, create(p, CreateMode::Persistent)),
+                Some(created(p, zxid)),
+            )
+        };
+        let lost = |p: &str, data| (input(S1, set(p, data)), None);
+        let known = (
+            input(S1, set("/a", "z")),
+            Some(ok(Reply::Stat(stat(5, 10, 2)), 10)),
+        );
+        let a_then_b = [
+            make("/a", 5),
+            make("/b", 6),
+            lost("/a", "x"),
+            lost("/b", "y"),
+            known.clone(),
+        ];
+        let b_then_a = [
+            make("/a", 5),
+            make("/b", 6),
+            lost("/b", "y"),
+            lost("/a", "x"),
+            known,
+        ];
+        // /a's unknown is overwritten and forgotten; /b's is renumbered to 0 and its holder kept.
+        let first = run(&a_then_b).unwrap();
+        assert_eq!(first.unknown.len(), 1);
+        assert_eq!(&*first.unknown[0].holders, &[Name::from("/b")]);
+        assert_eq!(first.tree().node("/b").unwrap().mzxid, Zx::Unknown(0));
+        let second = run(&b_then_a).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(
+            sim::trace::StableHasher::of(&first),
+            sim::trace::StableHasher::of(&second)
+        );
+        // A read binds the renumbered unknown, within its bounds (6, 10).
+        let read = |mzxid| {
+            let reply = data(
+                "y",
+                Stat {
+                    pzxid: Zxid(6),
+                    ..stat(6, mzxid, 1)
+                },
+            );
+            (input(S1, get("/b")), Some(ok(reply, 20)))
+        };
+        let mut steps = a_then_b.to_vec();
+        steps.push(read(8));
+        let bound = run(&steps).unwrap();
+        assert_eq!(bound.tree().node("/b").unwrap().mzxid, Zx::Known(Zxid(8)));
+        assert!(bound.unknown.is_empty());
+        steps.pop();
+        steps.push(read(11));
+        assert!(run(&steps).is_none(), "11 is above the later known write");
+    }
+
+    #[test]
     fn reads_at_their_zxid_pin_unknown_writes() {
         let make = (
             input(S1, create("/a", CreateMode::Persistent)),

@@ -914,6 +914,67 @@ mod tests {
         }
     }
 
+    /// The StableHasher hash of a tree, which is its digest's.
+    fn hash_of(tree: &DataTree) -> u64 {
+        StableHasher::of(tree)
+    }
+
+    #[test]
+    fn copies_share_nodes_and_compare_by_content() {
+        let mut tree = tree();
+        tree.apply(Zxid(2), SessionId(1), &create("/a", CreateMode::Persistent));
+        let copy = tree.clone();
+        tree.apply(
+            Zxid(3),
+            SessionId(1),
+            &create("/a/b", CreateMode::Ephemeral),
+        );
+        // The copy kept what it had, and the node the write did not touch is shared.
+        assert!(copy.node("/a/b").is_none());
+        assert!(std::ptr::eq(
+            copy.node("/zookeeper").unwrap(),
+            tree.node("/zookeeper").unwrap()
+        ));
+        assert_ne!(tree, copy);
+        assert_ne!(hash_of(&tree), hash_of(&copy));
+        tree.check_invariants().unwrap();
+        copy.check_invariants().unwrap();
+
+        // The same content reached in another order is equal and hashes alike.
+        let set = |data: &str| {
+            Write::SetData(SetData {
+                path: "/a".into(),
+                data: data.into(),
+                version: -1,
+            })
+        };
+        let mut left = copy.clone();
+        left.apply(Zxid(4), SessionId(1), &set("x"));
+        left.apply(Zxid(5), SessionId(1), &create("/c", CreateMode::Persistent));
+        let mut right = copy.clone();
+        right.apply(Zxid(5), SessionId(1), &create("/c", CreateMode::Persistent));
+        right.apply(Zxid(4), SessionId(1), &set("x"));
+        assert_eq!(
+            left.node("/").unwrap().pzxid,
+            right.node("/").unwrap().pzxid
+        );
+        assert_eq!(left, right);
+        assert_eq!(hash_of(&left), hash_of(&right));
+        // A difference in one field, or in the sessions, is seen by both.
+        let mut other = copy.clone();
+        other.apply(Zxid(4), SessionId(1), &set("y"));
+        other.apply(Zxid(5), SessionId(1), &create("/c", CreateMode::Persistent));
+        assert_ne!(left, other);
+        assert_ne!(hash_of(&left), hash_of(&other));
+        let mut opened = left.clone();
+        opened.apply(Zxid(6), SessionId(9), &Write::OpenSession);
+        assert_ne!(left, opened);
+        assert_ne!(hash_of(&left), hash_of(&opened));
+        for t in [&left, &right, &other, &opened] {
+            t.check_invariants().unwrap();
+        }
+    }
+
     #[test]
     fn closing_a_session_deletes_its_ephemerals_at_its_zxid() {
         let mut tree = tree();
@@ -1016,6 +1077,7 @@ mod tests {
         assert_eq!(applied.outcome, Outcome::Ok(Reply::Multi(expected)));
         assert!(applied.changes.is_empty());
         assert_eq!(tree, before);
+        assert_eq!(hash_of(&tree), hash_of(&before));
         tree.check_invariants().unwrap();
     }
 }
