@@ -412,7 +412,11 @@ fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult>
         (scenario.checks.zookeeper, Level::Zookeeper),
         (scenario.checks.sync_read, Level::ZookeeperSync),
     ];
-    let levels: Vec<Level> = asked.iter().filter(|(on, _)| *on).map(|&(_, l)| l).collect();
+    let levels: Vec<Level> = asked
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|&(_, l)| l)
+        .collect();
     let Some(&strictest) = levels.last() else {
         return Vec::new();
     };

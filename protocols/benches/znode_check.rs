@@ -1,8 +1,10 @@
 //! Benchmark of the linearizability check of znode histories: the target workload (a
 //! 100,000-operation history from 50 concurrent sessions running zksim's client mix, made from a
 //! sequential execution so that it is linearizable, and the same history with one corrupted
-//! answer), plus any history files named in `ZKSIM_HISTORIES` (space-separated; e.g. the
-//! `history.jsonl` of `zksim run scenarios/reference-nemesis.json`).
+//! answer), a 10,000-operation one in which one operation in 200 is `info`, plus any history
+//! files named in `ZKSIM_HISTORIES` (space-separated; e.g. the `history.jsonl` of `zksim run
+//! scenarios/reference-nemesis.json`). `ZNODE_BENCH_INFO_ONE_IN=N` gives the 100,000-operation
+//! history `info` operations too (one in N).
 //!
 //! Run with `cargo bench -p protocols --bench znode_check` (a criterion filter that matches
 //! nothing, e.g. `-- summary-only`, prints the summary alone). The summary gives the best of
@@ -70,18 +72,22 @@ fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1 << 20) as f64
 }
 
-/// The target workload, written to `target/znode-bench/`: (name, text) for the linearizable
-/// history and the corrupted one.
-fn target_workload(spec: Spec) -> Vec<(String, String)> {
-    let base = format!("znode-{}k-{}", spec.operations / 1000, spec.sessions);
+/// A generated history and, if `violation`, the same with one answer corrupted, written to
+/// `target/znode-bench/` as (name, text).
+fn generated(spec: Spec, violation: bool) -> Vec<(String, String)> {
+    let mut base = format!("znode-{}k-{}", spec.operations / 1000, spec.sessions);
+    if spec.info_one_in > 0 {
+        base.push_str(&format!("-info{}", spec.info_one_in));
+    }
     let text = generate(spec);
-    let (bad, line) = corrupt_one_read(&text);
-    println!("{base}-violation: the get_data answer on line {line} is corrupted");
+    let mut histories = Vec::new();
+    if violation {
+        let (bad, line) = corrupt_one_read(&text);
+        println!("{base}-violation: the get_data answer on line {line} is corrupted");
+        histories.push((format!("{base}-violation.jsonl"), bad));
+    }
+    histories.insert(0, (format!("{base}.jsonl"), text));
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/znode-bench");
-    let histories = vec![
-        (format!("{base}.jsonl"), text),
-        (format!("{base}-violation.jsonl"), bad),
-    ];
     if std::fs::create_dir_all(&dir).is_ok() {
         for (name, text) in &histories {
             let path = dir.join(name);
@@ -130,15 +136,25 @@ fn summary(workloads: &[Workload]) {
 }
 
 fn main() {
+    let info_one_in = std::env::var("ZNODE_BENCH_INFO_ONE_IN")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     let target = Spec {
         operations: 100_000,
         sessions: 50,
         seed: 1,
-        info_one_in: 200,
+        info_one_in,
     };
-    let mut workloads: Vec<Workload> = target_workload(target)
-        .iter()
-        .map(|(name, text)| Workload::from_text(name, text))
+    let with_info = Spec {
+        operations: 10_000,
+        info_one_in: 200,
+        ..target
+    };
+    let mut workloads: Vec<Workload> = generated(target, true)
+        .into_iter()
+        .chain(generated(with_info, false))
+        .map(|(name, text)| Workload::from_text(&name, &text))
         .collect();
     for path in std::env::var("ZKSIM_HISTORIES")
         .unwrap_or_default()
@@ -152,6 +168,7 @@ fn main() {
     // Criterion measures a tenth of the target, so that its samples take seconds, not minutes.
     let small = Spec {
         operations: 10_000,
+        info_one_in: 0,
         ..target
     };
     let text = generate(small);

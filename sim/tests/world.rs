@@ -416,7 +416,10 @@ fn a_reset_channel_delivers_a_prefix_then_reports_the_reset() {
     let mut runs: Vec<Vec<u64>> = vec![vec![]];
     for o in w.observations().iter().filter(|o| o.node == NodeId(1)) {
         match o.observation {
-            Obs::Recv { from: NodeId(0), seq } => runs.last_mut().unwrap().push(seq),
+            Obs::Recv {
+                from: NodeId(0),
+                seq,
+            } => runs.last_mut().unwrap().push(seq),
             Obs::Reset { peer: NodeId(0) } => runs.push(vec![]),
             _ => {}
         }

@@ -10,12 +10,15 @@
 //! an error or a panic.
 
 use crate::cluster::{SERVER_PROCESS, expiry_process};
+use crate::znode::history::{decode_input, decode_output};
 use crate::znode::model::ZnodeModel;
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Read, Reply, Request, SessionId, Write, ZkError, ZkInput, ZkOutput};
+use serde::Deserialize as _;
 use sim::check::formats::{Completion, RawHistory};
-use sim::check::models::Decode;
 use sim::check::{Error, Model};
+use sim::history::{Line, LineType};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What an operation says about the zxid order.
@@ -184,17 +187,179 @@ pub(crate) struct History {
     pub notes: Vec<String>,
 }
 
+/// One operation as a reader paired it, before decoding: from a `RawOp`, or straight from the
+/// history's lines (the JSON borrowed, not converted).
+struct Parts<'a> {
+    process: u64,
+    f: &'a str,
+    session: Option<u64>,
+    arguments: Cow<'a, serde_json::Value>,
+    answer: Answer<'a>,
+    call: u64,
+    ret: u64,
+    line: usize,
+    completion_line: Option<usize>,
+    zxid: Option<u64>,
+    server: Option<u32>,
+}
+
+enum Answer<'a> {
+    Ok(Cow<'a, serde_json::Value>),
+    /// Did not take effect.
+    Fail,
+    /// `info`, or no completion.
+    Unknown,
+}
+
+/// An event line's fields.
+struct EventParts<'a> {
+    line: usize,
+    process: u64,
+    f: &'a str,
+    value: &'a serde_json::Value,
+    session: Option<u64>,
+    zxid: Option<u64>,
+    server: Option<u32>,
+}
+
 impl History {
+    /// The history of a read file.
     pub fn read(raw: &RawHistory) -> Result<History, Error> {
-        let model = ZnodeModel::default();
-        let mut ops = Vec::with_capacity(raw.ops.len());
-        for (index, r) in raw.ops.iter().enumerate() {
-            let input = model.input(r)?;
-            let output = match &r.completion {
-                Completion::Ok(value) => Some(model.output(r, &input, value)?),
+        let parts = raw
+            .ops
+            .iter()
+            .map(|r| Parts {
+                process: r.process,
+                f: &r.f,
+                session: r.session,
+                arguments: Cow::Owned(r.invoke.to_json()),
+                answer: match &r.completion {
+                    Completion::Ok(value) => Answer::Ok(Cow::Owned(value.to_json())),
+                    Completion::Fail(_) => Answer::Fail,
+                    Completion::Info(_) | Completion::Open => Answer::Unknown,
+                },
+                call: r.call,
+                ret: r.ret,
+                line: r.line,
+                completion_line: r.completion_line,
+                zxid: r.zxid,
+                server: r.server,
+            })
+            .collect();
+        let events = raw
+            .events
+            .iter()
+            .map(|e| EventParts {
+                line: e.line,
+                process: e.process,
+                f: &e.f,
+                value: &e.value,
+                session: e.session,
+                zxid: e.zxid,
+                server: e.server,
+            })
+            .collect();
+        History::build(parts, events)
+    }
+
+    /// The history of a run, still in memory as lines (`lines[i]` is line `i + 2`, after the
+    /// header), paired as `sim::check::formats` pairs a file, and with the same errors.
+    pub fn from_lines(lines: &[Line]) -> Result<History, Error> {
+        let mut parts: Vec<Parts> = Vec::with_capacity(lines.len() / 2);
+        let mut events = Vec::new();
+        let mut open: BTreeMap<u64, usize> = BTreeMap::new();
+        let (mut position, mut last_time) = (0u64, 0u64);
+        for (i, l) in lines.iter().enumerate() {
+            let line = i + 2;
+            if l.time < last_time {
+                return Err(Error::TimeBackwards {
+                    line,
+                    time: l.time,
+                    previous: last_time,
+                });
+            }
+            last_time = l.time;
+            if l.kind == LineType::Event {
+                events.push(EventParts {
+                    line,
+                    process: l.process,
+                    f: &l.f,
+                    value: &l.value,
+                    session: l.session,
+                    zxid: l.zxid,
+                    server: l.server,
+                });
+                continue;
+            }
+            let at = position;
+            position += 1;
+            if l.kind == LineType::Invoke {
+                if let Some(&j) = open.get(&l.process) {
+                    return Err(Error::SecondInvocation {
+                        line,
+                        process: l.process,
+                        open_line: parts[j].line,
+                    });
+                }
+                open.insert(l.process, parts.len());
+                parts.push(Parts {
+                    process: l.process,
+                    f: &l.f,
+                    session: l.session,
+                    arguments: Cow::Borrowed(&l.value),
+                    answer: Answer::Unknown,
+                    call: at,
+                    ret: u64::MAX,
+                    line,
+                    completion_line: None,
+                    zxid: None,
+                    server: l.server,
+                });
+                continue;
+            }
+            let Some(j) = open.remove(&l.process) else {
+                return Err(Error::CompletionWithoutInvocation {
+                    line,
+                    process: l.process,
+                });
+            };
+            let p = &mut parts[j];
+            if p.f != l.f {
+                return Err(Error::MismatchedCompletion {
+                    line,
+                    process: l.process,
+                    f: l.f.clone(),
+                    invoked: p.f.into(),
+                    open_line: p.line,
+                });
+            }
+            p.answer = match l.kind {
+                LineType::Ok => Answer::Ok(Cow::Borrowed(&l.value)),
+                LineType::Fail => Answer::Fail,
+                _ => Answer::Unknown,
+            };
+            if l.kind != LineType::Info {
+                p.ret = at;
+            }
+            p.completion_line = Some(line);
+            p.zxid = l.zxid;
+            p.server = l.server.or(p.server);
+        }
+        History::build(parts, events)
+    }
+
+    fn build(parts: Vec<Parts>, events: Vec<EventParts>) -> Result<History, Error> {
+        let mut ops = Vec::with_capacity(parts.len());
+        for (index, p) in parts.iter().enumerate() {
+            let input = decode_input(p.f, p.session, &p.arguments, p.line)?;
+            let output = match &p.answer {
+                Answer::Ok(value) => {
+                    let line = p.completion_line.unwrap_or(p.line);
+                    Some(decode_output(&input, value, line, p.zxid)?)
+                }
                 // Did not take effect: as if never invoked.
-                Completion::Fail(_) => continue,
-                Completion::Info(_) | Completion::Open => None,
+                Answer::Fail => continue,
+                Answer::Unknown => None,
             };
             let session = match (&input.request, &output) {
                 (
@@ -210,20 +375,20 @@ impl History {
             ops.push(Op {
                 role: role(&input, output.as_ref()),
                 session,
-                process: r.process,
-                call: r.call,
-                ret: if output.is_some() { r.ret } else { u64::MAX },
-                line: r.line,
-                completion_line: r.completion_line,
+                process: p.process,
+                call: p.call,
+                ret: if output.is_some() { p.ret } else { u64::MAX },
+                line: p.line,
+                completion_line: p.completion_line,
                 zxid,
-                server: r.server,
+                server: p.server,
                 raw: Some(index),
                 input,
                 output,
             });
         }
         let mut notes = Vec::new();
-        let events = read_events(raw, &mut notes);
+        let events = read_events(&events, &mut notes);
         implied_expiries(&mut ops, &events, &mut notes);
         let sessions = timelines(&ops, &events);
         let before = before(&ops);
@@ -259,7 +424,7 @@ fn role(input: &ZkInput, output: Option<&ZkOutput>) -> Role {
 
 /// The `watch` and `session_expired` event lines; anything else, or a line missing what it needs,
 /// becomes a note and is left out.
-fn read_events(raw: &RawHistory, notes: &mut Vec<String>) -> Vec<Event> {
+fn read_events(raw: &[EventParts], notes: &mut Vec<String>) -> Vec<Event> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct WatchValue {
@@ -267,8 +432,8 @@ fn read_events(raw: &RawHistory, notes: &mut Vec<String>) -> Vec<Event> {
         kind: EventType,
         path: String,
     }
-    let mut events = Vec::with_capacity(raw.events.len());
-    for e in &raw.events {
+    let mut events = Vec::with_capacity(raw.len());
+    for e in raw {
         let Some(session) = e.session.map(SessionId) else {
             notes.push(format!(
                 "line {}: a {:?} event names no session; left out",
@@ -276,8 +441,8 @@ fn read_events(raw: &RawHistory, notes: &mut Vec<String>) -> Vec<Event> {
             ));
             continue;
         };
-        let kind = match e.f.as_str() {
-            "watch" => match serde_json::from_value::<WatchValue>(e.value.clone()) {
+        let kind = match e.f {
+            "watch" => match WatchValue::deserialize(e.value) {
                 Ok(w) => EventKind::Watch {
                     kind: w.kind,
                     path: w.path,

@@ -40,6 +40,10 @@ pub(crate) struct Effort {
 /// search (a replay that needs more is guessing badly).
 const REPLAY_STEPS_PER_OP: u64 = 64;
 
+/// The same for the first replay, of the whole history at once: kept short, since the replays of
+/// the parts that follow it when it gives up are cheaper per try.
+const WHOLE_REPLAY_STEPS_PER_OP: u64 = 4;
+
 /// Whether the writes (and with `with_reads`, the reads at their zxid) of `h` are explained by
 /// one order by zxid.
 pub(crate) fn explain(
@@ -96,7 +100,25 @@ pub(crate) fn explain(
     known.sort_unstable();
     let mut effort = Effort::default();
 
-    // Part by part, and the exact search for the parts the replay cannot explain.
+    // First the whole history in one replay, with a model that knows nothing of parts: no split
+    // to compute, and for most histories nothing more to do.
+    let mut plain = ZnodeModel::default();
+    if with_reads {
+        plain = plain.at_read_zxids();
+    }
+    let everything: Vec<usize> = (0..ops.len()).collect();
+    let limit = WHOLE_REPLAY_STEPS_PER_OP * ops.len() as u64 + 10_000;
+    if replay::explains(
+        &plain,
+        &ops,
+        &everything,
+        &known,
+        limit,
+        &mut effort.replay_steps,
+    ) {
+        return Ok((Explained::Yes, effort));
+    }
+    // Else part by part, and the exact search for the parts the replay cannot explain.
     let mut model = ZnodeModel::for_history(&ops);
     if with_reads {
         model = model.at_read_zxids();

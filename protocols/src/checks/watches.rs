@@ -218,7 +218,7 @@ impl Effects {
 
     /// The first change with a known zxid above `r` that surely fires watch `kind` on `p`, and
     /// for an `exists` watch on a missing node, the excuse that lets it be missed: a deletion of
-    /// the node after that creation (its zxid; 0 when a deletion's zxid is unknown).
+    /// the node at or after that creation (its zxid; 0 when a deletion's zxid is unknown).
     fn first_sure_fire(&self, p: &str, kind: Held, r: u64) -> Option<(u64, usize, Option<u64>)> {
         let after_r = |list: Option<&Vec<Fx>>, node_changes: &[Change]| {
             list.and_then(|l| {
@@ -241,7 +241,9 @@ impl Effects {
         let excuse = match kind {
             Held::Data { existed: false } => self.node.get(p).and_then(|l| {
                 l.iter()
-                    .filter(|f| f.change == Change::Deleted && f.zxid.is_none_or(|d| d > first.0))
+                    // At the creation's own zxid too: a multi that creates the node and
+                    // deletes it again.
+                    .filter(|f| f.change == Change::Deleted && f.zxid.is_none_or(|d| d >= first.0))
                     .map(|f| f.zxid.unwrap_or(0))
                     .min()
             }),

@@ -13,9 +13,9 @@ pub use super::report::{
     Guarantee, GuaranteeResult, Involved, Level, MAX_LISTED, Report, Verdict, Violation,
 };
 use super::{reads, sessions, sync_read, watches, writes};
-use sim::check::formats::{self, RawHistory};
+use sim::check::formats::RawHistory;
 use sim::check::{Budget, Error};
-use sim::history::{Header, Line};
+use sim::history::Line;
 
 /// Checks `raw`, a znode history, for ZooKeeper's guarantees at `level`.
 ///
@@ -35,7 +35,16 @@ pub fn check(raw: &RawHistory, level: Level, budget: &Budget) -> Result<Report, 
             reason: format!("a znode history starts from a fresh server's tree; got {initial}"),
         });
     }
-    let history = History::read(raw)?;
+    check_history(&History::read(raw)?, level, budget)
+}
+
+/// `check` for a history held as lines (header on line 1, `lines[i]` on line `i + 2`, as in the
+/// file a run writes), read straight from them: nothing is written out and parsed back.
+pub fn check_lines(lines: &[Line], level: Level, budget: &Budget) -> Result<Report, Error> {
+    check_history(&History::from_lines(lines)?, level, budget)
+}
+
+fn check_history(history: &History, level: Level, budget: &Budget) -> Result<Report, Error> {
     let half = Budget {
         timeout: budget.timeout.map(|t| t / 2),
         ..budget.clone()
@@ -43,27 +52,20 @@ pub fn check(raw: &RawHistory, level: Level, budget: &Budget) -> Result<Report, 
     // The writes and reads together first: if one order by zxid explains them all, it explains
     // the writes alone too (reads only narrow where writes can go), so the common case orders the
     // history once. Otherwise the writes alone say whether guarantee 1 holds.
-    let (with_reads, _) = order::explain(&history, true, &half)?;
+    let (with_reads, _) = order::explain(history, true, &half)?;
     let writes_alone = match with_reads {
         Explained::Yes => Explained::Yes,
-        _ => order::explain(&history, false, &half)?.0,
+        _ => order::explain(history, false, &half)?.0,
     };
     let writes_ordered = !matches!(writes_alone, Explained::No(_));
     let mut results = vec![
-        writes::check_writes(&history, writes_alone),
-        reads::check_reads(&history, with_reads, writes_ordered),
+        writes::check_writes(history, writes_alone),
+        reads::check_reads(history, with_reads, writes_ordered),
     ];
-    results.extend(sessions::check_sessions(&history));
-    results.push(watches::check_watches(&history));
+    results.extend(sessions::check_sessions(history));
+    results.push(watches::check_watches(history));
     if level == Level::ZookeeperSync {
-        results.push(sync_read::check_sync_reads(&history));
+        results.push(sync_read::check_sync_reads(history));
     }
-    Ok(Report::new(level, &history, results))
-}
-
-/// `check` for a history held as lines (header on line 1, `lines[i]` on line `i + 2`, as in the
-/// file a run writes), without writing and reading it back as text.
-pub fn check_lines(lines: &[Line], level: Level, budget: &Budget) -> Result<Report, Error> {
-    let raw = formats::read_lines(&Header::new("znode"), lines)?;
-    check(&raw, level, budget)
+    Ok(Report::new(level, history, results))
 }
