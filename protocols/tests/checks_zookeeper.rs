@@ -738,3 +738,32 @@ fn lines_in_memory_and_the_file_they_make_give_the_same_report() {
     };
     assert_eq!(Some(error), read(&text, None).err());
 }
+
+/// Session 1's set of /a is lost with its connection; session 2 creates /b at zxid 5 and then
+/// reads /a at zxid 5, its answer showing the lost set took zxid 4 (its `mzxid`).
+fn revealed(set_invoked_after_seeing_5: bool) -> H {
+    let mut h = start();
+    if set_invoked_after_seeing_5 {
+        h.op(1, 2, "create", create("/b", "w"), created("/b", 5, "w"), 5);
+        h.op(0, 1, "get_data", get("/b", false), data(5, 5, 0, "w"), 5);
+        h.invoke(0, 1, "set_data", set("/a", "y"));
+    } else {
+        h.invoke(0, 1, "set_data", set("/a", "y"));
+        h.op(1, 2, "create", create("/b", "w"), created("/b", 5, "w"), 5);
+    }
+    h.info(0, 1, "set_data");
+    h.op(1, 2, "get_data", get("/a", false), data(3, 4, 1, "y"), 5);
+    h
+}
+
+#[test]
+fn an_answer_that_reveals_a_lost_writes_zxid_places_it_there_only_where_it_may_float() {
+    // The write is pinned at zxid 4 (the one write that sets /a to "y"): explained.
+    assert_eq!(
+        revealed(false).check(Level::ZookeeperSync).verdict,
+        Verdict::Valid
+    );
+    // Invoked after its session saw zxid 5, it cannot hold zxid 4: not pinned there, and the read
+    // is not explained.
+    breaks_only(&revealed(true), Guarantee::ReadsAtZxid, "read-at-zxid");
+}

@@ -15,8 +15,11 @@ use super::history::{History, Role, Step};
 use super::remap_counterexample;
 use super::replay;
 use crate::znode::model::ZnodeModel;
+use crate::znode::path;
+use crate::znode::{Create, Outcome, Read, Reply, Request, Stat, SubOp, Write};
 use crate::znode::{ZkInput, ZkOutput};
 use sim::check::{Budget, Counterexample, Error, Model, Operation, UnknownReason, Verdict, check};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What the zxid order says.
@@ -51,11 +54,14 @@ pub(crate) fn explain(
     with_reads: bool,
     budget: &Budget,
 ) -> Result<(Explained, Effort), Error> {
+    let floor = floating_floors(h);
+    let pins = revealed(h, with_reads, &floor);
     let mut zxids: Vec<u64> = h
         .ops
         .iter()
         .filter(|op| op.role == Role::Write || (with_reads && op.role == Role::Read))
         .filter_map(|op| op.zxid)
+        .chain(pins.values().copied())
         .collect();
     zxids.sort_unstable();
     zxids.dedup();
@@ -63,7 +69,6 @@ pub(crate) fn explain(
     // before it, where a write floating above the (r-1)-th zxid begins.
     let rank = |z: u64| zxids.partition_point(|&x| x < z) as u64;
     let after = |z: u64| 3 * zxids.partition_point(|&x| x <= z) as u64;
-    let floor = floating_floors(h);
 
     let mut chosen = Vec::new();
     let mut ops: Vec<Operation<ZkInput, ZkOutput>> = Vec::new();
@@ -76,6 +81,11 @@ pub(crate) fn explain(
             Role::Read if with_reads => {
                 let at = 3 * rank(op.zxid.expect("placed")) + 2;
                 (at, at, op.output.clone())
+            }
+            // An answer revealed its zxid: it took effect there, whatever it answered.
+            Role::Floating if pins.contains_key(&i) => {
+                let at = 3 * rank(pins[&i]) + 1;
+                (at, at, None)
             }
             // An answer without a zxid places nothing: the write floats like an unanswered one.
             Role::Floating => (after(floor[i]), u64::MAX, None),
@@ -188,4 +198,118 @@ fn floating_floors(h: &History) -> Vec<u64> {
         floor[i] = floor[i].max(own);
     }
     floor
+}
+
+/// What an answer shows about the write at one zxid: it set `path`'s data (to `data`, where the
+/// answer shows the data), or it created `path`.
+struct Reveal<'a> {
+    path: &'a str,
+    zxid: u64,
+    data: Option<&'a str>,
+    created: bool,
+}
+
+/// The floating writes whose zxid an answer reveals, each with that zxid. A node's Stat names the
+/// transaction that last set its data (`mzxid`) and the one that created it (`czxid`); when no
+/// write with a known zxid holds that zxid, the write there is one of the floating writes, and
+/// when exactly one of them can have made that change (set that node's data, to the data shown
+/// where the answer shows it; create that node), every order that explains the history puts it
+/// there. Pinning it spares the replay and the search trying it everywhere else. A write is only
+/// pinned where it may float to (above its floor), and not at all when answers disagree on its
+/// zxid or on the write at one zxid. Writes' answers always reveal; reads' only `with_reads`,
+/// since the writes alone must not be judged by what reads say.
+fn revealed(h: &History, with_reads: bool, floor: &[u64]) -> BTreeMap<usize, u64> {
+    let floating: Vec<usize> = (0..h.ops.len())
+        .filter(|&i| h.ops[i].role == Role::Floating && !h.ops[i].is_implied())
+        .filter(|&i| h.ops[i].output.as_ref().is_none_or(|o| o.outcome.is_ok()))
+        .collect();
+    if floating.is_empty() {
+        return BTreeMap::new();
+    }
+    let known: BTreeSet<u64> = h
+        .ops
+        .iter()
+        .filter(|op| op.role == Role::Write)
+        .filter_map(|op| op.zxid)
+        .collect();
+    let mut reveals: Vec<Reveal> = Vec::new();
+    for op in &h.ops {
+        let trusted = op.role == Role::Write || (with_reads && op.role == Role::Read);
+        let Some(Outcome::Ok(reply)) = op.output.as_ref().map(|o| &o.outcome) else {
+            continue;
+        };
+        if !trusted {
+            continue;
+        }
+        let (path, stat, data): (&str, &Stat, Option<&str>) = match (&op.input.request, reply) {
+            (Request::Read(Read::GetData(w)), Reply::Data(d)) => (&w.path, &d.stat, Some(&d.data)),
+            (Request::Read(Read::Exists(w)), Reply::Stat(s)) => (&w.path, s, None),
+            (Request::Read(Read::GetChildren(w)), Reply::Children(c)) => (&w.path, &c.stat, None),
+            (Request::Write(Write::SetData(d)), Reply::Stat(s)) => (&d.path, s, None),
+            _ => continue,
+        };
+        for (zxid, created) in [(stat.mzxid.0, false), (stat.czxid.0, true)] {
+            if zxid != 0 && !known.contains(&zxid) {
+                reveals.push(Reveal {
+                    path,
+                    zxid,
+                    data: data.filter(|_| !created),
+                    created,
+                });
+            }
+        }
+    }
+    // zxid → the floating writes that can be there, by every answer that shows it.
+    let mut at: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for r in &reveals {
+        let can = |f: &usize| makes(&h.ops[*f].input.request, r);
+        match at.get_mut(&r.zxid) {
+            Some(candidates) => candidates.retain(can),
+            None => {
+                at.insert(r.zxid, floating.iter().copied().filter(can).collect());
+            }
+        }
+    }
+    // write → its zxid, unless it was revealed at two.
+    let mut pins: BTreeMap<usize, Option<u64>> = BTreeMap::new();
+    for (&zxid, candidates) in &at {
+        if let &[f] = candidates.as_slice()
+            && zxid > floor[f]
+        {
+            let entry = pins.entry(f).or_insert(Some(zxid));
+            if *entry != Some(zxid) {
+                *entry = None;
+            }
+        }
+    }
+    pins.into_iter()
+        .filter_map(|(f, z)| z.map(|z| (f, z)))
+        .collect()
+}
+
+/// Whether `request`, taking effect, can make the change `r` shows.
+fn makes(request: &Request, r: &Reveal) -> bool {
+    let creates = |c: &Create| {
+        let names = if c.mode.is_sequential() {
+            path::parent(r.path) == path::parent(&c.path)
+                && path::name(r.path)
+                    .strip_prefix(path::name(&c.path))
+                    .is_some_and(|suffix| suffix.len() == path::SEQUENTIAL_SUFFIX_LEN)
+        } else {
+            c.path == r.path
+        };
+        names && r.data.is_none_or(|d| d == c.data)
+    };
+    let sets =
+        |path: &str, data: &str| !r.created && path == r.path && r.data.is_none_or(|d| d == data);
+    match request {
+        Request::Write(Write::Create(c)) => creates(c),
+        Request::Write(Write::SetData(s)) => sets(&s.path, &s.data),
+        Request::Write(Write::Multi(m)) => m.ops.iter().any(|sub| match sub {
+            SubOp::Create(c) => creates(c),
+            SubOp::SetData(s) => sets(&s.path, &s.data),
+            SubOp::Delete(_) | SubOp::Check(_) => false,
+        }),
+        _ => false,
+    }
 }
