@@ -122,3 +122,21 @@ fn fault_scenarios_take_the_paths_they_exist_for() {
     let unsynced = run(&dir.join("zab-crash-unsynced-3.json"), 1);
     assert!(unsynced.results.crash_writes["lost"] + unsynced.results.crash_writes["kept"] > 0);
 }
+
+/// The performance target's scenario (`docs/PERFORMANCE.md`) is valid, faulty, passes, and has
+/// about 1,000 operations per seed.
+#[test]
+fn the_bench_scenario_is_the_targets_size() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/zab-random-5.json");
+    let run = run(&path, 1);
+    assert!(
+        run.results
+            .checks
+            .iter()
+            .all(|c| c.verdict == Verdict::Pass)
+    );
+    assert!(!run.fault_log.is_empty());
+    let o = &run.results.ops;
+    let ops = o.ok + o.fail + o.info + o.open;
+    assert!((700..1500).contains(&ops), "{ops} operations");
+}

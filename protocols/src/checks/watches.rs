@@ -8,7 +8,8 @@
 //! (the client re-arms them with SetWatches). Four rules:
 //!
 //! - `no-watch-held`: a notification answers a watch the session holds (a read whose answer is
-//!   unknown may have left one);
+//!   unknown may have left one). A `deleted` that consumed a data and a child watch may come
+//!   twice at one zxid: re-arming both on a reconnect, ZooKeeper's server answers each;
 //! - `no-write-fires`: some write with a zxid above the watch's registration and up to the
 //!   notification's zxid (or a write whose zxid is unknown) makes a change that fires this
 //!   notification under `WatchTable::trigger`'s rules, or under SetWatches's (`changed` also for
@@ -378,6 +379,7 @@ pub(crate) fn check_watches(h: &History) -> (GuaranteeResult, Vec<Violation>) {
 
 fn check_session(h: &History, fx: &Effects, steps: &[Step], found: &mut Found) {
     let mut held: BTreeMap<(String, WatchKind), Watch> = BTreeMap::new();
+    let mut echoes = Echoes::new();
     let mut seen = 0u64;
     let mut at_invoke = BTreeMap::new();
     for step in steps {
@@ -411,7 +413,9 @@ fn check_session(h: &History, fx: &Effects, steps: &[Step], found: &mut Found) {
                     EventKind::SessionExpired => held.clear(),
                     EventKind::Watch { kind, path } => {
                         found.checked += 1;
-                        notified(h, fx, &mut held, e, *kind, path, found);
+                        if !echoes.remove(&(path.clone(), event.zxid)) {
+                            notified(h, fx, &mut held, &mut echoes, e, *kind, path, found);
+                        }
                     }
                 }
             }
@@ -520,12 +524,20 @@ fn missed(
     }
 }
 
+/// `deleted` notifications a session may get a second time: a server re-arming watches on a
+/// reconnect (ZooKeeper's `DataTree.setWatches`) answers a data watch and a child watch on a
+/// deleted node with one `deleted` each, and the first already consumed both (the client drops
+/// every watch on the node with it). By (path, zxid) of the first.
+type Echoes = std::collections::BTreeSet<(String, Option<u64>)>;
+
 /// A notification `e` of `kind` on `p`: it consumes the watches it answers, and is checked
 /// against them.
+#[allow(clippy::too_many_arguments)]
 fn notified(
     h: &History,
     fx: &Effects,
     held: &mut BTreeMap<(String, WatchKind), Watch>,
+    echoes: &mut Echoes,
     e: usize,
     kind: EventType,
     p: &str,
@@ -541,6 +553,9 @@ fn notified(
         .iter()
         .filter_map(|&k| held.remove(&(p.to_string(), k)).map(|w| (k, w)))
         .collect();
+    if consumed.len() == 2 {
+        echoes.insert((p.to_string(), event.zxid));
+    }
     if consumed.is_empty() {
         found.add(
             "no-watch-held",
