@@ -48,13 +48,14 @@ fn settings<P: Protocol>(value: &serde_json::Value) -> Result<P::Settings, (Stri
         .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
 }
 
-/// The verdict of one check, or of a whole run.
+/// The verdict of one check, or of a whole run (the worst of its checks). Ordered from best to
+/// worst: a check that failed outweighs one left undecided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
-    Fail,
     Unknown,
+    Fail,
 }
 
 /// One check's outcome.

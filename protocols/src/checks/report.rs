@@ -115,14 +115,15 @@ impl Guarantee {
     }
 }
 
-/// The verdict of one guarantee, or of the whole check.
+/// The verdict of one guarantee, or of the whole check. Ordered from best to worst: a violation
+/// found anywhere outweighs a guarantee left undecided, so a history with both is a violation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Valid,
-    Violation,
     /// The budget ran out before a verdict (and no violation was found).
     Unknown,
+    Violation,
 }
 
 impl Verdict {

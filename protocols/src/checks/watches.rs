@@ -413,7 +413,9 @@ fn check_session(h: &History, fx: &Effects, steps: &[Step], found: &mut Found) {
                     EventKind::SessionExpired => held.clear(),
                     EventKind::Watch { kind, path } => {
                         found.checked += 1;
-                        if !echoes.remove(&(path.clone(), event.zxid)) {
+                        let echo = *kind == EventType::NodeDeleted
+                            && echoes.remove(&(path.clone(), event.zxid));
+                        if !echo {
                             notified(h, fx, &mut held, &mut echoes, e, *kind, path, found);
                         }
                     }
