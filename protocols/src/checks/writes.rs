@@ -1,6 +1,7 @@
-//! Guarantee 1, linearizable writes: the writes alone (every create, delete, set_data, multi,
-//! open_session and close_session, a server's expiries and implied ones included; no read, no
-//! sync) are linearizable under the znode model, and their zxids follow real time. Three rules:
+//! Guarantee 1, linearizable writes: the writes alone (every create, delete, set_data, multi and
+//! close_session, a server's expiries and implied ones included; not open_session, whose answer
+//! carries no zxid and which touches no node; no read, no sync) are linearizable under the znode
+//! model, and their zxids follow real time. Three rules:
 //!
 //! - `zxid-order`: the writes in the order of their zxids explain every answer, with the writes
 //!   whose zxid is unknown placed at any zxid above what was shown before their invocation, or
