@@ -6,7 +6,7 @@
 //!
 //! Debug builds run shortened reference scenarios and a few seeds; the seeds below were chosen
 //! knowing which of them meet the stale sync-read (the scenario's design puts one in reach on most
-//! seeds; see docs/checks.md).
+//! seeds; see docs/zab.md).
 
 use std::path::{Path, PathBuf};
 use zksim::runner::{self, CheckResult, PROTOCOLS, RunOptions, Verdict};
@@ -135,7 +135,7 @@ fn a_stale_sync_read_under_a_deposed_leader_fails_only_zookeeper_sync() {
         s
     };
     // ZooKeeper's own sync: answered by the deposed leader, a sync-read misses a write the new
-    // majority completed. Seed 2 meets it (the release sweep in docs/checks.md counts how often).
+    // majority completed. Seed 2 meets it (docs/zab.md counts how often).
     let zk = scenario("correct");
     let checks = zookeeper_checks(&zk, 2);
     assert_eq!(verdict(&checks, "zookeeper"), Verdict::Pass);
