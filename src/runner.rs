@@ -14,7 +14,7 @@ use protocols::zab::Zab;
 use protocols::znode;
 use reports::OpSample;
 use serde::Serialize;
-use sim::check::formats::{self, Format};
+use sim::check::formats;
 use sim::check::{self, Budget};
 use sim::history::{Header, Line, LineType};
 use sim::net::{MessageCount, ms_to_ns};
@@ -345,17 +345,6 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     run
 }
 
-/// The history as the text of a history file (header and lines), as checkers read it.
-pub fn history_text(history: &[Line]) -> String {
-    let mut text = serde_json::to_string(&Header::new("znode")).expect("a header serializes");
-    text.push('\n');
-    for line in history {
-        text.push_str(&serde_json::to_string(line).expect("a history line serializes"));
-        text.push('\n');
-    }
-    text
-}
-
 fn budget(scenario: &Scenario) -> Budget {
     Budget {
         timeout: Some(Duration::from_secs_f64(scenario.checks.timeout_s)),
@@ -366,7 +355,7 @@ fn budget(scenario: &Scenario) -> Budget {
 /// Every operation, reads included, linearizable with respect to the znode model.
 fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
     let name = "linearizable".to_string();
-    let raw = match formats::read(&history_text(history), Some(Format::Zksim)) {
+    let raw = match formats::read_lines(&Header::new("znode"), history) {
         Ok(raw) => raw,
         Err(e) => {
             return CheckResult {
