@@ -15,7 +15,7 @@ use crate::znode::model::ZnodeModel;
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Read, Reply, Request, SessionId, Write, ZkError, ZkInput, ZkOutput};
 use serde::Deserialize as _;
-use sim::check::formats::{Completion, RawHistory};
+use sim::check::formats::{Completion, Format, Paired, Pairing, RawHistory};
 use sim::check::{Error, Model};
 use sim::history::{Line, LineType};
 use std::borrow::Cow;
@@ -267,18 +267,10 @@ impl History {
     pub fn from_lines(lines: &[Line]) -> Result<History, Error> {
         let mut parts: Vec<Parts> = Vec::with_capacity(lines.len() / 2);
         let mut events = Vec::new();
-        let mut open: BTreeMap<u64, usize> = BTreeMap::new();
-        let (mut position, mut last_time) = (0u64, 0u64);
+        let mut pairing = Pairing::new(Format::Zksim);
         for (i, l) in lines.iter().enumerate() {
             let line = i + 2;
-            if l.time < last_time {
-                return Err(Error::TimeBackwards {
-                    line,
-                    time: l.time,
-                    previous: last_time,
-                });
-            }
-            last_time = l.time;
+            pairing.time(line, l.time)?;
             if l.kind == LineType::Event {
                 events.push(EventParts {
                     line,
@@ -291,59 +283,36 @@ impl History {
                 });
                 continue;
             }
-            let at = position;
-            position += 1;
-            if l.kind == LineType::Invoke {
-                if let Some(&j) = open.get(&l.process) {
-                    return Err(Error::SecondInvocation {
-                        line,
-                        process: l.process,
-                        open_line: parts[j].line,
-                    });
-                }
-                open.insert(l.process, parts.len());
-                parts.push(Parts {
+            match pairing.push(line, l.process, l.kind, &l.f)? {
+                Paired::Invoked { position, .. } => parts.push(Parts {
                     process: l.process,
                     f: &l.f,
                     session: l.session,
                     arguments: Cow::Borrowed(&l.value),
                     answer: Answer::Unknown,
-                    call: at,
+                    call: position,
                     ret: u64::MAX,
                     line,
                     completion_line: None,
                     zxid: None,
                     server: l.server,
-                });
-                continue;
+                }),
+                Paired::Completed { op, position } => {
+                    let p = &mut parts[op];
+                    p.answer = match l.kind {
+                        LineType::Ok => Answer::Ok(Cow::Borrowed(&l.value)),
+                        LineType::Fail => Answer::Fail,
+                        _ => Answer::Unknown,
+                    };
+                    if l.kind != LineType::Info {
+                        p.ret = position;
+                    }
+                    p.completion_line = Some(line);
+                    p.zxid = l.zxid;
+                    p.server = l.server.or(p.server);
+                }
+                Paired::Ignored => {}
             }
-            let Some(j) = open.remove(&l.process) else {
-                return Err(Error::CompletionWithoutInvocation {
-                    line,
-                    process: l.process,
-                });
-            };
-            let p = &mut parts[j];
-            if p.f != l.f {
-                return Err(Error::MismatchedCompletion {
-                    line,
-                    process: l.process,
-                    f: l.f.clone(),
-                    invoked: p.f.into(),
-                    open_line: p.line,
-                });
-            }
-            p.answer = match l.kind {
-                LineType::Ok => Answer::Ok(Cow::Borrowed(&l.value)),
-                LineType::Fail => Answer::Fail,
-                _ => Answer::Unknown,
-            };
-            if l.kind != LineType::Info {
-                p.ret = at;
-            }
-            p.completion_line = Some(line);
-            p.zxid = l.zxid;
-            p.server = l.server.or(p.server);
         }
         History::build(parts, events)
     }

@@ -193,40 +193,128 @@ struct Event {
     server: Option<u32>,
 }
 
-/// Pairs invocations with completions, process by process.
+/// Where `Pairing::push` put an operation line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paired {
+    /// An invocation: operation number `op` (operations count from 0 in invocation order),
+    /// invoked at `position`.
+    Invoked { op: usize, position: u64 },
+    /// The completion of operation `op`, at `position`.
+    Completed { op: usize, position: u64 },
+    /// A Knossos `info` line with no open invocation, which Knossos ignores.
+    Ignored,
+}
+
+/// The pairing of invocations with completions, process by process, and the order checks every
+/// reader makes: the one piece of code that decides how a history's lines become operations,
+/// shared by the file readers here and by readers of a run's lines in memory, so that all of them
+/// pair alike and refuse alike. It sees only what pairing needs (line, process, type, `f`); the
+/// caller keeps the values.
+#[derive(Debug)]
+pub struct Pairing {
+    /// Knossos histories may hold `info` lines with no open invocation.
+    lenient_info: bool,
+    /// Process → (its open operation, the invocation's line, its `f`).
+    open: BTreeMap<u64, (usize, usize, String)>,
+    ops: usize,
+    position: u64,
+    last_time: u64,
+}
+
+impl Pairing {
+    pub fn new(format: Format) -> Pairing {
+        Pairing {
+            lenient_info: format == Format::KnossosEdn,
+            open: BTreeMap::new(),
+            ops: 0,
+            position: 0,
+            last_time: 0,
+        }
+    }
+
+    /// The position the next operation line takes; an event line sits there too.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Refuses a line whose `time` is before the previous line's.
+    pub fn time(&mut self, line: usize, time: u64) -> Result<(), Error> {
+        if time < self.last_time {
+            return Err(Error::TimeBackwards {
+                line,
+                time,
+                previous: self.last_time,
+            });
+        }
+        self.last_time = time;
+        Ok(())
+    }
+
+    /// Pairs an operation line (`kind` is not `Event`).
+    pub fn push(
+        &mut self,
+        line: usize,
+        process: u64,
+        kind: LineType,
+        f: &str,
+    ) -> Result<Paired, Error> {
+        let position = self.position;
+        self.position += 1;
+        if kind == LineType::Invoke {
+            if let Some(&(_, open_line, _)) = self.open.get(&process) {
+                return Err(Error::SecondInvocation {
+                    line,
+                    process,
+                    open_line,
+                });
+            }
+            let op = self.ops;
+            self.ops += 1;
+            self.open.insert(process, (op, line, f.to_string()));
+            return Ok(Paired::Invoked { op, position });
+        }
+        let Some((op, open_line, invoked)) = self.open.remove(&process) else {
+            // Knossos ignores info lines with no open invocation (the nemesis's, and a client's
+            // after it crashed), so its histories contain them.
+            if self.lenient_info && kind == LineType::Info {
+                return Ok(Paired::Ignored);
+            }
+            return Err(Error::CompletionWithoutInvocation { line, process });
+        };
+        if invoked != f {
+            return Err(Error::MismatchedCompletion {
+                line,
+                process,
+                f: f.to_string(),
+                invoked,
+                open_line,
+            });
+        }
+        Ok(Paired::Completed { op, position })
+    }
+}
+
+/// Pairs a file's lines into `RawOp`s.
 struct Pairer {
     format: Format,
+    pairing: Pairing,
     ops: Vec<RawOp>,
     events: Vec<RawEvent>,
-    /// Process → index in `ops` of its open invocation.
-    open: BTreeMap<u64, usize>,
-    position: u64,
 }
 
 impl Pairer {
     fn new(format: Format) -> Pairer {
         Pairer {
             format,
+            pairing: Pairing::new(format),
             ops: Vec::new(),
             events: Vec::new(),
-            open: BTreeMap::new(),
-            position: 0,
         }
     }
 
     fn push(&mut self, ev: Event) -> Result<(), Error> {
-        let position = self.position;
-        self.position += 1;
-        if ev.kind == LineType::Invoke {
-            if let Some(&i) = self.open.get(&ev.process) {
-                return Err(Error::SecondInvocation {
-                    line: ev.line,
-                    process: ev.process,
-                    open_line: self.ops[i].line,
-                });
-            }
-            self.open.insert(ev.process, self.ops.len());
-            self.ops.push(RawOp {
+        match self.pairing.push(ev.line, ev.process, ev.kind, &ev.f)? {
+            Paired::Invoked { position, .. } => self.ops.push(RawOp {
                 process: ev.process,
                 f: ev.f,
                 invoke: ev.value,
@@ -239,43 +327,27 @@ impl Pairer {
                 session: ev.session,
                 zxid: None,
                 server: ev.server,
-            });
-            return Ok(());
-        }
-        let Some(i) = self.open.remove(&ev.process) else {
-            // Knossos ignores info lines with no open invocation (the nemesis's, and a client's
-            // after it crashed), so its histories contain them.
-            if self.format == Format::KnossosEdn && ev.kind == LineType::Info {
-                return Ok(());
+            }),
+            Paired::Completed { op, position } => {
+                let op = &mut self.ops[op];
+                op.completion = match ev.kind {
+                    LineType::Ok => Completion::Ok(ev.value),
+                    LineType::Fail => Completion::Fail(ev.value),
+                    LineType::Info => Completion::Info(ev.value),
+                    LineType::Invoke | LineType::Event => {
+                        unreachable!("handled above and by the callers")
+                    }
+                };
+                if !matches!(op.completion, Completion::Info(_)) {
+                    op.ret = position;
+                }
+                op.completion_line = Some(ev.line);
+                op.error = ev.error;
+                op.zxid = ev.zxid;
+                op.server = ev.server.or(op.server);
             }
-            return Err(Error::CompletionWithoutInvocation {
-                line: ev.line,
-                process: ev.process,
-            });
-        };
-        let op = &mut self.ops[i];
-        if op.f != ev.f {
-            return Err(Error::MismatchedCompletion {
-                line: ev.line,
-                process: ev.process,
-                f: ev.f,
-                invoked: op.f.clone(),
-                open_line: op.line,
-            });
+            Paired::Ignored => {}
         }
-        op.completion = match ev.kind {
-            LineType::Ok => Completion::Ok(ev.value),
-            LineType::Fail => Completion::Fail(ev.value),
-            LineType::Info => Completion::Info(ev.value),
-            LineType::Invoke | LineType::Event => unreachable!("handled above and by the callers"),
-        };
-        if !matches!(op.completion, Completion::Info(_)) {
-            op.ret = position;
-        }
-        op.completion_line = Some(ev.line);
-        op.error = ev.error;
-        op.zxid = ev.zxid;
-        op.server = ev.server.or(op.server);
         Ok(())
     }
 
@@ -360,22 +432,14 @@ fn pair_zksim(
         });
     }
     let mut pairer = Pairer::new(Format::Zksim);
-    let mut last_time = 0u64;
     for item in lines {
         let (line, ev) = item?;
-        if ev.time < last_time {
-            return Err(Error::TimeBackwards {
-                line,
-                time: ev.time,
-                previous: last_time,
-            });
-        }
-        last_time = ev.time;
+        pairer.pairing.time(line, ev.time)?;
         // Notifications are not operations: kept aside for ZooKeeper's own checks.
         if ev.kind == LineType::Event {
             pairer.events.push(RawEvent {
                 line,
-                position: pairer.position,
+                position: pairer.pairing.position(),
                 process: ev.process,
                 f: ev.f,
                 value: ev.value,
