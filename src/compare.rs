@@ -124,13 +124,7 @@ fn digest(run: &Run) -> RunDigest {
         seed: run.results.seed,
         replay: run.results.replay.clone(),
         verdict: run.verdict,
-        failed: run
-            .results
-            .checks
-            .iter()
-            .filter(|c| c.verdict != Verdict::Pass)
-            .map(|c| c.name.clone())
-            .collect(),
+        failed: run.failed_checks(),
         throughput: m.throughput_ops_per_s,
         writes_ms: latencies(true),
         reads_ms: latencies(false),

@@ -130,6 +130,18 @@ pub struct RunOptions {
     pub variant: Option<String>,
 }
 
+impl Run {
+    /// The names of the checks that did not pass.
+    pub fn failed_checks(&self) -> Vec<String> {
+        self.results
+            .checks
+            .iter()
+            .filter(|c| c.verdict != Verdict::Pass)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+}
+
 impl RunOptions {
     /// Options for a plain run of `seed`.
     pub fn new(seed: u64, scenario_path: &str) -> RunOptions {

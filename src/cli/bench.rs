@@ -82,9 +82,8 @@ pub fn main(args: Args) -> Result<Outcome> {
             jobs,
         } => {
             let scenario = Scenario::load(&path, PROTOCOLS)?;
-            let jobs =
-                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build()?;
+            let pool = super::worker_pool(jobs)?;
+            let jobs = pool.current_num_threads();
             let started = now();
             let runs: Vec<(Verdict, u64, f64, u64)> = pool.install(|| {
                 (0..seeds)

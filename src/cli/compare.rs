@@ -63,14 +63,7 @@ pub fn main(args: Args) -> Result<Outcome> {
             tallies.push(Tally::new(s, Some(v), path_text.clone()));
         }
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool = super::worker_pool(args.jobs)?;
     let seeds: Vec<u64> = (args.seeds.start..args.seeds.end).collect();
     let bar = ProgressBar::new((seeds.len() * tallies.len()) as u64);
     bar.set_style(

@@ -6,6 +6,7 @@ mod compare;
 mod conformance;
 mod run;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -79,4 +80,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(args) => check::main(args),
         Command::Conformance(args) => conformance::main(args),
     }
+}
+
+/// The pool that runs seeds in parallel, each run single-threaded: `jobs` workers, or one per
+/// core.
+pub fn worker_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .context("cannot start worker threads")
 }

@@ -257,14 +257,7 @@ fn sweep(
     scenario_path: &str,
     range: SeedRange,
 ) -> Result<Outcome> {
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool = super::worker_pool(args.jobs)?;
     let dir = args.out.clone().unwrap_or_else(|| default_store(scenario));
     let count = range.end - range.start;
     let bar = ProgressBar::new(count);
@@ -306,13 +299,7 @@ fn sweep(
                     verdict: run.verdict,
                     ops: run.results.ops.ok + run.results.ops.info + run.results.ops.fail,
                     events: run.results.events,
-                    failed_checks: run
-                        .results
-                        .checks
-                        .iter()
-                        .filter(|c| c.verdict != Verdict::Pass)
-                        .map(|c| c.name.clone())
-                        .collect(),
+                    failed_checks: run.failed_checks(),
                     deterministic,
                 }
             })
