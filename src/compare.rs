@@ -168,7 +168,23 @@ impl Tally {
             variant: self.variant.clone(),
             ..RunOptions::new(seed, &self.path)
         };
-        digest(&runner::run(&self.scenario, options))
+        match runner::run_isolated(&self.scenario, options) {
+            Ok(run) => digest(&run),
+            Err(panicked) => RunDigest {
+                seed,
+                replay: panicked.replay,
+                verdict: Verdict::Fail,
+                failed: vec![format!("panic: {}", panicked.message)],
+                throughput: 0.0,
+                writes_ms: Vec::new(),
+                reads_ms: Vec::new(),
+                info: 0,
+                writes_ok: 0,
+                peer_messages: 0,
+                peer_bytes: 0,
+                protocol: BTreeMap::new(),
+            },
+        }
     }
 
     pub fn add(&mut self, run: RunDigest) {

@@ -31,13 +31,18 @@ const fn info<P: Protocol>() -> ProtocolInfo {
     ProtocolInfo {
         name: P::NAME,
         variants: P::VARIANTS,
-        check_settings: check_settings::<P>,
+        resolve_settings: resolve_settings::<P>,
+        linearizable_reads: P::LINEARIZABLE_READS,
+        max_replicas: P::MAX_REPLICAS,
     }
 }
 
-/// Reads a protocol's settings, naming the offending field on error.
-fn check_settings<P: Protocol>(value: &serde_json::Value) -> Result<(), (String, String)> {
-    settings::<P>(value).map(|_| ())
+/// A protocol's settings with every default filled in, naming the offending field on error.
+fn resolve_settings<P: Protocol>(
+    value: &serde_json::Value,
+) -> Result<serde_json::Value, (String, String)> {
+    let settings = settings::<P>(value)?;
+    Ok(serde_json::to_value(settings).expect("settings serialize"))
 }
 
 fn settings<P: Protocol>(value: &serde_json::Value) -> Result<P::Settings, (String, String)> {
@@ -158,6 +163,8 @@ impl RunOptions {
 
 /// A finished, checked run.
 pub struct Run {
+    /// The scenario as run: every default filled in (`Scenario::resolved`).
+    pub scenario: Scenario,
     pub results: Results,
     pub history: Vec<Line>,
     pub fault_log: Vec<FaultRecord>,
@@ -174,12 +181,11 @@ pub struct Run {
 
 /// Runs `scenario` once with `options.seed` and checks it.
 pub fn run(scenario: &Scenario, options: RunOptions) -> Run {
+    let mut scenario = scenario.clone();
     if let Some(v) = &options.variant {
-        let mut scenario = scenario.clone();
         scenario.cluster.variant = Some(v.clone());
-        return run_scenario(&scenario, options);
     }
-    run_scenario(scenario, options)
+    run_scenario(&scenario.resolved(options.seed, PROTOCOLS), options)
 }
 
 fn run_scenario(scenario: &Scenario, options: RunOptions) -> Run {
@@ -233,29 +239,33 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     if let Some((from, limit)) = options.message_log {
         world.log_messages(from, limit);
     }
-    let end = SimTime(ms_to_ns(scenario.end_ms()));
-    let run_end = world.run_until(end, scenario.limits.max_events);
-
-    let mut history = Vec::new();
-    for o in world.observations() {
-        if let Obs::History(record) = &o.observation {
-            history.push(record.to_line(o.time));
-        }
-    }
+    let (run_end, history) = run_world(&mut world, scenario);
     let (ops, ops_by_type) = count_ops(&history);
     let mut checks = Vec::new();
-    if run_end == RunEnd::EventLimit {
-        checks.push(CheckResult {
+    let limit = match run_end {
+        Stop::World(RunEnd::EventLimit) => Some(format!(
+            "the run reached its event limit (limits.max_events = {}) at {:.0} ms, before its end at {} ms",
+            scenario.limits.max_events,
+            world.now().as_ms_f64(),
+            scenario.end_ms()
+        )),
+        Stop::OpLimit => Some(format!(
+            "clients invoked {} operations, the limit (limits.max_ops), by {:.0} ms, before the run's end at {} ms: fewer clients or a shorter workload, or raise the limit",
+            scenario.limits.max_ops,
+            world.now().as_ms_f64(),
+            scenario.end_ms()
+        )),
+        Stop::World(_) => None,
+    };
+    match limit {
+        // What the history shows is still judged (a violation in a prefix is one), but a run cut
+        // short owes no progress.
+        Some(detail) => checks.push(CheckResult {
             name: "run-limits".into(),
             verdict: Verdict::Unknown,
-            detail: format!(
-                "the run reached its event limit ({}) before its end time",
-                scenario.limits.max_events
-            ),
-        });
-    }
-    if let Some(heal_ms) = scenario.heal_ms() {
-        checks.push(liveness(&history, scenario, heal_ms));
+            detail,
+        }),
+        None => checks.push(liveness(&history, scenario)),
     }
     let linearizable = scenario
         .checks
@@ -301,9 +311,10 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         virtual_time_ms: world.now().as_ms_f64(),
         wall_time_ms: 0.0,
         run_end: match run_end {
-            RunEnd::Quiescent => "quiescent",
-            RunEnd::TimeLimit => "time-limit",
-            RunEnd::EventLimit => "event-limit",
+            Stop::World(RunEnd::Quiescent) => "quiescent",
+            Stop::World(RunEnd::TimeLimit) => "time-limit",
+            Stop::World(RunEnd::EventLimit) => "event-limit",
+            Stop::OpLimit => "op-limit",
         },
         faults: stats.faults.clone(),
         faults_skipped: stats.faults_skipped,
@@ -324,18 +335,14 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             Verdict::Fail => false.into(),
             Verdict::Unknown => "unknown".into(),
         },
-        replay: format!(
-            "zksim run {} --seed {}{}",
-            options.scenario_path,
+        replay: replay_command(
+            &options.scenario_path,
             options.seed,
-            options
-                .variant
-                .as_ref()
-                .map(|v| format!(" --variant {v}"))
-                .unwrap_or_default()
+            options.variant.as_deref(),
         ),
     };
     let mut run = Run {
+        scenario: scenario.clone(),
         results,
         history,
         fault_log: stats.fault_log.clone(),
@@ -355,6 +362,127 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         scenario.workload.duration_ms - scenario.workload.start_ms,
     );
     run
+}
+
+/// The command that replays a run: the scenario file, the seed, and every override the run was
+/// given on the command line, quoted for a POSIX shell. Every replay command zksim prints or
+/// records comes from here.
+pub fn replay_command(scenario_path: &str, seed: u64, variant: Option<&str>) -> String {
+    let quote = |s: &str| shlex::try_quote(s).map_or_else(|_| format!("{s:?}"), |q| q.into_owned());
+    let mut command = format!("zksim run {} --seed {seed}", quote(scenario_path));
+    if let Some(v) = variant {
+        command += &format!(" --variant {}", quote(v));
+    }
+    command
+}
+
+/// A run that panicked instead of finishing: a bug in zksim or in the protocol under test, and a
+/// failure of its seed.
+#[derive(Clone, Debug)]
+pub struct Panicked {
+    pub seed: u64,
+    /// The panic's message and where it was raised.
+    pub message: String,
+    pub replay: String,
+}
+
+/// Runs like [`run`], but a panic inside the run becomes [`Panicked`] instead of unwinding
+/// further, so that one seed's panic fails that seed and a sweep goes on. The panic message is
+/// kept (not printed) while the run is caught; panics elsewhere print as usual.
+pub fn run_isolated(scenario: &Scenario, options: RunOptions) -> Result<Run, Panicked> {
+    let (seed, replay) = (
+        options.seed,
+        replay_command(
+            &options.scenario_path,
+            options.seed,
+            options.variant.as_deref(),
+        ),
+    );
+    panics::catch(|| run(scenario, options)).map_err(|message| Panicked {
+        seed,
+        message,
+        replay,
+    })
+}
+
+/// Catching a run's panic with its message: one process-wide hook that, on a thread inside
+/// [`catch`], keeps the message for the caller instead of printing it.
+mod panics {
+    use std::cell::{Cell, RefCell};
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::Once;
+
+    thread_local! {
+        static CATCHING: Cell<bool> = const { Cell::new(false) };
+        static MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = panic::take_hook();
+            panic::set_hook(Box::new(move |info| {
+                if !CATCHING.get() {
+                    return previous(info);
+                }
+                let payload = info.payload();
+                let text = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(a panic without a message)".into());
+                let at = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                MESSAGE.set(Some(format!("{text}{at}")));
+            }));
+        });
+        let was = CATCHING.replace(true);
+        // The run's state is dropped with the unwind; nothing of it is used afterwards.
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        CATCHING.set(was);
+        result.map_err(|_| {
+            MESSAGE
+                .take()
+                .unwrap_or_else(|| "(a panic without a message)".into())
+        })
+    }
+}
+
+/// Why a run stopped: the world's own reason, or the operation limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    World(RunEnd),
+    OpLimit,
+}
+
+/// Runs the world to the scenario's end, in steps of virtual time so that the clients' history can
+/// be counted against `limits.max_ops` as it grows; returns why it stopped and the history. The
+/// steps change nothing in the run: the world carries on from where a step ended.
+fn run_world<P: Protocol>(world: &mut World<Node<P>>, scenario: &Scenario) -> (Stop, Vec<Line>) {
+    const STEP: u64 = 1_000_000_000;
+    let end = SimTime(ms_to_ns(scenario.end_ms()));
+    let (mut history, mut seen, mut invoked) = (Vec::new(), 0, 0);
+    loop {
+        let until = SimTime(world.now().0.saturating_add(STEP).min(end.0));
+        let run_end = world.run_until(until, scenario.limits.max_events);
+        let observations = world.observations();
+        for o in &observations[seen..] {
+            if let Obs::History(record) = &o.observation {
+                let line = record.to_line(o.time);
+                invoked += u64::from(line.kind == LineType::Invoke);
+                history.push(line);
+            }
+        }
+        seen = observations.len();
+        if invoked >= scenario.limits.max_ops {
+            return (Stop::OpLimit, history);
+        }
+        if run_end != RunEnd::TimeLimit || until == end {
+            return (Stop::World(run_end), history);
+        }
+    }
 }
 
 fn budget(scenario: &Scenario) -> Budget {
@@ -485,29 +613,43 @@ fn count_ops(history: &[Line]) -> (OpCounts, BTreeMap<String, OpCounts>) {
     (total, by_type)
 }
 
-/// After the fault window closes and everything heals, every client must complete an operation
-/// within the liveness bound (the VOPR's liveness mode: a healed cluster must make progress).
-fn liveness(history: &[Line], scenario: &Scenario, heal_ms: f64) -> CheckResult {
-    let bound_ms = scenario.checks.liveness_ms;
-    let (from, to) = (ms_to_ns(heal_ms), ms_to_ns(heal_ms + bound_ms));
-    let mut progressed = vec![false; scenario.workload.clients as usize];
+/// Once every fault is undone (or from the workload's start, if there are none), every client
+/// must complete an operation within `checks.liveness_ms` (the VOPR's liveness mode: a healed
+/// cluster must make progress). A client that finished its operations before then (its last
+/// operation closed its session) owes nothing. Server-recorded lines (expiries) are not clients'.
+fn liveness(history: &[Line], scenario: &Scenario) -> CheckResult {
+    let (from_ms, to_ms) = scenario.liveness_window_ms();
+    let (from, to) = (ms_to_ns(from_ms), ms_to_ns(to_ms));
+    let clients = scenario.workload.clients as usize;
+    let mut progressed = vec![false; clients];
+    // Each client's last invocation: (time, whether it closed the session).
+    let mut last_invoke: Vec<Option<(u64, bool)>> = vec![None; clients];
     for line in history {
-        if line.kind == LineType::Ok && (from..=to).contains(&line.time) {
-            progressed[line.process as usize] = true;
+        let Some(c) = usize::try_from(line.process).ok().filter(|&c| c < clients) else {
+            continue;
+        };
+        match line.kind {
+            LineType::Ok if (from..=to).contains(&line.time) => progressed[c] = true,
+            LineType::Invoke => last_invoke[c] = Some((line.time, line.f == "close_session")),
+            _ => {}
         }
     }
-    let stuck: Vec<String> = progressed
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !**p)
-        .map(|(c, _)| format!("client {c}"))
+    let finished = |c: usize| matches!(last_invoke[c], Some((t, true)) if t < from);
+    let stuck: Vec<String> = (0..clients)
+        .filter(|&c| !progressed[c] && !finished(c))
+        .map(|c| format!("client {c}"))
         .collect();
+    let since = if scenario.faults.is_empty() {
+        format!("the workload's start at {from_ms} ms")
+    } else {
+        format!("every fault was undone at {from_ms} ms")
+    };
     if stuck.is_empty() {
         CheckResult {
             name: "liveness".into(),
             verdict: Verdict::Pass,
             detail: format!(
-                "every client completed an operation within {bound_ms} ms of the heal at {heal_ms} ms"
+                "every client completed an operation (or had finished) between {since} and {to_ms} ms"
             ),
         }
     } else {
@@ -515,10 +657,29 @@ fn liveness(history: &[Line], scenario: &Scenario, heal_ms: f64) -> CheckResult 
             name: "liveness".into(),
             verdict: Verdict::Fail,
             detail: format!(
-                "{} completed no operation between the heal at {heal_ms} ms and {} ms",
-                stuck.join(", "),
-                heal_ms + bound_ms
+                "{} of {clients} clients completed no operation between {since} and {to_ms} ms: {}",
+                stuck.len(),
+                stuck.join(", ")
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panics;
+
+    #[test]
+    fn a_caught_panic_keeps_its_message_and_place_and_later_runs_go_on() {
+        let caught = panics::catch(|| -> u32 { panic!("replica 2 met an impossible state") });
+        let message = caught.unwrap_err();
+        assert!(
+            message.starts_with("replica 2 met an impossible state at "),
+            "{message}"
+        );
+        assert!(message.contains("runner.rs"), "{message}");
+        let formatted = panics::catch(|| -> u32 { panic!("seed {}", 7) }).unwrap_err();
+        assert!(formatted.starts_with("seed 7 at "), "{formatted}");
+        assert_eq!(panics::catch(|| 5), Ok(5));
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sim::disk::DiskConfig;
 use sim::nemesis::NemesisConfig;
 use sim::net::NetworkConfig;
+use sim::time::check_ms;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -83,6 +84,10 @@ fn default_drain_ms() -> f64 {
     5_000.0
 }
 
+fn default_max_ops() -> u64 {
+    1_000_000
+}
+
 /// Bounds of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +98,10 @@ pub struct Limits {
     /// After the workload ends, keep running this long so that operations in flight complete.
     #[serde(default = "default_drain_ms")]
     pub drain_ms: f64,
+    /// Stop once clients have invoked this many operations (a run that needs more gets verdict
+    /// `unknown`): the history, and the memory to check it, grow with every operation.
+    #[serde(default = "default_max_ops")]
+    pub max_ops: u64,
 }
 
 impl Default for Limits {
@@ -156,8 +165,13 @@ pub struct ProtocolInfo {
     pub name: &'static str,
     /// Its variants; the first is the default.
     pub variants: &'static [&'static str],
-    /// Checks `cluster.settings`; errors name the field relative to `settings`.
-    pub check_settings: fn(&serde_json::Value) -> Result<(), (String, String)>,
+    /// Reads `cluster.settings` and returns them with every default filled in; errors name the
+    /// field relative to `settings`.
+    pub resolve_settings: fn(&serde_json::Value) -> Result<serde_json::Value, (String, String)>,
+    /// Whether its reads are linearizable (the default of `checks.linearizable`).
+    pub linearizable_reads: bool,
+    /// The most replicas it runs.
+    pub max_replicas: u32,
 }
 
 /// The protocols a scenario may name.
@@ -199,11 +213,12 @@ impl Scenario {
                 Some(i) => message[..i].to_string(),
                 None => message,
             };
-            // A syntax error has no field ("." or "?" from serde_path_to_error).
-            let field = if field == "." || field.ends_with('?') {
-                String::new()
-            } else {
-                field
+            // A syntax error has no field ("." from serde_path_to_error); inside a map whose keys
+            // are not strings (e.g. `workload.mix`) the last step is "?": name the map.
+            let field = match field.strip_suffix('?') {
+                _ if field == "." => String::new(),
+                Some(map) => map.trim_end_matches('.').to_string(),
+                None => field,
             };
             error(position, field, message)
         })?;
@@ -225,16 +240,8 @@ impl Scenario {
         let within = |section: &str, r: Result<(), (String, String)>| {
             r.map_err(|(f, m)| (format!("{section}.{f}"), m))
         };
-        if self.name.trim().is_empty() {
-            return Err(("name".into(), "give the scenario a name".into()));
-        }
+        check_name(&self.name).map_err(|m| ("name".to_string(), m))?;
         let c = &self.cluster;
-        if !(1..=31).contains(&c.replicas) {
-            return Err((
-                "cluster.replicas".into(),
-                format!("expected 1 to 31 replicas, got {}", c.replicas),
-            ));
-        }
         let Some(protocol) = registry.iter().find(|p| p.name == c.protocol) else {
             let known: Vec<&str> = registry.iter().map(|p| p.name).collect();
             return Err((
@@ -245,6 +252,18 @@ impl Scenario {
                 ),
             ));
         };
+        if !(1..=protocol.max_replicas).contains(&c.replicas) {
+            return Err((
+                "cluster.replicas".into(),
+                match protocol.max_replicas {
+                    1 => format!(
+                        "{} runs one unreplicated server: expected 1 replica, got {}",
+                        c.protocol, c.replicas
+                    ),
+                    max => format!("expected 1 to {max} replicas, got {}", c.replicas),
+                },
+            ));
+        }
         if let Some(v) = &c.variant
             && !protocol.variants.contains(&v.as_str())
         {
@@ -263,7 +282,7 @@ impl Scenario {
                 "expected an object of protocol settings".into(),
             ));
         }
-        (protocol.check_settings)(&c.settings).map_err(|(f, m)| {
+        (protocol.resolve_settings)(&c.settings).map_err(|(f, m)| {
             (
                 if f.is_empty() || f == "." {
                     "cluster.settings".to_string()
@@ -276,28 +295,28 @@ impl Scenario {
         within("network", self.network.validate())?;
         within("disk", self.disk.validate())?;
         within("workload", self.workload.validate())?;
+        check_ms("limits.drain_ms", self.limits.drain_ms)?;
         let nodes = c.replicas + self.workload.clients;
-        within("faults", self.faults.validate(c.replicas, nodes))?;
+        within(
+            "faults",
+            self.faults.validate(c.replicas, nodes, self.end_ms()),
+        )?;
         let ch = &self.checks;
-        if !(ch.liveness_ms.is_finite() && ch.liveness_ms > 0.0) {
+        check_ms("checks.liveness_ms", ch.liveness_ms)?;
+        if ch.liveness_ms <= 0.0 {
             return Err((
                 "checks.liveness_ms".into(),
                 format!("expected a positive number of ms, got {}", ch.liveness_ms),
             ));
         }
-        if !(ch.timeout_s.is_finite() && ch.timeout_s > 0.0) {
+        if !(ch.timeout_s.is_finite() && ch.timeout_s > 0.0 && ch.timeout_s <= MAX_CHECK_TIMEOUT_S)
+        {
             return Err((
                 "checks.timeout_s".into(),
                 format!(
-                    "expected a positive number of seconds, got {}",
+                    "expected a number of seconds above 0 and at most {MAX_CHECK_TIMEOUT_S} (one day), got {}",
                     ch.timeout_s
                 ),
-            ));
-        }
-        if !(self.limits.drain_ms.is_finite() && self.limits.drain_ms >= 0.0) {
-            return Err((
-                "limits.drain_ms".into(),
-                format!("expected milliseconds >= 0, got {}", self.limits.drain_ms),
             ));
         }
         if self.limits.max_events == 0 {
@@ -306,24 +325,55 @@ impl Scenario {
                 "expected at least 1 event".into(),
             ));
         }
-        if let Some(w) = self.faults.window_ms {
-            let needed = w[1] + ch.liveness_ms;
-            if needed > self.workload.duration_ms {
-                return Err((
-                    "faults.window_ms".into(),
-                    format!(
-                        "the liveness phase ({} ms after the window closes at {} ms) must end before the workload does ({} ms)",
-                        ch.liveness_ms, w[1], self.workload.duration_ms
-                    ),
-                ));
-            }
-        } else if self.faults.random.is_some() {
+        if self.limits.max_ops == 0 {
+            return Err((
+                "limits.max_ops".into(),
+                "expected at least 1 operation".into(),
+            ));
+        }
+        if self.faults.random.is_some() && self.faults.window_ms.is_none() {
             return Err((
                 "faults.window_ms".into(),
                 "random faults need a window_ms [start, end]".into(),
             ));
         }
+        let heal = self.faults.heal_ms();
+        if !self.faults.is_empty() && heal + ch.liveness_ms > self.workload.duration_ms {
+            let (field, what) = match self.faults.window_ms {
+                Some(_) => ("faults.window_ms", "the window closes"),
+                None => ("faults.scripted", "the last scripted fault is undone"),
+            };
+            return Err((
+                field.into(),
+                format!(
+                    "the liveness phase ({} ms after {what} at {heal} ms) must end before the workload does ({} ms)",
+                    ch.liveness_ms, self.workload.duration_ms
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// This scenario as run with `seed`: every default filled in (the seed, the variant, the
+    /// protocol's settings, the client latency, whether reads must be linearizable, the fault
+    /// budget), so that running the file again reproduces the run and a reader sees every value.
+    pub fn resolved(&self, seed: u64, registry: Registry<'_>) -> Scenario {
+        let mut s = self.clone();
+        s.seed = Some(seed);
+        if let Some(p) = registry.iter().find(|p| p.name == s.cluster.protocol) {
+            s.cluster
+                .variant
+                .get_or_insert_with(|| p.variants[0].to_string());
+            if let Ok(settings) = (p.resolve_settings)(&s.cluster.settings) {
+                s.cluster.settings = settings;
+            }
+            s.checks.linearizable.get_or_insert(p.linearizable_reads);
+        }
+        s.network
+            .client_latency
+            .get_or_insert_with(|| s.network.latency.clone());
+        s.faults.max_down = Some(s.faults.max_down(s.cluster.replicas));
+        s
     }
 
     /// This scenario with `variant` of its protocol instead of its own; an unknown variant is an
@@ -335,15 +385,53 @@ impl Scenario {
         Ok(s)
     }
 
-    /// When the fault window closes (everything heals), if the scenario has one.
-    pub fn heal_ms(&self) -> Option<f64> {
-        self.faults.window_ms.map(|w| w[1])
+    /// The liveness phase, `[from, to]` in ms: from when every fault is undone (or from the
+    /// workload's start, without faults) for `checks.liveness_ms`, cut at the workload's end.
+    /// Every client must complete an operation in it.
+    pub fn liveness_window_ms(&self) -> (f64, f64) {
+        let from = if self.faults.is_empty() {
+            self.workload.start_ms
+        } else {
+            self.faults.heal_ms().max(self.workload.start_ms)
+        };
+        let to = (from + self.checks.liveness_ms).min(self.workload.duration_ms);
+        (from, to)
     }
 
     /// When the run stops: the end of the workload plus the drain.
     pub fn end_ms(&self) -> f64 {
         self.workload.duration_ms + self.limits.drain_ms
     }
+}
+
+/// The longest time budget a check may have, in seconds.
+const MAX_CHECK_TIMEOUT_S: f64 = 86_400.0;
+
+/// The longest scenario name: it names a folder, and file systems limit a name to 255 bytes.
+const MAX_NAME_LEN: usize = 100;
+
+/// A scenario's name names its store folder (`store/<name>/...`): letters, digits, `-`, `_` and
+/// `.`, not starting with a dot, so that it stays one folder inside `store/`.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("give the scenario a name".into());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!(
+            "a name is at most {MAX_NAME_LEN} characters (it names a folder), got {}",
+            name.len()
+        ));
+    }
+    if name.starts_with('.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "{name:?} cannot name a folder inside store/: use letters, digits, '-', '_' and '.', not starting with '.'"
+        ));
+    }
+    Ok(())
 }
 
 /// Finds the 1-based line and column of the value at `field` (a path such as `a.b[2].c`), so that

@@ -245,3 +245,228 @@ fn the_command_exits_2_and_names_the_file() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn names_that_cannot_name_a_store_folder_are_refused() {
+    expect_error(
+        &with(r#""name": "x""#, r#""name": "../../x""#),
+        2,
+        "name",
+        "cannot name a folder inside store/",
+    );
+    expect_error(
+        &with(
+            r#""name": "x""#,
+            &format!(r#""name": "{}""#, "a".repeat(300)),
+        ),
+        2,
+        "name",
+        "at most 100 characters",
+    );
+    assert!(parse(&with(r#""name": "x""#, r#""name": "leader-crash_3.v2""#)).is_ok());
+}
+
+#[test]
+fn a_protocol_runs_only_as_many_replicas_as_it_can() {
+    let reference = with(r#""protocol": "zab""#, r#""protocol": "reference""#);
+    expect_error(
+        &reference,
+        3,
+        "cluster.replicas",
+        "reference runs one unreplicated server: expected 1 replica, got 3",
+    );
+    assert!(parse(&reference.replacen(r#""replicas": 3"#, r#""replicas": 1"#, 1)).is_ok());
+}
+
+#[test]
+fn numbers_too_large_or_too_small_to_serve_are_refused_with_the_limit() {
+    expect_error(
+        &with(r#""clients": 2"#, r#""clients": 10000"#),
+        4,
+        "workload.clients",
+        "at most 1000 clients",
+    );
+    expect_error(
+        &with(r#""duration_ms": 20000"#, r#""duration_ms": 1e13"#),
+        4,
+        "workload.duration_ms",
+        "from 0 to 86400000",
+    );
+    // 1e-10 ms is 0 ns: a client would ping at one instant forever.
+    expect_error(
+        &with(
+            r#""duration_ms": 20000"#,
+            r#""duration_ms": 20000, "session_timeout_ms": 1e-10"#,
+        ),
+        4,
+        "workload.session_timeout_ms",
+        "at least 1 ms",
+    );
+    expect_error(
+        &with(
+            r#""cluster""#,
+            r#""checks": {"timeout_s": 1e20}, "cluster""#,
+        ),
+        3,
+        "checks.timeout_s",
+        "at most 86400",
+    );
+    expect_error(
+        &with(
+            r#""cluster""#,
+            r#""network": {"latency": {"dist": "constant", "ms": 1e300}}, "cluster""#,
+        ),
+        3,
+        "network.latency.ms",
+        "from 0 to 86400000",
+    );
+    expect_error(
+        &with(
+            r#""duration_ms": 20000"#,
+            r#""duration_ms": 20000, "ops_per_client": 0"#,
+        ),
+        4,
+        "workload.ops_per_client",
+        "at least 1 operation",
+    );
+}
+
+#[test]
+fn weights_name_their_map_and_must_sum_within_range() {
+    expect_error(
+        &with(
+            r#""duration_ms": 20000"#,
+            r#""duration_ms": 20000, "mix": {"create": -1}"#,
+        ),
+        4,
+        "workload.mix",
+        "expected u32",
+    );
+    expect_error(
+        &with(
+            r#""duration_ms": 20000"#,
+            r#""duration_ms": 20000, "mix": {"create": 4294967295, "delete": 1}"#,
+        ),
+        4,
+        "workload.mix",
+        "keep their sum at most",
+    );
+    let kinds = |k: &str| {
+        with(
+            r#""workload""#,
+            &format!(
+                r#""faults": {{ "window_ms": [0, 5000], "random": {{ "every_ms": [1, 2], "duration_ms": [1, 2], "kinds": {k} }} }}, "workload""#
+            ),
+        )
+    };
+    expect_error(
+        &kinds(r#"{"crash": -1}"#),
+        4,
+        "faults.random.kinds",
+        "expected u32",
+    );
+    expect_error(
+        &kinds(r#"{"crash": 0}"#),
+        4,
+        "faults.random.kinds",
+        "at least one fault kind",
+    );
+}
+
+#[test]
+fn impossible_worlds_are_refused_with_the_reason() {
+    let faults = |window: &str, f: &str| {
+        with(
+            r#""workload""#,
+            &format!(r#""faults": {{ {window} "scripted": [{f}] }}, "workload""#),
+        )
+    };
+    let window = r#""window_ms": [0, 5000],"#;
+    // Node 3 is the first client of a 3-replica cluster.
+    expect_error(
+        &faults(
+            window,
+            r#"{"at_ms": 10, "fault": "crash", "node": 3, "for_ms": 5}"#,
+        ),
+        4,
+        "faults.scripted[0].node",
+        "node 3 is a client",
+    );
+    assert!(
+        parse(&faults(
+            window,
+            r#"{"at_ms": 10, "fault": "pause", "node": 3, "for_ms": 5}"#
+        ))
+        .is_ok(),
+        "a client may pause"
+    );
+    expect_error(
+        &faults(
+            window,
+            r#"{"at_ms": 10, "fault": "cut", "from": 1, "to": 1, "for_ms": 5}"#,
+        ),
+        4,
+        "faults.scripted[0].to",
+        "from a node to itself",
+    );
+    expect_error(
+        &faults(
+            window,
+            r#"{"at_ms": 6000, "fault": "crash", "node": 1, "for_ms": 5}"#,
+        ),
+        4,
+        "faults.scripted[0].at_ms",
+        "after the fault window closes",
+    );
+    expect_error(
+        &faults(
+            "",
+            r#"{"at_ms": 30000, "fault": "crash", "node": 1, "for_ms": 5}"#,
+        ),
+        4,
+        "faults.scripted[0].at_ms",
+        "after the run ends",
+    );
+    // Two of three replicas down at once is beyond the default budget (a minority)...
+    let quorum = r#"{"at_ms": 10, "fault": "crash", "node": 0, "for_ms": 500}, {"at_ms": 20, "fault": "pause", "node": "leader", "for_ms": 5}"#;
+    expect_error(
+        &faults(window, quorum),
+        4,
+        "faults.scripted[1]",
+        "set faults.max_down to 2",
+    );
+    // ...and allowed when the scenario says so.
+    assert!(parse(&faults(&format!("{window} \"max_down\": 2,"), quorum)).is_ok());
+    // Without a window, every fault must be undone for the liveness phase to begin.
+    expect_error(
+        &faults("", r#"{"at_ms": 10, "fault": "crash", "node": 1}"#),
+        4,
+        "faults.scripted[0]",
+        "never undone",
+    );
+    assert!(
+        parse(&faults(
+            "",
+            r#"{"at_ms": 10, "fault": "crash", "node": 1}, {"at_ms": 900, "fault": "restart", "node": 1}"#
+        ))
+        .is_ok()
+    );
+    expect_error(
+        &faults(
+            "",
+            r#"{"at_ms": 10, "fault": "crash", "node": "leader"}, {"at_ms": 900, "fault": "restart", "node": "leader"}"#,
+        ),
+        4,
+        "faults.scripted[0]",
+        "a role names a node only when the fault fires",
+    );
+    expect_error(
+        &faults(
+            "",
+            r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 15000}"#,
+        ),
+        4,
+        "faults.scripted",
+        "after the last scripted fault is undone at 15010 ms",
+    );
+}

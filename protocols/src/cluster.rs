@@ -225,6 +225,8 @@ pub trait Protocol: Replica {
     const FIFO: bool;
     /// Whether its reads are linearizable (so a whole history, reads included, must be).
     const LINEARIZABLE_READS: bool;
+    /// The most replicas it can run (an unreplicated server runs one).
+    const MAX_REPLICAS: u32 = 31;
     /// Its tuning (`cluster.settings`).
     type Settings: serde::de::DeserializeOwned + serde::Serialize + Default + Clone;
 

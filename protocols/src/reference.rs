@@ -494,6 +494,7 @@ impl crate::cluster::Protocol for ReferenceServer {
     const VARIANTS: &'static [&'static str] = &["standalone"];
     const FIFO: bool = true;
     const LINEARIZABLE_READS: bool = true;
+    const MAX_REPLICAS: u32 = 1;
     type Settings = ReferenceSettings;
 
     fn new(

@@ -65,6 +65,11 @@ fn default_mix() -> BTreeMap<OpKind, u32> {
     .collect()
 }
 
+/// The most clients a scenario may have. The world keeps a few bytes per pair of nodes (link
+/// state), and clients' histories grow with their number: 1,000 clients already record about
+/// 100,000 operations per virtual second.
+pub const MAX_CLIENTS: u32 = 1_000;
+
 /// The scenario's workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,20 +104,20 @@ pub struct WorkloadConfig {
 impl WorkloadConfig {
     /// Checks the workload; errors name the field (relative to `workload`).
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let ms = |field: &str, v: f64| -> Result<(), (String, String)> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err((field.into(), format!("expected milliseconds >= 0, got {v}")))
-            }
-        };
+        let ms = sim::time::check_ms;
         if self.clients == 0 {
             return Err(("clients".into(), "expected at least 1 client".into()));
         }
-        if self.clients > 10_000 {
+        if self.clients > MAX_CLIENTS {
             return Err((
                 "clients".into(),
-                format!("at most 10000 clients, got {}", self.clients),
+                format!("at most {MAX_CLIENTS} clients, got {}", self.clients),
+            ));
+        }
+        if self.ops_per_client == Some(0) {
+            return Err((
+                "ops_per_client".into(),
+                "expected at least 1 operation per client (or leave it out for no limit)".into(),
             ));
         }
         ms("duration_ms", self.duration_ms)?;
@@ -134,18 +139,18 @@ impl WorkloadConfig {
                 ),
             ));
         }
-        if self.mix.values().all(|&w| w == 0) {
-            return Err((
-                "mix".into(),
-                "give at least one operation kind a positive weight".into(),
-            ));
-        }
+        sim::nemesis::check_weights("mix", self.mix.values().copied(), "operation kind")?;
         if self.keys == 0 {
             return Err(("keys".into(), "expected at least 1 key".into()));
         }
         ms("session_timeout_ms", self.session_timeout_ms)?;
-        if self.session_timeout_ms <= 0.0 {
-            return Err(("session_timeout_ms".into(), "must be positive".into()));
+        // The client pings at a third of it: below a millisecond it would ping at a rate no
+        // server clamps (and at 0 ns it would spin at one instant).
+        if self.session_timeout_ms < 1.0 {
+            return Err((
+                "session_timeout_ms".into(),
+                format!("expected at least 1 ms, got {}", self.session_timeout_ms),
+            ));
         }
         Ok(())
     }

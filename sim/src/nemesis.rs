@@ -6,6 +6,7 @@
 
 use crate::disk::Unsynced;
 use crate::rng::Ratio;
+use crate::time::check_ms;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -182,19 +183,51 @@ pub struct NemesisConfig {
 }
 
 fn check_range(field: &str, r: MsRange) -> Result<(), (String, String)> {
-    if !(r[0].is_finite() && r[1].is_finite() && r[0] >= 0.0 && r[0] <= r[1]) {
+    check_ms(&format!("{field}[0]"), r[0])?;
+    check_ms(&format!("{field}[1]"), r[1])?;
+    if r[0] > r[1] {
         return Err((
             field.into(),
-            format!("expected [min, max] milliseconds with 0 <= min <= max, got {r:?}"),
+            format!("expected [min, max] milliseconds with min <= max, got {r:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks relative weights (of fault kinds, of operation kinds): at least one positive, and a sum
+/// that fits the `u32` a draw picks from.
+pub fn check_weights(
+    field: &str,
+    weights: impl Iterator<Item = u32>,
+    what: &str,
+) -> Result<(), (String, String)> {
+    let total: u64 = weights.map(u64::from).sum();
+    if total == 0 {
+        return Err((
+            field.into(),
+            format!("give at least one {what} a positive weight"),
+        ));
+    }
+    if total > u64::from(u32::MAX) {
+        return Err((
+            field.into(),
+            format!(
+                "the weights sum to {total}; keep their sum at most {}",
+                u32::MAX
+            ),
         ));
     }
     Ok(())
 }
 
 impl NemesisConfig {
-    /// Checks the fault model against a cluster of `replicas` replicas and `nodes` nodes in all.
-    /// Errors name the field (relative to the fault model) and say what was expected.
-    pub fn validate(&self, replicas: u32, nodes: u32) -> Result<(), (String, String)> {
+    /// Checks the fault model against a cluster of `replicas` replicas and `nodes` nodes in all,
+    /// for a run that ends at `end_ms`. Errors name the field (relative to the fault model) and say
+    /// what was expected. Besides each fault's own fields, it refuses impossible worlds: a fault
+    /// after the run (or after the fault window) ends, a crash or restart of a client, a
+    /// link from a node to itself, scripted crashes and pauses beyond the budget `max_down`, and,
+    /// without a window, a fault that is never undone (the liveness phase would never begin).
+    pub fn validate(&self, replicas: u32, nodes: u32, end_ms: f64) -> Result<(), (String, String)> {
         let check_ref = |field: String, r: &NodeRef| -> Result<(), (String, String)> {
             match r {
                 NodeRef::Id(i) if *i >= nodes => Err((
@@ -206,16 +239,9 @@ impl NemesisConfig {
         };
         for (i, f) in self.scripted.iter().enumerate() {
             let at = |name: &str| format!("scripted[{i}].{name}");
-            if !(f.at_ms.is_finite() && f.at_ms >= 0.0) {
-                return Err((
-                    at("at_ms"),
-                    format!("expected milliseconds >= 0, got {}", f.at_ms),
-                ));
-            }
-            if let Some(d) = f.for_ms
-                && !(d.is_finite() && d >= 0.0)
-            {
-                return Err((at("for_ms"), format!("expected milliseconds >= 0, got {d}")));
+            check_ms(&at("at_ms"), f.at_ms)?;
+            if let Some(d) = f.for_ms {
+                check_ms(&at("for_ms"), d)?;
             }
             let needs_node = matches!(
                 f.fault,
@@ -307,18 +333,16 @@ impl NemesisConfig {
         if let Some(r) = &self.random {
             check_range("random.every_ms", r.every_ms)?;
             check_range("random.duration_ms", r.duration_ms)?;
-            if r.every_ms[1] <= 0.0 {
+            if r.every_ms[1] < 1.0 {
                 return Err((
-                    "random.every_ms".into(),
-                    "the time between faults must be positive".into(),
+                    "random.every_ms[1]".into(),
+                    format!(
+                        "the longest time between faults must be at least 1 ms, got {}",
+                        r.every_ms[1]
+                    ),
                 ));
             }
-            if r.kinds.values().all(|&w| w == 0) {
-                return Err((
-                    "random.kinds".into(),
-                    "give at least one fault kind a positive weight".into(),
-                ));
-            }
+            check_weights("random.kinds", r.kinds.values().copied(), "fault kind")?;
         }
         if let Some(w) = self.window_ms {
             check_range("window_ms", w)?;
@@ -331,11 +355,195 @@ impl NemesisConfig {
                 format!("cannot exceed the number of replicas ({replicas}), got {m}"),
             ));
         }
+        self.check_scripted_world(replicas, end_ms)?;
         Ok(())
     }
 
     pub fn max_down(&self, replicas: u32) -> u32 {
         self.max_down.unwrap_or(replicas.saturating_sub(1) / 2)
+    }
+
+    /// When every fault is undone and the liveness phase begins: the window's end if there is a
+    /// window, else the latest end of a scripted fault, else 0 (there are no faults). A scenario
+    /// that passed `validate` has no fault that is never undone.
+    pub fn heal_ms(&self) -> f64 {
+        if let Some(w) = self.window_ms {
+            return w[1];
+        }
+        self.scripted_spans()
+            .iter()
+            .filter_map(|span| span.until_ms)
+            .fold(0.0, f64::max)
+    }
+
+    /// Whether the scenario has no fault and no fault window at all (its liveness phase then
+    /// starts with the workload).
+    pub fn is_empty(&self) -> bool {
+        self.scripted.is_empty() && self.random.is_none() && self.window_ms.is_none()
+    }
+
+    /// Each scripted fault that does harm, with when it is undone: by its own `for_ms`, by the
+    /// first later entry that undoes it (restart, resume, heal, unclog), or at the window's end.
+    fn scripted_spans(&self) -> Vec<Span> {
+        let undoes = |undo: &FaultSpec, f: &FaultSpec| match (f.fault, undo.fault) {
+            // A role names a node only when the fault fires, so only an id can be undone by name.
+            (FaultKind::Crash, FaultKind::Restart) | (FaultKind::Pause, FaultKind::Resume) => {
+                matches!(f.node, Some(NodeRef::Id(_))) && undo.node == f.node
+            }
+            (FaultKind::Partition | FaultKind::Isolate | FaultKind::Cut, FaultKind::Heal) => true,
+            (FaultKind::Clog, FaultKind::Unclog) => {
+                let all = undo.node.is_none() && undo.from.is_none() && undo.to.is_none();
+                all || (undo.node == f.node && undo.from == f.from && undo.to == f.to)
+            }
+            _ => false,
+        };
+        self.scripted
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.fault.is_fault())
+            .map(|(index, f)| {
+                let by_entry = self
+                    .scripted
+                    .iter()
+                    .filter(|u| u.at_ms >= f.at_ms && undoes(u, f))
+                    .map(|u| u.at_ms)
+                    .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.min(t))));
+                let until_ms = [
+                    f.for_ms.map(|d| f.at_ms + d),
+                    by_entry,
+                    self.window_ms.map(|w| w[1]),
+                ]
+                .into_iter()
+                .flatten()
+                .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.min(t))));
+                Span { index, until_ms }
+            })
+            .collect()
+    }
+
+    /// The impossible worlds `validate` refuses, for scripted faults.
+    fn check_scripted_world(&self, replicas: u32, end_ms: f64) -> Result<(), (String, String)> {
+        for (i, f) in self.scripted.iter().enumerate() {
+            let at = |name: &str| format!("scripted[{i}].{name}");
+            let verb = kind_name(f.fault);
+            // A client may pause (a GC pause of the application: its session may expire), but a
+            // crashed client would leave its operation open forever and start again under the same
+            // process number, a history no checker can read.
+            if let (FaultKind::Crash | FaultKind::Restart, Some(NodeRef::Id(n))) =
+                (f.fault, &f.node)
+                && *n >= replicas
+            {
+                return Err((
+                    at("node"),
+                    format!(
+                        "node {n} is a client: {verb} applies to replicas (0 to {}); pause a client, or cut or partition its links, instead",
+                        replicas - 1
+                    ),
+                ));
+            }
+            if f.from.is_some() && f.from == f.to {
+                return Err((
+                    at("to"),
+                    format!("a {verb} from a node to itself cuts nothing"),
+                ));
+            }
+            if !f.fault.is_fault() {
+                continue;
+            }
+            if f.at_ms >= end_ms {
+                return Err((
+                    at("at_ms"),
+                    format!("fires at {} ms, after the run ends at {end_ms} ms", f.at_ms),
+                ));
+            }
+            if let Some(w) = self.window_ms
+                && f.at_ms >= w[1]
+            {
+                return Err((
+                    at("at_ms"),
+                    format!(
+                        "fires at {} ms, after the fault window closes at {} ms (every fault is undone there and the liveness phase runs); move it into the window or widen window_ms",
+                        f.at_ms, w[1]
+                    ),
+                ));
+            }
+        }
+        let spans = self.scripted_spans();
+        if let Some(span) = spans.iter().find(|s| s.until_ms.is_none()) {
+            let f = &self.scripted[span.index];
+            return Err((
+                format!("scripted[{}]", span.index),
+                format!(
+                    "this {} is never undone, so the cluster never heals and its liveness cannot be checked: give it for_ms, a later {}, or give the faults a window_ms (whose end undoes every fault)",
+                    kind_name(f.fault),
+                    match f.fault {
+                        FaultKind::Crash if matches!(f.node, Some(NodeRef::Id(_))) =>
+                            "restart of the same node",
+                        FaultKind::Pause if matches!(f.node, Some(NodeRef::Id(_))) =>
+                            "resume of the same node",
+                        FaultKind::Crash | FaultKind::Pause =>
+                            "for_ms (a role names a node only when the fault fires)",
+                        FaultKind::Clog => "unclog",
+                        _ => "heal",
+                    }
+                ),
+            ));
+        }
+        // The budget: at every instant, how many replicas scripted crashes and pauses hold down.
+        // A role counts as one more replica (it may name one already down: this errs on the side
+        // of refusing), an id counts once however often it is stopped.
+        let budget = self.max_down(replicas);
+        let replica = |f: &FaultSpec| !matches!(f.node, Some(NodeRef::Id(n)) if n >= replicas);
+        let stops: Vec<(&Span, &FaultSpec)> = spans
+            .iter()
+            .map(|s| (s, &self.scripted[s.index]))
+            .filter(|(_, f)| matches!(f.fault, FaultKind::Crash | FaultKind::Pause) && replica(f))
+            .collect();
+        for &(span, f) in &stops {
+            let t = f.at_ms;
+            let down_at =
+                |(s, g): &(&Span, &FaultSpec)| g.at_ms <= t && s.until_ms.is_some_and(|u| u > t);
+            let mut ids: Vec<u32> = Vec::new();
+            let mut roles = 0;
+            for entry in stops.iter().filter(|e| down_at(e)) {
+                match entry.1.node {
+                    Some(NodeRef::Id(n)) if !ids.contains(&n) => ids.push(n),
+                    Some(NodeRef::Id(_)) => {}
+                    _ => roles += 1,
+                }
+            }
+            let down = ids.len() as u32 + roles;
+            if down > budget {
+                return Err((
+                    format!("scripted[{}]", span.index),
+                    format!(
+                        "at {t} ms scripted crashes and pauses hold {down} replicas down, beyond the fault budget max_down = {budget}{}; to simulate losing a quorum on purpose, set faults.max_down to {down} (the cluster is unavailable meanwhile, and liveness is checked after every fault is undone)",
+                        if self.max_down.is_none() {
+                            " (a minority, the default)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A scripted fault and when it is undone (`None`: never).
+struct Span {
+    index: usize,
+    until_ms: Option<f64>,
+}
+
+impl FaultKind {
+    /// Whether it does harm (as opposed to undoing harm: restart, resume, heal, unclog).
+    fn is_fault(self) -> bool {
+        !matches!(
+            self,
+            FaultKind::Restart | FaultKind::Resume | FaultKind::Heal | FaultKind::Unclog
+        )
     }
 }
 

@@ -61,16 +61,7 @@ impl Latency {
 
     /// Checks the parameters; the error names the offending field.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let nonneg = |field: &str, v: f64| -> Result<(), (String, String)> {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err((
-                    field.into(),
-                    format!("expected a finite number of milliseconds >= 0, got {v}"),
-                ))
-            }
-        };
+        let nonneg = crate::time::check_ms;
         match *self {
             Latency::Constant { ms } => nonneg("ms", ms),
             Latency::Uniform { min_ms, max_ms } => {
@@ -277,9 +268,7 @@ impl NetworkConfig {
             ("retransmit_ms", self.retransmit_ms),
             ("reset_detect_ms", self.reset_detect_ms),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err((field.into(), format!("expected milliseconds >= 0, got {v}")));
-            }
+            crate::time::check_ms(field, v)?;
         }
         Ok(())
     }

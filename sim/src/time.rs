@@ -5,6 +5,24 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
+/// The longest span, and the latest instant, a scenario may name: one virtual day, in
+/// milliseconds. A run that long already records millions of operations; the bound keeps every sum
+/// of times far from `u64` nanoseconds' limit (about 584 years).
+pub const MAX_SCENARIO_MS: f64 = 86_400_000.0;
+
+/// Checks a time read from a scenario: a finite number of milliseconds in `[0, MAX_SCENARIO_MS]`.
+/// On error, `(field, what was expected)`.
+pub fn check_ms(field: &str, ms: f64) -> Result<(), (String, String)> {
+    if ms.is_finite() && (0.0..=MAX_SCENARIO_MS).contains(&ms) {
+        Ok(())
+    } else {
+        Err((
+            field.into(),
+            format!("expected milliseconds from 0 to {MAX_SCENARIO_MS} (one day), got {ms}"),
+        ))
+    }
+}
+
 /// A point in virtual time, in nanoseconds since the start of the run.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,

@@ -36,11 +36,11 @@ pub enum What {
     /// Seeds per second of a scenario, each run single-threaded, on `--jobs` cores.
     Scenario {
         scenario: PathBuf,
-        /// How many seeds (0..N).
-        #[arg(long, default_value_t = 200)]
-        seeds: u64,
-        /// Parallel runs (default: every core).
-        #[arg(long)]
+        /// Seeds, `A..B` or `A..=B`, as for `zksim run --seeds`.
+        #[arg(long, default_value = "0..200", value_parser = super::run::parse_seeds)]
+        seeds: super::run::SeedRange,
+        /// Parallel runs (default: every core). At most 1024.
+        #[arg(long, value_parser = super::parse_jobs)]
         jobs: Option<usize>,
     },
 }
@@ -86,7 +86,7 @@ pub fn main(args: Args) -> Result<Outcome> {
             let jobs = pool.current_num_threads();
             let started = now();
             let runs: Vec<(Verdict, u64, f64, u64)> = pool.install(|| {
-                (0..seeds)
+                (seeds.start..seeds.end)
                     .into_par_iter()
                     .map(|seed| {
                         let opts = RunOptions::new(seed, &path.display().to_string());
@@ -97,6 +97,7 @@ pub fn main(args: Args) -> Result<Outcome> {
                     .collect()
             });
             let secs = started.elapsed().as_secs_f64();
+            let seeds = seeds.count();
             let events: u64 = runs.iter().map(|r| r.1).sum();
             let virtual_s: f64 = runs.iter().map(|r| r.2).sum::<f64>() / 1e3;
             let ops: u64 = runs.iter().map(|r| r.3).sum();

@@ -54,6 +54,9 @@ Exit codes (the worst over all files):
   2  bad input or usage (unreadable or malformed file, unknown option or model)
   3  no verdict (the time or memory budget ran out)";
 
+/// The longest `--timeout` (use 0 for none).
+const MAX_TIMEOUT_S: f64 = 86_400.0;
+
 #[derive(clap::Args, Debug)]
 #[command(after_long_help = LONG_HELP)]
 pub struct Args {
@@ -122,8 +125,11 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
     let initial = args.initial.as_deref().map(|text| {
         serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
     });
-    if !(args.timeout >= 0.0 && args.timeout.is_finite()) {
-        anyhow::bail!("--timeout must be a non-negative number of seconds");
+    if !(args.timeout.is_finite() && (0.0..=MAX_TIMEOUT_S).contains(&args.timeout)) {
+        anyhow::bail!(
+            "--timeout: expected seconds from 0 (no limit) to {MAX_TIMEOUT_S} (one day), got {}",
+            args.timeout
+        );
     }
     let budget = Budget {
         timeout: (args.timeout > 0.0).then(|| Duration::from_secs_f64(args.timeout)),
@@ -140,7 +146,8 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
         worst = worst.max(outcome);
     }
     let total_ms = started.elapsed().as_secs_f64() * 1e3;
-    let [pass, fail, bad, unknown] = counts;
+    // Indexed by `Outcome` in its order: pass, unknown, fail, bad input.
+    let [pass, unknown, fail, bad] = counts;
     // What a passing file is called: the verdict's name at this consistency.
     let passed = match args.consistency.level() {
         None => "linearizable",

@@ -29,8 +29,8 @@ pub struct Args {
     /// Seeds, `A..B` or `A..=B`.
     #[arg(long, default_value = "0..20", value_parser = super::run::parse_seeds)]
     pub seeds: SeedRange,
-    /// Parallel runs (default: every core).
-    #[arg(long)]
+    /// Parallel runs (default: every core). At most 1024.
+    #[arg(long, value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
     /// Where compare.json and the charts go.
     #[arg(long, default_value = "store/compare")]
@@ -63,6 +63,14 @@ pub fn main(args: Args) -> Result<Outcome> {
             tallies.push(Tally::new(s, Some(v), path_text.clone()));
         }
     }
+    let runs = args.seeds.count().saturating_mul(tallies.len() as u64);
+    if runs > MAX_RUNS {
+        anyhow::bail!(
+            "--seeds: {} seeds of {} configurations make {runs} runs; compare keeps every run's figures in memory and runs at most {MAX_RUNS} (use zksim run --seeds for long sweeps)",
+            args.seeds.count(),
+            tallies.len()
+        );
+    }
     let pool = super::worker_pool(args.jobs)?;
     let seeds: Vec<u64> = (args.seeds.start..args.seeds.end).collect();
     let bar = ProgressBar::new((seeds.len() * tallies.len()) as u64);
@@ -90,6 +98,7 @@ pub fn main(args: Args) -> Result<Outcome> {
     print_table(&summaries);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    remove_old_charts(&args.out)?;
     let json = serde_json::to_string_pretty(&summaries).expect("summaries serialize");
     let file = args.out.join("compare.json");
     std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
@@ -99,8 +108,54 @@ pub fn main(args: Args) -> Result<Outcome> {
         file.display(),
         args.out.display()
     );
-    Ok(Outcome::Pass)
+    let outcome = summaries
+        .iter()
+        .map(|s| {
+            if s.fail > 0 {
+                Outcome::Fail
+            } else if s.unknown > 0 {
+                Outcome::Unknown
+            } else {
+                Outcome::Pass
+            }
+        })
+        .max()
+        .unwrap_or(Outcome::Pass);
+    Ok(outcome)
 }
+
+/// The most runs (seeds times configurations) one comparison keeps.
+const MAX_RUNS: u64 = 100_000;
+
+/// Removes the charts an earlier comparison drew in `dir` (the chart files this command writes,
+/// and nothing else), so that a configuration or metric no longer compared leaves no stale chart.
+fn remove_old_charts(dir: &std::path::Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name == "compare.json"
+            || (name.ends_with(".png")
+                && (CHARTS.contains(&name.trim_end_matches(".png"))
+                    || name.starts_with("metric-")));
+        if ours {
+            let path = entry.path();
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The charts every comparison draws (besides one `metric-<name>.png` per protocol metric).
+const CHARTS: &[&str] = &[
+    "write-latency-p99",
+    "read-latency-p99",
+    "throughput",
+    "messages-per-write",
+    "failed-runs",
+];
 
 fn ms(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.1}"))

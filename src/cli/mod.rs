@@ -14,9 +14,11 @@ use std::process::ExitCode;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  every check passed
-  1  a check failed (a violation, a mismatch, a failing seed)
+  1  a check failed (a violation, a mismatch, a failing or panicking seed)
   2  bad input or usage (unreadable or malformed file, unknown option)
-  3  no verdict could be reached (a time or memory budget ran out)";
+  3  no verdict could be reached (a time, memory or event budget ran out)
+Where several apply, the highest wins except 3: bad input (2) over a failure (1) over no
+verdict (3) over a pass (0).";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,13 +54,26 @@ pub enum Command {
     Conformance(conformance::Args),
 }
 
-/// The result of a subcommand, ordered from best to worst.
+/// The result of a subcommand, ordered from best to worst, as `runner::Verdict` is: a failure
+/// outweighs an undecided check, and bad input (something the user must mend before any result
+/// can be trusted) outweighs both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     Pass,
+    Unknown,
     Fail,
     BadInput,
-    Unknown,
+}
+
+impl From<zksim::runner::Verdict> for Outcome {
+    fn from(v: zksim::runner::Verdict) -> Outcome {
+        use zksim::runner::Verdict;
+        match v {
+            Verdict::Pass => Outcome::Pass,
+            Verdict::Unknown => Outcome::Unknown,
+            Verdict::Fail => Outcome::Fail,
+        }
+    }
 }
 
 impl Outcome {
@@ -82,6 +97,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The most parallel runs `--jobs` may ask for: more threads than this help no machine, and
+/// a million of them never start.
+const MAX_JOBS: usize = 1024;
+
+/// `--jobs N`: 1 to `MAX_JOBS` parallel runs.
+pub fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number of parallel runs from 1 to {MAX_JOBS}, got {s:?}"
+        )),
+    }
+}
+
 /// The pool that runs seeds in parallel, each run single-threaded: `jobs` workers, or one per
 /// core.
 pub fn worker_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
@@ -92,4 +121,28 @@ pub fn worker_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
         .num_threads(jobs)
         .build()
         .context("cannot start worker threads")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Outcome;
+
+    #[test]
+    fn a_failure_outweighs_an_undecided_check_and_bad_input_both() {
+        assert_eq!(Outcome::Fail.max(Outcome::Unknown), Outcome::Fail);
+        assert_eq!(Outcome::Unknown.max(Outcome::Pass), Outcome::Unknown);
+        assert_eq!(Outcome::BadInput.max(Outcome::Fail), Outcome::BadInput);
+        let codes: Vec<_> = [
+            Outcome::Pass,
+            Outcome::Fail,
+            Outcome::BadInput,
+            Outcome::Unknown,
+        ]
+        .map(Outcome::exit_code)
+        .to_vec();
+        assert_eq!(
+            codes,
+            [0u8, 1, 2, 3].map(std::process::ExitCode::from).to_vec()
+        );
+    }
 }

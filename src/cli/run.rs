@@ -1,4 +1,9 @@
 //! `zksim run`: one seed with its store folder, or a sweep of seeds in parallel with a summary.
+//!
+//! A sweep streams: each seed's run is checked, reduced to a row, and dropped, so a range of any
+//! length runs in constant memory but for the rows of seeds that did not pass. Each seed's run is
+//! isolated: a panic fails that seed (check `panic`, with its message and replay command) and the
+//! sweep goes on.
 
 use super::Outcome;
 use anyhow::{Context, Result, bail};
@@ -8,7 +13,7 @@ use sim::trace::TraceLine;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use zksim::runner::{self, PROTOCOLS, Run, RunOptions, Verdict};
+use zksim::runner::{self, PROTOCOLS, Panicked, Run, RunOptions, Verdict};
 use zksim::scenario::Scenario;
 use zksim::store;
 
@@ -32,11 +37,11 @@ pub struct Args {
     /// A range of seeds, `A..B` (B excluded) or `A..=B`.
     #[arg(long, value_parser = parse_seeds)]
     pub seeds: Option<SeedRange>,
-    /// Parallel runs for --seeds (default: every core).
-    #[arg(long)]
+    /// Parallel runs for --seeds (default: every core; at most 1024).
+    #[arg(long, value_parser = super::parse_jobs)]
     pub jobs: Option<usize>,
-    /// The store folder (one seed) or the folder of failing seeds' folders (--seeds).
-    /// Default: store/<scenario name>/seed-<seed> or store/<scenario name>.
+    /// The store folder (one seed) or the folder of the seeds' folders (--seeds).
+    /// Default: store/<scenario name>/<protocol>-<variant>[/seed-<seed>].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Also write every event of the run to trace.txt (one seed only).
@@ -45,16 +50,18 @@ pub struct Args {
     /// Run each seed twice and report the first event where the two runs differ.
     #[arg(long)]
     pub check_determinism: bool,
-    /// With --seeds, write a store folder for every seed, not only the failing ones.
+    /// With --seeds, write a store folder for every seed, not only those that did not pass.
     #[arg(long)]
     pub keep_all: bool,
     /// Do not draw plots in store folders (they take most of the time of a short run).
     #[arg(long)]
     pub no_plots: bool,
-    /// Draw a message (space–time) diagram of the first N messages into messages.svg (one seed).
-    #[arg(long, value_name = "N", conflicts_with = "seeds")]
-    pub diagram: Option<usize>,
-    /// Start the diagram's messages at this virtual time (ms).
+    /// Draw a message (space–time) diagram of the first N messages (1 to 100) into messages.svg
+    /// and messages.png (one seed).
+    #[arg(long, value_name = "N", conflicts_with_all = ["seeds", "no_plots"],
+          value_parser = clap::value_parser!(u16).range(1..=reports::MESSAGE_DIAGRAM_MAX_ARROWS as i64))]
+    pub diagram: Option<u16>,
+    /// Start the diagram's messages at this virtual time (ms; before the run's end).
     #[arg(long, value_name = "MS", requires = "diagram", default_value_t = 0.0)]
     pub diagram_from: f64,
 }
@@ -64,6 +71,12 @@ pub struct Args {
 pub struct SeedRange {
     pub start: u64,
     pub end: u64,
+}
+
+impl SeedRange {
+    pub fn count(&self) -> u64 {
+        self.end - self.start
+    }
 }
 
 pub fn parse_seeds(s: &str) -> Result<SeedRange, String> {
@@ -95,6 +108,17 @@ pub fn main(args: Args) -> Result<Outcome> {
             .with_variant(v, PROTOCOLS)
             .map_err(|e| anyhow::anyhow!("{}: --variant: {e}", args.scenario.display()))?;
     }
+    if args.diagram.is_some()
+        && !(args.diagram_from.is_finite()
+            && args.diagram_from >= 0.0
+            && args.diagram_from < scenario.end_ms())
+    {
+        bail!(
+            "--diagram-from: expected milliseconds from 0 to before the run's end ({} ms), got {}",
+            scenario.end_ms(),
+            args.diagram_from
+        );
+    }
     let scenario_path = args.scenario.display().to_string();
     match &args.seeds {
         None => run_one(&args, &scenario, &scenario_path),
@@ -102,20 +126,12 @@ pub fn main(args: Args) -> Result<Outcome> {
     }
 }
 
-fn outcome_of(v: Verdict) -> Outcome {
-    match v {
-        Verdict::Pass => Outcome::Pass,
-        Verdict::Fail => Outcome::Fail,
-        Verdict::Unknown => Outcome::Unknown,
-    }
-}
-
 /// Runs one seed, timing it with the wall clock (the CLI is outside any world).
-fn timed_run(scenario: &Scenario, options: RunOptions) -> Run {
+fn timed_run(scenario: &Scenario, options: RunOptions) -> Result<Run, Panicked> {
     let started = std::time::Instant::now();
-    let mut run = runner::run(scenario, options);
+    let mut run = runner::run_isolated(scenario, options)?;
     run.results.wall_time_ms = started.elapsed().as_secs_f64() * 1e3;
-    run
+    Ok(run)
 }
 
 fn options(seed: u64, scenario_path: &str, variant: &Option<String>) -> RunOptions {
@@ -125,20 +141,34 @@ fn options(seed: u64, scenario_path: &str, variant: &Option<String>) -> RunOptio
     }
 }
 
+/// The scenario's resolved variant, as store paths and headers name it.
+fn variant_of(scenario: &Scenario) -> String {
+    let resolved = scenario.resolved(0, PROTOCOLS);
+    resolved.cluster.variant.unwrap_or_default()
+}
+
+/// `store/<scenario>/<protocol>-<variant>`: runs of different variants never share a folder.
+fn default_store(scenario: &Scenario) -> PathBuf {
+    Path::new("store").join(&scenario.name).join(format!(
+        "{}-{}",
+        scenario.cluster.protocol,
+        variant_of(scenario)
+    ))
+}
+
 fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outcome> {
     let seed = args.seed.or(scenario.seed).unwrap_or(1);
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| default_store(scenario).join(format!("seed-{seed}")));
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+    store::prepare(&dir)?;
     let mut opts = options(seed, scenario_path, &args.variant);
     if let Some(n) = args.diagram {
-        if !(args.diagram_from.is_finite() && args.diagram_from >= 0.0) {
-            bail!("--diagram-from must be a number of milliseconds >= 0");
-        }
-        opts.message_log = Some((sim::SimTime(sim::net::ms_to_ns(args.diagram_from)), n));
+        opts.message_log = Some((
+            sim::SimTime(sim::net::ms_to_ns(args.diagram_from)),
+            usize::from(n),
+        ));
     }
     let trace_error = Arc::new(Mutex::new(None));
     if args.trace {
@@ -153,29 +183,57 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
             }
         }));
     }
-    let run = timed_run(scenario, opts);
+    let run = match timed_run(scenario, opts) {
+        Ok(run) => run,
+        Err(panicked) => {
+            store::write_panicked(&dir, &scenario.resolved(seed, PROTOCOLS), &panicked)?;
+            println!(
+                "{} ({} {}), seed {seed}",
+                scenario.name,
+                scenario.cluster.protocol,
+                variant_of(scenario)
+            );
+            println!("check panic: fail — {}", panicked.message);
+            println!("verdict: fail");
+            println!("store: {}", dir.display());
+            println!("replay: {}", panicked.replay);
+            return Ok(Outcome::Fail);
+        }
+    };
     if let Some(e) = trace_error.lock().expect("not poisoned").take() {
         bail!("cannot write the trace: {e}");
     }
-    store::write(&dir, scenario, &run, !args.no_plots)?;
-    print_summary(scenario, &run, &dir);
-    let mut outcome = outcome_of(run.verdict);
+    store::write(&dir, &run, !args.no_plots)?;
+    print_summary(&run, &dir);
+    if args.diagram.is_some() && run.messages.is_empty() {
+        println!(
+            "diagram: no message was sent from {} ms on (the run ended at {:.0} ms); none drawn",
+            args.diagram_from, run.results.virtual_time_ms
+        );
+    } else if let Some(n) = args.diagram
+        && run.messages.len() < usize::from(n)
+    {
+        println!(
+            "diagram: only {} messages were sent from {} ms on; all drawn",
+            run.messages.len(),
+            args.diagram_from
+        );
+    }
+    let mut outcome = Outcome::from(run.verdict);
     if args.check_determinism {
-        outcome = outcome.max(check_determinism(scenario, seed, scenario_path)?);
+        let again = determinism(scenario, seed, scenario_path, &args.variant);
+        println!("{}", again.describe(seed));
+        outcome = outcome.max(again.outcome());
     }
     println!("trace {}", run.results.trace_hash);
     Ok(outcome)
 }
 
-fn default_store(scenario: &Scenario) -> PathBuf {
-    Path::new("store").join(&scenario.name)
-}
-
-fn print_summary(scenario: &Scenario, run: &Run, dir: &Path) {
+fn print_summary(run: &Run, dir: &Path) {
     let r = &run.results;
     println!(
         "{} ({} {}, {} replicas, {} clients), seed {}",
-        scenario.name, r.protocol, r.variant, r.replicas, r.clients, r.seed
+        r.scenario, r.protocol, r.variant, r.replicas, r.clients, r.seed
     );
     println!(
         "ops: {} ok, {} fail, {} info, {} open; {} events, {:.1} s virtual in {:.0} ms",
@@ -201,39 +259,89 @@ fn print_summary(scenario: &Scenario, run: &Run, dir: &Path) {
     }
 }
 
-/// Runs `seed` twice, keeping the running hash after every trace line, and reports the first line
+/// What running a seed a second time showed.
+enum Determinism {
+    Same {
+        lines: usize,
+    },
+    /// The two runs part at this trace line, shown as each run wrote it.
+    Parted {
+        index: usize,
+        first: String,
+        second: String,
+    },
+    /// One of the runs panicked.
+    Panicked(Panicked),
+}
+
+impl Determinism {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Determinism::Same { .. } => Outcome::Pass,
+            _ => Outcome::Fail,
+        }
+    }
+
+    fn describe(&self, seed: u64) -> String {
+        match self {
+            Determinism::Same { lines } => {
+                format!("determinism: seed {seed} ran twice with identical traces ({lines} lines)")
+            }
+            Determinism::Parted {
+                index,
+                first,
+                second,
+            } => format!(
+                "determinism: seed {seed} is NOT deterministic: the runs part at trace line {index}\n  first run:  {first}\n  second run: {second}"
+            ),
+            Determinism::Panicked(p) => format!(
+                "determinism: seed {seed} panicked when run again: {}",
+                p.message
+            ),
+        }
+    }
+}
+
+/// Runs `seed` twice, keeping the running hash after every trace line, and finds the first line
 /// where the two runs part.
-fn check_determinism(scenario: &Scenario, seed: u64, scenario_path: &str) -> Result<Outcome> {
-    let hashes = |()| {
-        let mut o = options(seed, scenario_path, &None);
+fn determinism(
+    scenario: &Scenario,
+    seed: u64,
+    scenario_path: &str,
+    variant: &Option<String>,
+) -> Determinism {
+    let hashes = || -> Result<Vec<u64>, Panicked> {
+        let mut o = options(seed, scenario_path, variant);
         o.prefix_hashes = true;
-        runner::run(scenario, o).prefix_hashes.expect("asked for")
+        Ok(runner::run_isolated(scenario, o)?
+            .prefix_hashes
+            .expect("asked for"))
     };
-    let (a, b) = (hashes(()), hashes(()));
+    let (a, b) = match (hashes(), hashes()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(p), _) | (_, Err(p)) => return Determinism::Panicked(p),
+    };
     let Some(index) = first_difference(&a, &b) else {
-        println!(
-            "determinism: seed {seed} ran twice with identical traces ({} lines)",
-            a.len()
-        );
-        return Ok(Outcome::Pass);
+        return Determinism::Same { lines: a.len() };
     };
-    let line_at = |()| {
+    let line_at = || {
         let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let keep = seen.clone();
-        let mut o = options(seed, scenario_path, &None);
+        let mut o = options(seed, scenario_path, variant);
         o.trace = Some(Box::new(move |l: &TraceLine| {
             if l.index == index as u64 {
                 *keep.lock().expect("not poisoned") = Some(l.format());
             }
         }));
-        runner::run(scenario, o);
+        let _ = runner::run_isolated(scenario, o);
         let line = seen.lock().expect("not poisoned").take();
         line.unwrap_or_else(|| "(the run ended before this line)".into())
     };
-    println!("determinism: seed {seed} is NOT deterministic: the runs part at trace line {index}");
-    println!("  first run:  {}", line_at(()));
-    println!("  second run: {}", line_at(()));
-    Ok(Outcome::Fail)
+    Determinism::Parted {
+        index,
+        first: line_at(),
+        second: line_at(),
+    }
 }
 
 fn first_difference(a: &[u64], b: &[u64]) -> Option<usize> {
@@ -241,14 +349,26 @@ fn first_difference(a: &[u64], b: &[u64]) -> Option<usize> {
     common.or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
 }
 
-/// One row of a sweep.
-struct SeedResult {
+/// A seed of a sweep that did not pass (or did not replay identically).
+struct Row {
     seed: u64,
     verdict: Verdict,
+    /// The checks that did not pass, or the panic, or the determinism finding.
+    what: String,
+    replay: String,
+}
+
+/// A sweep's figures so far: counts for every seed, rows only for seeds that did not pass.
+#[derive(Default)]
+struct Tally {
+    pass: u64,
+    fail: u64,
+    unknown: u64,
     ops: u64,
     events: u64,
-    failed_checks: Vec<String>,
-    deterministic: bool,
+    not_deterministic: u64,
+    rows: Vec<Row>,
+    store_errors: Vec<String>,
 }
 
 fn sweep(
@@ -259,107 +379,172 @@ fn sweep(
 ) -> Result<Outcome> {
     let pool = super::worker_pool(args.jobs)?;
     let dir = args.out.clone().unwrap_or_else(|| default_store(scenario));
-    let count = range.end - range.start;
-    let bar = ProgressBar::new(count);
+    let bar = ProgressBar::new(range.count());
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {per_sec}, eta {eta} {msg}")
             .expect("a valid template"),
     );
+    println!(
+        "{} ({} {}), seeds {}..{}",
+        scenario.name,
+        scenario.cluster.protocol,
+        variant_of(scenario),
+        range.start,
+        range.end
+    );
     let started = std::time::Instant::now();
-    let store_errors = Mutex::new(Vec::new());
-    let rows: Vec<SeedResult> = pool.install(|| {
-        (range.start..range.end)
-            .into_par_iter()
-            .map(|seed| {
-                let run = timed_run(scenario, options(seed, scenario_path, &args.variant));
-                let deterministic = !args.check_determinism || {
-                    let again = runner::run(scenario, options(seed, scenario_path, &args.variant));
-                    again.results.trace_hash == run.results.trace_hash
-                };
-                let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;
-                if keep
-                    && let Err(e) = store::write(
-                        &dir.join(format!("seed-{seed}")),
-                        scenario,
-                        &run,
-                        !args.no_plots,
-                    )
-                {
-                    store_errors
-                        .lock()
-                        .expect("not poisoned")
-                        .push(format!("seed {seed}: {e:#}"));
-                }
-                if run.verdict == Verdict::Fail {
-                    bar.set_message(format!("(seed {seed} failed)"));
-                }
-                bar.inc(1);
-                SeedResult {
-                    seed,
-                    verdict: run.verdict,
-                    ops: run.results.ops.ok + run.results.ops.info + run.results.ops.fail,
-                    events: run.results.events,
-                    failed_checks: run.failed_checks(),
-                    deterministic,
-                }
-            })
-            .collect()
+    let tally = Mutex::new(Tally::default());
+    pool.install(|| {
+        (range.start..range.end).into_par_iter().for_each(|seed| {
+            let done = sweep_seed(args, scenario, scenario_path, &dir, seed);
+            let mut t = tally.lock().expect("not poisoned");
+            match done.verdict {
+                Verdict::Pass => t.pass += 1,
+                Verdict::Fail => t.fail += 1,
+                Verdict::Unknown => t.unknown += 1,
+            }
+            t.ops += done.ops;
+            t.events += done.events;
+            t.not_deterministic += u64::from(!done.deterministic);
+            t.store_errors.extend(done.store_error);
+            if let Some(row) = done.row {
+                bar.println(format!(
+                    "seed {} {:?} ({}): {}",
+                    row.seed, row.verdict, row.what, row.replay
+                ));
+                t.rows.push(row);
+            }
+            drop(t);
+            bar.inc(1);
+        })
     });
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
-    let mut outcome = Outcome::Pass;
-    let (pass, fail, unknown) = rows.iter().fold((0, 0, 0), |(p, f, u), r| match r.verdict {
-        Verdict::Pass => (p + 1, f, u),
-        Verdict::Fail => (p, f + 1, u),
-        Verdict::Unknown => (p, f, u + 1),
-    });
-    let ops: u64 = rows.iter().map(|r| r.ops).sum();
-    let events: u64 = rows.iter().map(|r| r.events).sum();
-    println!(
-        "{} ({}), seeds {}..{}",
-        scenario.name, scenario.cluster.protocol, range.start, range.end
-    );
+    let mut t = tally.into_inner().expect("not poisoned");
+    t.rows.sort_by_key(|r| r.seed);
     println!(
         "{:>8} {:>8} {:>8} {:>8} {:>12} {:>14} {:>10}",
         "seeds", "pass", "fail", "unknown", "ops", "events", "seeds/s"
     );
     println!(
         "{:>8} {:>8} {:>8} {:>8} {:>12} {:>14} {:>10.1}",
-        count,
-        pass,
-        fail,
-        unknown,
-        ops,
-        events,
-        count as f64 / elapsed.max(1e-9)
+        range.count(),
+        t.pass,
+        t.fail,
+        t.unknown,
+        t.ops,
+        t.events,
+        range.count() as f64 / elapsed.max(1e-9)
     );
-    for r in rows
-        .iter()
-        .filter(|r| r.verdict != Verdict::Pass || !r.deterministic)
-    {
-        outcome = outcome.max(outcome_of(r.verdict));
-        let what = if r.deterministic {
-            r.failed_checks.join(", ")
-        } else {
-            "NOT DETERMINISTIC".to_string()
-        };
-        if !r.deterministic {
-            outcome = outcome.max(Outcome::Fail);
-        }
+    let mut outcome = Outcome::Pass;
+    for r in &t.rows {
+        outcome = outcome.max(Outcome::from(r.verdict));
         println!(
-            "seed {:>6} {:?} ({what}): zksim run {} --seed {}",
-            r.seed, r.verdict, scenario_path, r.seed
+            "seed {:>6} {:?} ({}): {}",
+            r.seed, r.verdict, r.what, r.replay
         );
     }
-    if fail + unknown > 0 {
+    if args.check_determinism {
+        if t.not_deterministic == 0 {
+            println!(
+                "determinism: every seed ran twice with identical traces ({} seeds)",
+                range.count()
+            );
+        } else {
+            println!(
+                "determinism: {} of {} seeds are NOT deterministic (listed above)",
+                t.not_deterministic,
+                range.count()
+            );
+            outcome = outcome.max(Outcome::Fail);
+        }
+    }
+    if !t.rows.is_empty() || args.keep_all {
         println!("store: {}", dir.display());
     }
-    let errors = store_errors.into_inner().expect("not poisoned");
-    if !errors.is_empty() {
+    if !t.store_errors.is_empty() {
         bail!(
             "some store folders could not be written:\n{}",
-            errors.join("\n")
+            t.store_errors.join("\n")
         );
     }
     Ok(outcome)
+}
+
+/// One seed of a sweep, reduced to what the summary needs.
+struct SeedDone {
+    verdict: Verdict,
+    ops: u64,
+    events: u64,
+    deterministic: bool,
+    /// For a seed that did not pass or did not replay identically.
+    row: Option<Row>,
+    store_error: Option<String>,
+}
+
+/// Runs one seed of a sweep (twice with --check-determinism), writes its store folder if it is
+/// kept and removes a stale one an earlier sweep left if not.
+fn sweep_seed(
+    args: &Args,
+    scenario: &Scenario,
+    scenario_path: &str,
+    dir: &Path,
+    seed: u64,
+) -> SeedDone {
+    let seed_dir = dir.join(format!("seed-{seed}"));
+    let run = match timed_run(scenario, options(seed, scenario_path, &args.variant)) {
+        Ok(run) => run,
+        Err(panicked) => {
+            let store_error =
+                store::write_panicked(&seed_dir, &scenario.resolved(seed, PROTOCOLS), &panicked)
+                    .err()
+                    .map(|e| format!("seed {seed}: {e:#}"));
+            return SeedDone {
+                verdict: Verdict::Fail,
+                ops: 0,
+                events: 0,
+                deterministic: true,
+                row: Some(Row {
+                    seed,
+                    verdict: Verdict::Fail,
+                    what: format!("panic: {}", panicked.message),
+                    replay: panicked.replay,
+                }),
+                store_error,
+            };
+        }
+    };
+    let again = args
+        .check_determinism
+        .then(|| determinism(scenario, seed, scenario_path, &args.variant));
+    let deterministic = again.as_ref().is_none_or(|d| d.outcome() == Outcome::Pass);
+    let ops = run.results.ops.ok + run.results.ops.info + run.results.ops.fail;
+    let events = run.results.events;
+    let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;
+    let stored = if keep {
+        store::prepare(&seed_dir).and_then(|()| store::write(&seed_dir, &run, !args.no_plots))
+    } else {
+        store::remove_stale(&seed_dir)
+    };
+    let store_error = stored.err().map(|e| format!("seed {seed}: {e:#}"));
+    let row = (run.verdict != Verdict::Pass || !deterministic).then(|| {
+        let mut what = run.failed_checks();
+        if let Some(d) = again.filter(|_| !deterministic) {
+            what.push(d.describe(seed));
+        }
+        Row {
+            seed,
+            verdict: run.verdict,
+            what: what.join(", "),
+            replay: run.results.replay.clone(),
+        }
+    });
+    SeedDone {
+        verdict: run.verdict,
+        ops,
+        events,
+        deterministic,
+        row,
+        store_error,
+    }
 }

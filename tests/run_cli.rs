@@ -1,0 +1,336 @@
+//! `zksim run`, `compare` and `bench` as a user runs them: the built binary, what it prints, what it
+//! writes and its exit codes. Every replay command a sweep prints is run, and its trace hash
+//! compared with the sweep's.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn zksim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_zksim"))
+}
+
+fn run(args: &[&str]) -> Output {
+    zksim().args(args).output().expect("the zksim binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh folder for one test.
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zksim-run-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn scenario(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.json"))
+        .display()
+        .to_string()
+}
+
+/// A short calm scenario written into `dir`, with `extra` fields spliced into its top level.
+fn small_scenario(dir: &Path, extra: &str) -> String {
+    let path = dir.join("small.json");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{ "name": "small", {extra}
+  "cluster": {{ "replicas": 3, "protocol": "zab" }},
+  "workload": {{ "clients": 2, "duration_ms": 3000 }},
+  "checks": {{ "liveness_ms": 2000 }} }}"#
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// The value of the line `trace <hash>` a single run prints last.
+fn trace_hash(out: &Output) -> String {
+    text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("trace "))
+        .unwrap_or_else(|| panic!("no trace line in {}", text(&out.stdout)))
+        .to_string()
+}
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly_after_its_results_are_written() {
+    let dir = temp_dir("pipe");
+    let out_dir = dir.join("store");
+    let mut child = zksim()
+        .args(["run", &scenario("zab-calm-3"), "--seed", "1", "--no-plots"])
+        .arg("--out")
+        .arg(&out_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the run (a tenth of a second at least) prints anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+    assert!(out_dir.join("results.json").is_file());
+}
+
+#[test]
+fn a_seed_range_of_any_length_streams() {
+    let dir = temp_dir("huge-range");
+    for range in ["0..18446744073709551615", "0..99999999999"] {
+        let mut child = zksim()
+            .args(["run", &scenario("zab-calm-3"), "--seeds", range])
+            .args(["--jobs", "1", "--no-plots", "--out"])
+            .arg(&dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The sweep has started: nothing was allocated per seed up front.
+        assert!(
+            first.starts_with("zab-calm-3 (zab correct), seeds 0.."),
+            "{first:?}"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "still running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[test]
+fn numbers_beyond_their_limits_are_refused() {
+    let calm = scenario("zab-calm-3");
+    let out = run(&["run", &calm, "--seeds", "0..2", "--jobs", "1000000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("from 1 to 1024"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["check", "--timeout", "18446744073709551615", &calm]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--timeout"),
+        "{}",
+        text(&out.stderr)
+    );
+    for diagram in [
+        &["--diagram", "0"][..],
+        &["--diagram", "101"],
+        &["--diagram", "5", "--no-plots"],
+        &["--diagram", "5", "--diagram-from", "1e9"],
+    ] {
+        let out = run(&[&["run", calm.as_str(), "--seed", "1"][..], diagram].concat());
+        assert_eq!(out.status.code(), Some(2), "{diagram:?}");
+    }
+}
+
+/// A sweep of a buggy variant: the header names the variant, and every replay command it prints
+/// replays its seed bit for bit (the trace hash in the seed's store folder).
+#[test]
+fn every_replay_command_a_sweep_prints_replays_its_seed() {
+    let dir = temp_dir("replay");
+    let out = run(&[
+        "run",
+        &scenario("zab-calm-3"),
+        "--variant",
+        "local-session-expiry",
+        "--seeds",
+        "0..2",
+        "--no-plots",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("zab-calm-3 (zab local-session-expiry), seeds 0..2"),
+        "{stdout}"
+    );
+    let replays: Vec<(u64, Vec<String>)> = stdout
+        .lines()
+        .filter(|l| l.starts_with("seed "))
+        .map(|l| {
+            let seed = l.split_whitespace().nth(1).unwrap().parse().unwrap();
+            let command = &l[l.find("): ").unwrap() + 3..];
+            (seed, shlex::split(command).unwrap())
+        })
+        .collect();
+    assert_eq!(replays.len(), 2, "{stdout}");
+    for (seed, command) in replays {
+        assert_eq!(command[0], "zksim");
+        assert!(command.contains(&"--variant".to_string()), "{command:?}");
+        let replayed = zksim().args(&command[1..]).output().unwrap();
+        assert_eq!(replayed.status.code(), Some(1));
+        let results: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("seed-{seed}/results.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(trace_hash(&replayed), results["trace_hash"], "seed {seed}");
+        assert_eq!(
+            results["replay"].as_str().unwrap(),
+            shlex::try_join(command.iter().map(String::as_str)).unwrap()
+        );
+    }
+}
+
+#[test]
+fn the_store_folder_holds_the_whole_scenario_as_run_and_it_replays_the_run() {
+    let dir = temp_dir("resolved");
+    let out = run(&[
+        "run",
+        &scenario("zab-leader-crash-3"),
+        "--seed",
+        "3",
+        "--no-plots",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("scenario.json")).unwrap()).unwrap();
+    assert_eq!(written["seed"], 3);
+    assert_eq!(written["cluster"]["variant"], "correct");
+    assert_eq!(written["cluster"]["settings"]["tick_ms"], 200);
+    assert!(written["network"]["client_latency"].is_object());
+    assert_eq!(written["checks"]["linearizable"], false);
+    assert_eq!(written["faults"]["max_down"], 1);
+    // The file alone (its seed included) replays the run.
+    let again = run(&[
+        "run",
+        dir.join("scenario.json").to_str().unwrap(),
+        "--no-plots",
+        "--out",
+        dir.join("again").to_str().unwrap(),
+    ]);
+    assert_eq!(trace_hash(&again), trace_hash(&out));
+}
+
+#[test]
+fn store_folders_are_per_variant_and_hold_nothing_stale() {
+    let dir = temp_dir("store");
+    let calm = scenario("zab-calm-3");
+    let in_dir = |args: &[&str]| zksim().current_dir(&dir).args(args).output().unwrap();
+    in_dir(&["run", &calm, "--seed", "1", "--trace", "--no-plots"]);
+    let folder = dir.join("store/zab-calm-3/zab-correct/seed-1");
+    assert!(folder.join("trace.txt").is_file());
+    in_dir(&["run", &calm, "--seed", "1", "--no-plots"]);
+    assert!(
+        !folder.join("trace.txt").exists(),
+        "the earlier run's trace is gone"
+    );
+    assert!(folder.join("results.json").is_file());
+    in_dir(&[
+        "run",
+        &calm,
+        "--seed",
+        "1",
+        "--no-plots",
+        "--variant",
+        "sync-through-quorum",
+    ]);
+    assert!(
+        dir.join("store/zab-calm-3/zab-sync-through-quorum/seed-1/results.json")
+            .is_file()
+    );
+    // A sweep removes the folder an earlier sweep left for a seed it no longer keeps.
+    in_dir(&["run", &calm, "--seeds", "0..2", "--keep-all", "--no-plots"]);
+    let seed0 = dir.join("store/zab-calm-3/zab-correct/seed-0");
+    assert!(seed0.join("results.json").is_file());
+    in_dir(&["run", &calm, "--seeds", "0..2", "--no-plots"]);
+    assert!(!seed0.exists());
+}
+
+#[test]
+fn a_sweep_with_check_determinism_gives_its_verdict() {
+    let out = run(&[
+        "run",
+        &scenario("zab-calm-3"),
+        "--seeds",
+        "0..2",
+        "--check-determinism",
+        "--no-plots",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout)
+            .contains("determinism: every seed ran twice with identical traces (2 seeds)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_run_cut_short_by_its_event_limit_is_unknown_not_a_liveness_failure() {
+    let dir = temp_dir("event-limit");
+    let path = small_scenario(&dir, r#""limits": { "max_events": 2000 },"#);
+    let out = run(&["run", &path, "--no-plots", "--out", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("check run-limits: Unknown"), "{stdout}");
+    assert!(!stdout.contains("check liveness"), "{stdout}");
+}
+
+#[test]
+fn a_run_that_makes_no_progress_fails_even_without_faults() {
+    let dir = temp_dir("no-progress");
+    // Clients reach the servers only after a minute: nothing can complete in a 3-second run.
+    let path = small_scenario(
+        &dir,
+        r#""network": { "client_latency": { "dist": "constant", "ms": 60000 } },"#,
+    );
+    let out = run(&["run", &path, "--no-plots", "--out", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("check liveness: Fail — 2 of 2 clients completed no operation"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn compare_exits_by_the_contract() {
+    let dir = temp_dir("compare");
+    let out_dir = dir.to_str().unwrap();
+    let calm = scenario("zab-calm-3");
+    let out = run(&["compare", &calm, "--seeds", "0..1", "--out", out_dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = run(&[
+        "compare",
+        &calm,
+        "--variants",
+        "correct,local-session-expiry",
+        "--seeds",
+        "0..1",
+        "--out",
+        out_dir,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+}
+
+#[test]
+fn bench_takes_a_seed_range_as_run_does() {
+    let out = run(&[
+        "bench",
+        "scenario",
+        &scenario("zab-calm-3"),
+        "--seeds",
+        "5..7",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2 seeds"),
+        "{}",
+        text(&out.stdout)
+    );
+}
