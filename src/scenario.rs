@@ -84,8 +84,10 @@ fn default_drain_ms() -> f64 {
     5_000.0
 }
 
+/// About 10 KB of memory per operation (history, replicas' state) before any check: 200,000
+/// operations keep a run within a few GB.
 fn default_max_ops() -> u64 {
-    1_000_000
+    200_000
 }
 
 /// Bounds of one run.

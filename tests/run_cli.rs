@@ -282,6 +282,21 @@ fn a_run_cut_short_by_its_event_limit_is_unknown_not_a_liveness_failure() {
 }
 
 #[test]
+fn a_run_cut_short_by_its_operation_limit_is_unknown() {
+    let dir = temp_dir("op-limit");
+    let path = small_scenario(&dir, r#""limits": { "max_ops": 50 },"#);
+    let out = run(&["run", &path, "--no-plots", "--out", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains(
+            "check run-limits: Unknown — clients invoked 50 operations, the limit (limits.max_ops)"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_run_that_makes_no_progress_fails_even_without_faults() {
     let dir = temp_dir("no-progress");
     // Clients reach the servers only after a minute: nothing can complete in a 3-second run.
