@@ -8,7 +8,7 @@ use sim::trace::TraceLine;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use zksim::runner::{self, PROTOCOLS, Run, RunOptions, Verdict};
+use zksim::runner::{self, PROTOCOLS, Run, RunEnd, RunOptions, Verdict};
 use zksim::scenario::Scenario;
 use zksim::store;
 
@@ -114,7 +114,7 @@ fn outcome_of(v: Verdict) -> Outcome {
 fn timed_run(scenario: &Scenario, options: RunOptions) -> Run {
     let started = std::time::Instant::now();
     let mut run = runner::run(scenario, options);
-    run.results.wall_time_ms = started.elapsed().as_secs_f64() * 1e3;
+    run.results.wall_time_ms = started.elapsed().as_millis() as u64;
     run
 }
 
@@ -171,30 +171,53 @@ fn default_store(scenario: &Scenario) -> PathBuf {
     Path::new("store").join(&scenario.name)
 }
 
+/// How many lines of a check's detail the summary shows; results.json has them all.
+const SUMMARY_DETAIL_LINES: usize = 6;
+
 fn print_summary(scenario: &Scenario, run: &Run, dir: &Path) {
     let r = &run.results;
     println!(
         "{} ({} {}, {} replicas, {} clients), seed {}",
         scenario.name, r.protocol, r.variant, r.replicas, r.clients, r.seed
     );
+    // The outcomes in the words and order of the plots' legends (`reports::Outcome::name`).
+    let ops: Vec<String> = reports::Outcome::ALL
+        .iter()
+        .map(|o| format!("{} {}", r.ops.of(*o), o.name()))
+        .collect();
     println!(
-        "ops: {} ok, {} fail, {} info, {} open; {} events, {:.1} s virtual in {:.0} ms",
-        r.ops.ok,
-        r.ops.fail,
-        r.ops.info,
-        r.ops.open,
+        "ops: {}; {} events, {:.1} s virtual in {} ms",
+        ops.join(", "),
         r.events,
         r.virtual_time_ms / 1e3,
         r.wall_time_ms
     );
+    if r.run_end != RunEnd::PlannedEnd {
+        println!("run: {}", r.run_end.describe());
+    }
     if !r.faults.is_empty() {
         let faults: Vec<String> = r.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
         println!("faults: {}", faults.join(", "));
     }
     for c in &r.checks {
-        println!("check {}: {:?} — {}", c.name, c.verdict, c.detail);
+        let when = match (c.at_ms, c.until_ms) {
+            (Some(at), Some(until)) => format!(" from {at:.3} ms to {until:.3} ms"),
+            (Some(at), None) => format!(" at {at:.3} ms"),
+            _ => String::new(),
+        };
+        let lines: Vec<&str> = c.detail.lines().collect();
+        let shown = lines.len().min(SUMMARY_DETAIL_LINES);
+        println!(
+            "check {}: {}{when} — {}",
+            c.name,
+            c.verdict.name(),
+            lines[..shown].join("\n")
+        );
+        if lines.len() > shown {
+            println!("  ... {} more lines in results.json", lines.len() - shown);
+        }
     }
-    println!("valid: {}", r.valid);
+    println!("verdict: {}", r.verdict.name());
     println!("store: {}", dir.display());
     if run.verdict != Verdict::Pass {
         println!("replay: {}", r.replay);
@@ -297,7 +320,7 @@ fn sweep(
                 SeedResult {
                     seed,
                     verdict: run.verdict,
-                    ops: run.results.ops.ok + run.results.ops.info + run.results.ops.fail,
+                    ops: run.results.ops.completed(),
                     events: run.results.events,
                     failed_checks: run.failed_checks(),
                     deterministic,
