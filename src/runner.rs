@@ -80,8 +80,7 @@ pub struct CheckResult {
     /// or its finding has no time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<f64>,
-    /// The end of the span the finding covers (the liveness window, the operations involved in a
-    /// violation), when it is a span.
+    /// The end of the span the finding covers (the liveness window), when it is a span.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until_ms: Option<f64>,
     /// What was found, in words; for a failure, what broke and the operations involved.
