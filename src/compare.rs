@@ -7,6 +7,7 @@
 
 use crate::runner::{self, Run, RunOptions, Verdict};
 use crate::scenario::Scenario;
+use protocols::cluster::Metric;
 use reports::{OpSample, Outcome};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,11 +45,12 @@ impl Latency {
     }
 }
 
-/// A protocol metric over the runs of a configuration.
-#[derive(Clone, Debug, Default, Serialize)]
+/// A protocol metric over the runs of a configuration: its mean, and its largest value (a count
+/// stays an integer).
+#[derive(Clone, Debug, Serialize)]
 pub struct Spread {
     pub mean: f64,
-    pub max: f64,
+    pub max: Metric,
     /// Runs that reported it.
     pub runs: usize,
 }
@@ -69,7 +71,7 @@ pub struct Summary {
     pub failed_checks: BTreeMap<String, usize>,
     /// The first seeds that failed, with their replay commands.
     pub failing_seeds: Vec<String>,
-    /// Completed (ok or failed, not given up) operations per second of workload, mean over runs.
+    /// Answered (ok, error reply or fail) operations per second of workload, mean over runs.
     pub throughput_ops_per_s: f64,
     /// Latency of operations answered `ok`, over all runs.
     pub write_latency_ms: Latency,
@@ -106,7 +108,7 @@ pub struct RunDigest {
     writes_ok: u64,
     peer_messages: u64,
     peer_bytes: u64,
-    protocol: BTreeMap<String, f64>,
+    protocol: BTreeMap<String, Metric>,
 }
 
 fn digest(run: &Run) -> RunDigest {
@@ -209,10 +211,16 @@ impl Tally {
         let per_write = |total: u64| (writes_ok > 0).then(|| total as f64 / writes_ok as f64);
         let mut protocol_metrics: BTreeMap<String, Spread> = BTreeMap::new();
         for r in &runs {
-            for (k, v) in &r.protocol {
-                let s = protocol_metrics.entry(k.clone()).or_default();
-                s.mean += v;
-                s.max = if s.runs == 0 { *v } else { s.max.max(*v) };
+            for (k, &v) in &r.protocol {
+                let s = protocol_metrics.entry(k.clone()).or_insert(Spread {
+                    mean: 0.0,
+                    max: v,
+                    runs: 0,
+                });
+                s.mean += v.value();
+                if v.value() > s.max.value() {
+                    s.max = v;
+                }
                 s.runs += 1;
             }
         }

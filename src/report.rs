@@ -1,15 +1,18 @@
-//! From a finished run to what people read: the operation samples, fault windows and marks the
-//! plots are drawn from, the latency and throughput figures in `results.json`, and the plots in the
-//! store folder. The drawing itself belongs to the `reports` crate; this module only converts.
+//! From a finished run to what people read: the operation samples, fault windows, marks and
+//! failed checks the plots are drawn from, the operation counts and the latency and throughput
+//! figures in `results.json`, the rounding of its numbers, and the plots in the store folder. The
+//! drawing itself belongs to the `reports` crate; this module only converts.
 
-use crate::runner::Run;
+use crate::runner::{Run, Verdict};
 use protocols::cluster::SERVER_PROCESS;
-use reports::{Arrow, FaultWindow, Mark, OpSample, Outcome, Quantiles};
+use reports::{Arrow, FailedCheck, FaultWindow, LatencyQuantiles, Mark, OpSample, Outcome};
 use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
 use sim::SimTime;
 use sim::history::{Line, LineType};
 use sim::world::FaultRecord;
 use std::collections::BTreeMap;
+use std::io;
 use std::path::Path;
 
 /// Plot files of a store folder.
@@ -19,8 +22,10 @@ pub const THROUGHPUT_PLOT: &str = "throughput.png";
 pub const MESSAGE_DIAGRAM: &str = "messages.svg";
 pub const MESSAGE_DIAGRAM_PNG: &str = "messages.png";
 
-/// The operations clients ran, one sample each, from the history. An operation still open when
-/// the run ended counts as given up at the end.
+/// The operations clients ran, one sample each, from the history: the one place that pairs a
+/// run's invocations with their completions and names how each ended. An `ok` line whose answer is
+/// a ZooKeeper error is an error reply; an operation still in flight when the run ended is open,
+/// its latency the time until the end.
 pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
     let mut open: BTreeMap<u64, &Line> = BTreeMap::new();
     let mut samples = Vec::new();
@@ -35,9 +40,7 @@ pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
                     continue;
                 };
                 let outcome = match line.kind {
-                    // An answer that is a ZooKeeper error (NoNode, BadVersion...) did not change
-                    // the data: drawn as failed.
-                    LineType::Ok if line.value.get("err").is_some() => Outcome::Fail,
+                    LineType::Ok if line.value.get("err").is_some() => Outcome::ErrorReply,
                     LineType::Ok => Outcome::Ok,
                     LineType::Fail => Outcome::Fail,
                     _ => Outcome::Info,
@@ -58,7 +61,7 @@ pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
             start_ms,
             latency_ms: (end_ms - start_ms).max(0.0),
             op: invoke.f.clone(),
-            outcome: Outcome::Info,
+            outcome: Outcome::Open,
         });
     }
     samples.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
@@ -142,9 +145,9 @@ pub fn fault_windows(log: &[FaultRecord], end_ms: f64) -> Vec<FaultWindow> {
 /// Figures of a run for results.json.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Metrics {
-    /// Latency quantiles and counts, by operation type.
-    pub latency: BTreeMap<String, Quantiles>,
-    /// Operations completed `ok` per second of workload.
+    /// Latency quantiles of the answered operations, by operation type.
+    pub latency: BTreeMap<String, LatencyQuantiles>,
+    /// Answered operations (ok, error reply or fail) per second of workload.
     pub throughput_ops_per_s: f64,
     /// Writes that completed `ok` (create, delete, set_data, multi, close_session).
     pub writes_ok: u64,
@@ -173,10 +176,7 @@ pub fn metrics(run: &Run, samples: &[OpSample], workload_ms: f64) -> Metrics {
         .iter()
         .filter(|s| s.outcome == Outcome::Ok && WRITES.contains(&s.op.as_str()))
         .count() as u64;
-    let ok = samples
-        .iter()
-        .filter(|s| s.outcome != Outcome::Info)
-        .count();
+    let answered = samples.iter().filter(|s| s.outcome.answered()).count();
     let (mut messages, mut bytes) = (0u64, 0u64);
     for (kind, c) in &run.results.messages {
         if !CLIENT_KINDS.contains(kind) {
@@ -187,11 +187,86 @@ pub fn metrics(run: &Run, samples: &[OpSample], workload_ms: f64) -> Metrics {
     let per_write = |n: u64| (writes_ok > 0).then(|| n as f64 / writes_ok as f64);
     Metrics {
         latency: reports::quantiles(samples),
-        throughput_ops_per_s: ok as f64 / (workload_ms / 1e3).max(1e-9),
+        throughput_ops_per_s: answered as f64 / (workload_ms / 1e3).max(1e-9),
         writes_ok,
         peer_messages_per_write: per_write(messages),
         peer_bytes_per_write: per_write(bytes),
     }
+}
+
+/// `value` as pretty JSON with every number that has a fraction rounded to three decimals: times
+/// and durations in milliseconds to the microsecond, rates and ratios to a thousandth. Virtual
+/// times are exact to the nanosecond and means carry float noise; neither is worth reading.
+/// Integers (counts) are written as they are. This is how `results.json` and `compare.json` are
+/// written.
+pub fn rounded_json(value: &impl Serialize) -> String {
+    let mut bytes = Vec::new();
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut bytes, Rounding(PrettyFormatter::new()));
+    value.serialize(&mut serializer).expect("results serialize");
+    String::from_utf8(bytes).expect("JSON is UTF-8")
+}
+
+/// serde_json's pretty formatter, rounding floats as it writes them.
+struct Rounding(PrettyFormatter<'static>);
+
+impl Formatter for Rounding {
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        self.0.write_f64(writer, (value * 1e3).round() / 1e3)
+    }
+
+    // The rest is the pretty formatter's layout, unchanged.
+    fn begin_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_array(writer)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array(writer)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(writer, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array_value(writer)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object(writer)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object(writer)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(writer, first)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(writer)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object_value(writer)
+    }
+}
+
+/// The checks of a run that did not pass, with when their findings place the failure, for the
+/// plots to say which and mark when.
+pub fn failed_checks(run: &Run) -> Vec<FailedCheck> {
+    run.results
+        .checks
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| FailedCheck {
+            check: c.name.clone(),
+            undecided: c.verdict == Verdict::Unknown,
+            at_ms: c.at_ms,
+            until_ms: c.until_ms,
+        })
+        .collect()
 }
 
 /// Draws the run's plots into `dir`.
@@ -211,14 +286,23 @@ pub fn plots(
             label: label.clone(),
         })
         .collect();
-    reports::latency_over_time(dir.join(LATENCY_PLOT), title, samples, &windows, &marks)?;
-    reports::latency_quantiles(dir.join(QUANTILES_PLOT), title, samples)?;
+    let failures = failed_checks(run);
+    reports::latency_over_time(
+        dir.join(LATENCY_PLOT),
+        title,
+        samples,
+        &windows,
+        &marks,
+        &failures,
+    )?;
+    reports::latency_quantiles(dir.join(QUANTILES_PLOT), title, samples, &failures)?;
     let bucket_ms = (end_ms / 120.0).clamp(10.0, 1000.0);
     reports::throughput(
         dir.join(THROUGHPUT_PLOT),
         title,
         samples,
         &windows,
+        &failures,
         bucket_ms,
     )?;
     if !run.messages.is_empty() {
@@ -279,4 +363,30 @@ fn message_diagram(
         &windows,
         &marks,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounded_json_rounds_fractions_keeps_integers_and_field_order() {
+        #[derive(Serialize)]
+        struct Figures {
+            wall_time_ms: u64,
+            latency_ms: f64,
+            mean_ms: f64,
+            virtual_time_ms: f64,
+        }
+        let json = rounded_json(&Figures {
+            wall_time_ms: 131,
+            latency_ms: 6.628323,
+            mean_ms: 239.29574466666668,
+            virtual_time_ms: 17500.0,
+        });
+        assert_eq!(
+            json,
+            "{\n  \"wall_time_ms\": 131,\n  \"latency_ms\": 6.628,\n  \"mean_ms\": 239.296,\n  \"virtual_time_ms\": 17500.0\n}"
+        );
+    }
 }

@@ -8,18 +8,18 @@ use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
 use protocols::client::Client;
-use protocols::cluster::{Node, Obs, Protocol};
+use protocols::cluster::{Metric, Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
 use protocols::zab::Zab;
 use protocols::znode;
-use reports::OpSample;
+use reports::{OpSample, OutcomeCounts};
 use serde::Serialize;
 use sim::check::formats;
 use sim::check::{self, Budget};
 use sim::history::{Header, Line, LineType};
 use sim::net::{MessageCount, ms_to_ns};
 use sim::trace::TraceSink;
-use sim::world::{FaultRecord, MessageRecord, RunEnd};
+use sim::world::{FaultRecord, MessageRecord};
 use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -63,23 +63,89 @@ pub enum Verdict {
     Fail,
 }
 
+impl Verdict {
+    /// The verdict's word in results.json and the run summary: `pass`, `unknown` or `fail`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Unknown => "unknown",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
 /// One check's outcome.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckResult {
     pub name: String,
     pub verdict: Verdict,
+    /// For a check that did not pass, when its finding places the failure, in virtual ms: the
+    /// first operation of a counterexample, the first problem an invariant met, the start of the
+    /// liveness window, the moment the event limit stopped the run. Absent when the check passed
+    /// or its finding has no time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<f64>,
+    /// The end of the span the finding covers (the liveness window), when it is a span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<f64>,
     /// What was found, in words; for a failure, what broke and the operations involved.
     pub detail: String,
 }
 
-/// Operations by how they ended.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct OpCounts {
-    pub ok: u64,
-    pub fail: u64,
-    pub info: u64,
-    /// Still in flight when the run ended (as indeterminate as `info`).
-    pub open: u64,
+impl CheckResult {
+    /// A check's outcome with no time attached.
+    fn new(name: impl Into<String>, verdict: Verdict, detail: String) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            verdict,
+            at_ms: None,
+            until_ms: None,
+            detail,
+        }
+    }
+
+    /// The same outcome, failing over `span` (virtual nanoseconds; an instant if both ends are
+    /// equal). A check that passed keeps no time.
+    fn during(self, span: Option<(u64, u64)>) -> CheckResult {
+        // To the microsecond, as virtual times read in traces and in checks' details.
+        let ms = |ns: u64| (ns / 1_000) as f64 / 1e3;
+        match span.filter(|_| self.verdict != Verdict::Pass) {
+            Some((from, to)) => CheckResult {
+                at_ms: Some(ms(from)),
+                until_ms: (to > from).then(|| ms(to)),
+                ..self
+            },
+            None => self,
+        }
+    }
+}
+
+/// How a run ended, in the words of results.json.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunEnd {
+    /// It ran to its planned end (the workload's end plus the drain): the normal case.
+    PlannedEnd,
+    /// Nothing was left to happen before the planned end: every process was idle, with no
+    /// message, timer or fault to come.
+    NothingLeft,
+    /// It stopped at the scenario's event limit (`limits.max_events`) before its planned end; the
+    /// `run-limits` check is then unknown.
+    EventLimit,
+    /// It stopped once clients had invoked `limits.max_ops` operations; `run-limits` is unknown.
+    OpLimit,
+}
+
+impl RunEnd {
+    /// What happened, in words for the run summary.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RunEnd::PlannedEnd => "ran to its planned end",
+            RunEnd::NothingLeft => "stopped early: nothing was left to happen",
+            RunEnd::EventLimit => "stopped early at the event limit",
+            RunEnd::OpLimit => "stopped early at the operation limit",
+        }
+    }
 }
 
 /// What `results.json` holds.
@@ -93,14 +159,16 @@ pub struct Results {
     pub variant: String,
     pub replicas: u32,
     pub clients: u32,
-    pub ops: OpCounts,
+    /// The clients' operations by outcome (`ok` and `error_reply` together are the history's
+    /// `ok` lines).
+    pub ops: OutcomeCounts,
     /// Operations by type and outcome.
-    pub ops_by_type: BTreeMap<String, OpCounts>,
+    pub ops_by_type: BTreeMap<String, OutcomeCounts>,
     pub events: u64,
     pub virtual_time_ms: f64,
-    /// Filled in by the caller, which owns the wall clock.
-    pub wall_time_ms: f64,
-    pub run_end: &'static str,
+    /// Whole milliseconds; filled in by the caller, which owns the wall clock.
+    pub wall_time_ms: u64,
+    pub run_end: RunEnd,
     /// Faults that fired, by kind.
     pub faults: BTreeMap<&'static str, u64>,
     pub faults_skipped: u64,
@@ -111,11 +179,12 @@ pub struct Results {
     pub checks: Vec<CheckResult>,
     /// Latency, throughput and message figures.
     pub metrics: Metrics,
-    /// The protocol's own measurements (e.g. time from leader loss to a new leader).
-    pub protocol_metrics: BTreeMap<String, f64>,
-    /// `true` if every check passed, `false` if one failed, `"unknown"` if none failed but one
-    /// could not decide.
-    pub valid: serde_json::Value,
+    /// The protocol's own measurements: counts (`election_count`) and times in milliseconds
+    /// (`leader_recovery_ms_max`).
+    pub protocol_metrics: BTreeMap<String, Metric>,
+    /// The worst verdict of the checks: `pass` if every check passed, `fail` if one failed,
+    /// `unknown` if none failed but one could not decide.
+    pub verdict: Verdict,
     /// The command that replays this run.
     pub replay: String,
 }
@@ -240,31 +309,32 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         world.log_messages(from, limit);
     }
     let (run_end, history) = run_world(&mut world, scenario);
-    let (ops, ops_by_type) = count_ops(&history);
+    let samples = report::samples(&history, world.now().as_ms_f64());
+    let (ops, ops_by_type) = reports::outcome_counts(&samples);
     let mut checks = Vec::new();
+    let stopped_ms = world.now().as_ms_f64();
     let limit = match run_end {
-        Stop::World(RunEnd::EventLimit) => Some(format!(
-            "the run reached its event limit (limits.max_events = {}) at {:.0} ms, before its end at {} ms",
+        RunEnd::EventLimit => Some(format!(
+            "the run reached its event limit (limits.max_events = {}) at {stopped_ms:.0} ms, before its end at {} ms",
             scenario.limits.max_events,
-            world.now().as_ms_f64(),
             scenario.end_ms()
         )),
-        Stop::OpLimit => Some(format!(
-            "clients invoked {} operations, the limit (limits.max_ops), by {:.0} ms, before the run's end at {} ms: fewer clients or a shorter workload, or raise the limit",
+        RunEnd::OpLimit => Some(format!(
+            "clients invoked {} operations, the limit (limits.max_ops), by {stopped_ms:.0} ms, before the run's end at {} ms: fewer clients or a shorter workload, or raise the limit",
             scenario.limits.max_ops,
-            world.now().as_ms_f64(),
             scenario.end_ms()
         )),
-        Stop::World(_) => None,
+        RunEnd::PlannedEnd | RunEnd::NothingLeft => None,
     };
     match limit {
         // What the history shows is still judged (a violation in a prefix is one), but a run cut
         // short owes no progress.
-        Some(detail) => checks.push(CheckResult {
-            name: "run-limits".into(),
-            verdict: Verdict::Unknown,
-            detail,
-        }),
+        Some(detail) => {
+            let now = world.now().as_nanos();
+            checks.push(
+                CheckResult::new("run-limits", Verdict::Unknown, detail).during(Some((now, now))),
+            );
+        }
         None => checks.push(liveness(&history, scenario)),
     }
     let linearizable = scenario
@@ -278,15 +348,13 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     let report = P::report(&world);
     if scenario.checks.invariants {
         for f in &report.findings {
-            checks.push(CheckResult {
-                name: f.name.clone(),
-                verdict: if f.passed {
-                    Verdict::Pass
-                } else {
-                    Verdict::Fail
-                },
-                detail: f.detail.clone(),
-            });
+            let verdict = if f.passed {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            let at = f.at.map(|t| (t.as_nanos(), t.as_nanos()));
+            checks.push(CheckResult::new(f.name.clone(), verdict, f.detail.clone()).during(at));
         }
     }
     let verdict = checks
@@ -295,7 +363,6 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         .max()
         .unwrap_or(Verdict::Pass);
     let stats = world.stats();
-    let samples = report::samples(&history, world.now().as_ms_f64());
     let results = Results {
         zksim_version: env!("CARGO_PKG_VERSION"),
         rand_chacha: sim::rng::RAND_CHACHA_VERSION,
@@ -309,13 +376,8 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         ops_by_type,
         events: stats.events,
         virtual_time_ms: world.now().as_ms_f64(),
-        wall_time_ms: 0.0,
-        run_end: match run_end {
-            Stop::World(RunEnd::Quiescent) => "quiescent",
-            Stop::World(RunEnd::TimeLimit) => "time-limit",
-            Stop::World(RunEnd::EventLimit) => "event-limit",
-            Stop::OpLimit => "op-limit",
-        },
+        wall_time_ms: 0,
+        run_end,
         faults: stats.faults.clone(),
         faults_skipped: stats.faults_skipped,
         crash_writes: [
@@ -330,11 +392,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         checks,
         metrics: Metrics::default(),
         protocol_metrics: report.metrics.clone(),
-        valid: match verdict {
-            Verdict::Pass => true.into(),
-            Verdict::Fail => false.into(),
-            Verdict::Unknown => "unknown".into(),
-        },
+        verdict,
         replay: replay_command(
             &options.scenario_path,
             options.seed,
@@ -450,23 +508,17 @@ mod panics {
     }
 }
 
-/// Why a run stopped: the world's own reason, or the operation limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stop {
-    World(RunEnd),
-    OpLimit,
-}
-
 /// Runs the world to the scenario's end, in steps of virtual time so that the clients' history can
-/// be counted against `limits.max_ops` as it grows; returns why it stopped and the history. The
+/// be counted against `limits.max_ops` as it grows; returns how the run ended and the history. The
 /// steps change nothing in the run: the world carries on from where a step ended.
-fn run_world<P: Protocol>(world: &mut World<Node<P>>, scenario: &Scenario) -> (Stop, Vec<Line>) {
+fn run_world<P: Protocol>(world: &mut World<Node<P>>, scenario: &Scenario) -> (RunEnd, Vec<Line>) {
+    use sim::world::RunEnd as WorldEnd;
     const STEP: u64 = 1_000_000_000;
     let end = SimTime(ms_to_ns(scenario.end_ms()));
     let (mut history, mut seen, mut invoked) = (Vec::new(), 0, 0);
     loop {
         let until = SimTime(world.now().0.saturating_add(STEP).min(end.0));
-        let run_end = world.run_until(until, scenario.limits.max_events);
+        let step_end = world.run_until(until, scenario.limits.max_events);
         let observations = world.observations();
         for o in &observations[seen..] {
             if let Obs::History(record) = &o.observation {
@@ -476,12 +528,14 @@ fn run_world<P: Protocol>(world: &mut World<Node<P>>, scenario: &Scenario) -> (S
             }
         }
         seen = observations.len();
-        if invoked >= scenario.limits.max_ops {
-            return (Stop::OpLimit, history);
-        }
-        if run_end != RunEnd::TimeLimit || until == end {
-            return (Stop::World(run_end), history);
-        }
+        let run_end = match step_end {
+            _ if invoked >= scenario.limits.max_ops => RunEnd::OpLimit,
+            WorldEnd::TimeLimit if until < end => continue,
+            WorldEnd::TimeLimit => RunEnd::PlannedEnd,
+            WorldEnd::Quiescent => RunEnd::NothingLeft,
+            WorldEnd::EventLimit => RunEnd::EventLimit,
+        };
+        return (run_end, history);
     }
 }
 
@@ -492,51 +546,62 @@ fn budget(scenario: &Scenario) -> Budget {
     }
 }
 
-/// Every operation, reads included, linearizable with respect to the znode model.
+/// The time of the history line on `line` of the run's history file (the header is line 1, so
+/// `history[i]` is on line `i + 2`), where checkers' findings point.
+fn time_of_line(history: &[Line], line: usize) -> Option<u64> {
+    history.get(line.checked_sub(2)?).map(|l| l.time)
+}
+
+/// The moment of the earliest of `lines`, as a span of one instant.
+fn first_of_lines(history: &[Line], lines: impl IntoIterator<Item = usize>) -> Option<(u64, u64)> {
+    let first = lines
+        .into_iter()
+        .filter_map(|l| time_of_line(history, l))
+        .min()?;
+    Some((first, first))
+}
+
+/// Every operation, reads included, linearizable with respect to the znode model. A violation
+/// fails at the first operation of its counterexample.
 fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
-    let name = "linearizable".to_string();
+    let name = "linearizable";
     let raw = match formats::read_lines(&Header::new("znode"), history) {
         Ok(raw) => raw,
         Err(e) => {
-            return CheckResult {
-                name,
-                verdict: Verdict::Fail,
-                detail: format!("the history is malformed: {e}"),
-            };
+            let detail = format!("the history is malformed: {e}");
+            return CheckResult::new(name, Verdict::Fail, detail);
         }
     };
     match znode::history::check_history(&raw, None, &budget(scenario)) {
-        Err(e) => CheckResult {
+        Err(e) => CheckResult::new(
             name,
-            verdict: Verdict::Fail,
-            detail: format!("the history is malformed: {e}"),
-        },
+            Verdict::Fail,
+            format!("the history is malformed: {e}"),
+        ),
         Ok(result) => match result.verdict {
-            check::Verdict::Linearizable => CheckResult {
+            check::Verdict::Linearizable => CheckResult::new(
                 name,
-                verdict: Verdict::Pass,
-                detail: format!(
+                Verdict::Pass,
+                format!(
                     "{} operations in {} independent parts",
                     result.operations, result.parts
                 ),
-            },
-            check::Verdict::Violation(counterexample) => CheckResult {
-                name,
-                verdict: Verdict::Fail,
-                detail: counterexample.to_string(),
-            },
-            check::Verdict::Unknown(reason) => CheckResult {
-                name,
-                verdict: Verdict::Unknown,
-                detail: reason.to_string(),
-            },
+            ),
+            check::Verdict::Violation(counterexample) => {
+                let first = first_of_lines(history, counterexample.core.iter().map(|op| op.line));
+                CheckResult::new(name, Verdict::Fail, counterexample.to_string()).during(first)
+            }
+            check::Verdict::Unknown(reason) => {
+                CheckResult::new(name, Verdict::Unknown, reason.to_string())
+            }
         },
     }
 }
 
 /// ZooKeeper's documented guarantees (check `zookeeper`, `checks.zookeeper`) and the stricter
 /// sync-then-read (check `zookeeper+sync`, `checks.sync_read`), from one check of the history at
-/// the strictest level asked for (`protocols::checks::zookeeper`).
+/// the strictest level asked for (`protocols::checks::zookeeper`). A check that fails does so at
+/// the first operation or notification its violations involve.
 fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult> {
     let asked = [
         (scenario.checks.zookeeper, Level::Zookeeper),
@@ -555,10 +620,9 @@ fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult>
         Err(e) => {
             return levels
                 .iter()
-                .map(|l| CheckResult {
-                    name: l.name().into(),
-                    verdict: Verdict::Fail,
-                    detail: format!("the history is malformed: {e}"),
+                .map(|l| {
+                    let detail = format!("the history is malformed: {e}");
+                    CheckResult::new(l.name(), Verdict::Fail, detail)
                 })
                 .collect();
         }
@@ -567,50 +631,21 @@ fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult>
         .iter()
         .map(|level| {
             let only = level.guarantees();
-            CheckResult {
-                name: level.name().into(),
-                verdict: match report.verdict_of(only) {
-                    zookeeper::Verdict::Valid => Verdict::Pass,
-                    zookeeper::Verdict::Violation => Verdict::Fail,
-                    zookeeper::Verdict::Unknown => Verdict::Unknown,
-                },
-                detail: report.describe(only),
-            }
+            let verdict = match report.verdict_of(only) {
+                zookeeper::Verdict::Valid => Verdict::Pass,
+                zookeeper::Verdict::Violation => Verdict::Fail,
+                zookeeper::Verdict::Unknown => Verdict::Unknown,
+            };
+            let involved = report
+                .violations
+                .iter()
+                .filter(|v| only.contains(&v.guarantee))
+                .flat_map(|v| &v.involved)
+                .map(|i| i.line);
+            let first = first_of_lines(history, involved);
+            CheckResult::new(level.name(), verdict, report.describe(only)).during(first)
         })
         .collect()
-}
-
-/// Counts operations by outcome: every invocation is matched with the process's next completion.
-fn count_ops(history: &[Line]) -> (OpCounts, BTreeMap<String, OpCounts>) {
-    let mut total = OpCounts::default();
-    let mut by_type: BTreeMap<String, OpCounts> = BTreeMap::new();
-    let mut open: BTreeMap<u64, String> = BTreeMap::new();
-    for line in history {
-        match line.kind {
-            LineType::Invoke => {
-                open.insert(line.process, line.f.clone());
-            }
-            LineType::Ok | LineType::Fail | LineType::Info => {
-                let Some(f) = open.remove(&line.process) else {
-                    continue;
-                };
-                let t = by_type.entry(f).or_default();
-                let (a, b) = match line.kind {
-                    LineType::Ok => (&mut total.ok, &mut t.ok),
-                    LineType::Fail => (&mut total.fail, &mut t.fail),
-                    _ => (&mut total.info, &mut t.info),
-                };
-                *a += 1;
-                *b += 1;
-            }
-            LineType::Event => {}
-        }
-    }
-    for f in open.into_values() {
-        total.open += 1;
-        by_type.entry(f).or_default().open += 1;
-    }
-    (total, by_type)
 }
 
 /// Once every fault is undone (or from the workload's start, if there are none), every client
@@ -645,23 +680,18 @@ fn liveness(history: &[Line], scenario: &Scenario) -> CheckResult {
         format!("every fault was undone at {from_ms} ms")
     };
     if stuck.is_empty() {
-        CheckResult {
-            name: "liveness".into(),
-            verdict: Verdict::Pass,
-            detail: format!(
-                "every client completed an operation (or had finished) between {since} and {to_ms} ms"
-            ),
-        }
+        let detail = format!(
+            "every client completed an operation (or had finished) between {since} and {to_ms} ms"
+        );
+        CheckResult::new("liveness", Verdict::Pass, detail)
     } else {
-        CheckResult {
-            name: "liveness".into(),
-            verdict: Verdict::Fail,
-            detail: format!(
-                "{} of {clients} clients completed no operation between {since} and {to_ms} ms: {}",
-                stuck.len(),
-                stuck.join(", ")
-            ),
-        }
+        let detail = format!(
+            "{} of {clients} clients completed no operation between {since} and {to_ms} ms: {}",
+            stuck.len(),
+            stuck.join(", ")
+        );
+        // It fails over the whole window in which the stuck clients should have progressed.
+        CheckResult::new("liveness", Verdict::Fail, detail).during(Some((from, to)))
     }
 }
 

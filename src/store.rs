@@ -68,7 +68,7 @@ pub fn write(dir: &Path, run: &Run, plots: bool) -> Result<()> {
     let resolved = serde_json::to_string_pretty(scenario).expect("a scenario serializes");
     write_file(&dir.join(SCENARIO_FILE), resolved.as_bytes())?;
     write_history(&dir.join(HISTORY_FILE), scenario, run)?;
-    let results = serde_json::to_string_pretty(&run.results).expect("results serialize");
+    let results = crate::report::rounded_json(&run.results);
     write_file(&dir.join(RESULTS_FILE), results.as_bytes())?;
     if !plots {
         return Ok(());

@@ -4,6 +4,7 @@
 //! The 1,000-seed evidence is a release-mode sweep (`docs/zab.md`); this is its debug-mode
 //! smoke test.
 
+use protocols::cluster::Metric;
 use std::path::{Path, PathBuf};
 use zksim::runner::{self, PROTOCOLS, Run, RunOptions, Verdict};
 use zksim::scenario::Scenario;
@@ -77,12 +78,12 @@ fn every_zab_scenario_passes_with_the_correct_replica() {
         assert!(failed.is_empty(), "{} seed 0: {failed:?}", path.display());
         let m = &run.results.protocol_metrics;
         assert!(
-            m["elections"] >= 1.0,
+            m["election_count"].value() >= 1.0,
             "{}: a leader was established",
             path.display()
         );
         assert!(
-            m["committed_txns"] > 100.0,
+            m["committed_txn_count"].value() > 100.0,
             "{}: the workload committed",
             path.display()
         );
@@ -102,11 +103,9 @@ fn every_zab_scenario_passes_with_the_correct_replica() {
 fn fault_scenarios_take_the_paths_they_exist_for() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let leader_crash = run(&dir.join("zab-leader-crash-3.json"), 1);
-    assert!(leader_crash.results.protocol_metrics["leader_losses"] >= 3.0);
-    assert_eq!(
-        leader_crash.results.protocol_metrics["leader_losses_unrecovered"],
-        0.0
-    );
+    let metrics = &leader_crash.results.protocol_metrics;
+    assert!(metrics["leader_loss_count"].value() >= 3.0);
+    assert_eq!(metrics["unrecovered_leader_loss_count"], Metric::Count(0));
     let isolate = run(&dir.join("zab-isolate-leader-3.json"), 1);
     assert!(
         sent(&isolate, "TRUNC") + sent(&isolate, "SNAP") >= 1,
@@ -136,7 +135,6 @@ fn the_bench_scenario_is_the_targets_size() {
             .all(|c| c.verdict == Verdict::Pass)
     );
     assert!(!run.fault_log.is_empty());
-    let o = &run.results.ops;
-    let ops = o.ok + o.fail + o.info + o.open;
+    let ops = run.results.ops.total();
     assert!((700..1500).contains(&ops), "{ops} operations");
 }

@@ -7,6 +7,7 @@ use crate::client::{Client, ClientTimer};
 use crate::wire::{ToClient, Wire};
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Reply, Request, SessionId, Zxid};
+use serde::Serialize;
 use sim::history::{Line, LineType};
 use sim::{Ctx, Input, Message, NodeId, Process, SimDuration, SimTime, TimerId, World};
 use std::collections::BTreeMap;
@@ -248,16 +249,54 @@ pub struct Finding {
     /// E.g. `durability`, `prefix-agreement`, `one-leader-per-epoch`.
     pub name: String,
     pub passed: bool,
+    /// When the first problem happened (e.g. the leader established without a committed
+    /// transaction); `None` for a finding that passed.
+    pub at: Option<SimTime>,
     /// What was found; for a violation, the replicas, zxids and times involved.
     pub detail: String,
+}
+
+/// One protocol measurement: a count, or a time or duration in milliseconds (its name says which,
+/// e.g. `leader_recovery_ms_max`). In `results.json` a count is an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Metric {
+    Count(u64),
+    Ms(f64),
+}
+
+impl Metric {
+    /// A duration or time in milliseconds of virtual time, exact to the nanosecond.
+    pub fn ms(d: SimDuration) -> Metric {
+        Metric::Ms(d.as_ms_f64())
+    }
+
+    /// The value as a number, e.g. to average it over runs.
+    pub fn value(self) -> f64 {
+        match self {
+            Metric::Count(n) => n as f64,
+            Metric::Ms(ms) => ms,
+        }
+    }
+}
+
+/// A count as an integer; milliseconds to the formatter's precision (three decimals, the
+/// microsecond, unless asked otherwise).
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Metric::Count(n) => write!(f, "{n}"),
+            Metric::Ms(ms) => write!(f, "{ms:.*}", f.precision().unwrap_or(3)),
+        }
+    }
 }
 
 /// What a protocol says about a finished run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProtocolReport {
     pub findings: Vec<Finding>,
-    /// Protocol metrics for results.json, e.g. `leader_recovery_ms_max`, `elections`.
-    pub metrics: BTreeMap<String, f64>,
+    /// Protocol metrics for results.json, e.g. `election_count`, `leader_recovery_ms_max`.
+    pub metrics: BTreeMap<String, Metric>,
     /// Moments worth marking on plots, e.g. "n2 leads epoch 3".
     pub marks: Vec<(SimTime, String)>,
 }

@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use reports::{Arrow, FaultWindow, Mark, OpSample, Outcome};
+use reports::{Arrow, FailedCheck, FaultWindow, Mark, OpSample, Outcome};
 
 /// SplitMix64: a few lines of deterministic randomness, so the gallery is the same every time.
 struct Rng(u64);
@@ -53,12 +53,18 @@ fn mark(at_s: f64, label: &str) -> Mark {
 
 /// Operations of nine clients over three minutes.
 fn run_samples() -> Vec<OpSample> {
-    const OPS: [(&str, f64); 5] = [
-        ("get_data", 0.40),
-        ("set_data", 0.25),
-        ("create", 0.20),
-        ("delete", 0.10),
-        ("get_children", 0.05),
+    // ZooKeeper's ten operation types, so the gallery shows every colour of the palette.
+    const OPS: [(&str, f64); 10] = [
+        ("get_data", 0.29),
+        ("set_data", 0.17),
+        ("create", 0.14),
+        ("delete", 0.08),
+        ("get_children", 0.08),
+        ("exists", 0.07),
+        ("sync", 0.06),
+        ("multi", 0.06),
+        ("close_session", 0.025),
+        ("open_session", 0.025),
     ];
     const GIVE_UP_MS: f64 = 2500.0;
     let mut rng = Rng(7);
@@ -78,14 +84,15 @@ fn run_samples() -> Vec<OpSample> {
                     pick < 0.0
                 })
                 .map_or("get_data", |(op, _)| op);
-            let is_read = op.starts_with("get");
+            let is_read = matches!(op, "get_data" | "get_children" | "exists" | "sync");
             let mut latency = if is_read {
                 0.4 + rng.exponential(0.8)
             } else {
                 1.2 + rng.exponential(1.8)
             };
-            let mut outcome = if rng.unit() < 0.02 {
-                Outcome::Fail
+            // ZooKeeper answers some requests with an error (NoNode, BadVersion, ...).
+            let mut outcome = if rng.unit() < 0.15 {
+                Outcome::ErrorReply
             } else {
                 Outcome::Ok
             };
@@ -237,19 +244,33 @@ fn degenerate(dir: &std::path::Path) -> Result<(), reports::ReportError> {
         })
         .collect();
     let past = [window(1.0, 60.0, "crash n0", "crash")];
-    reports::latency_over_time(dir.join("one-sample.png"), "one sample", &one, &past, &[])?;
-    reports::latency_quantiles(dir.join("one-sample-quantiles.png"), "one sample", &one)?;
+    reports::latency_over_time(
+        dir.join("one-sample.png"),
+        "one sample",
+        &one,
+        &past,
+        &[],
+        &[],
+    )?;
+    reports::latency_quantiles(
+        dir.join("one-sample-quantiles.png"),
+        "one sample",
+        &one,
+        &[],
+    )?;
     reports::throughput(
         dir.join("one-sample-throughput.png"),
         "one sample",
         &one,
         &past,
+        &[],
         1000.0,
     )?;
     reports::latency_over_time(
         dir.join("zero-latency.png"),
         "zero latencies and one give-up",
         &zero,
+        &[],
         &[],
         &[],
     )?;
@@ -280,13 +301,67 @@ fn main() -> Result<(), reports::ReportError> {
     let marks = run_marks();
     let title = "zab-3 · leader crash, partition, clog, pause · seed 42";
 
-    reports::latency_over_time(out.join("latency.png"), title, &samples, &windows, &marks)?;
-    reports::latency_quantiles(out.join("latency-quantiles.png"), title, &samples)?;
+    reports::latency_over_time(
+        out.join("latency.png"),
+        title,
+        &samples,
+        &windows,
+        &marks,
+        &[],
+    )?;
+    reports::latency_quantiles(out.join("latency-quantiles.png"), title, &samples, &[])?;
     reports::throughput(
         out.join("throughput.png"),
         title,
         &samples,
         &windows,
+        &[],
+        1000.0,
+    )?;
+
+    // The same run judged failing: a durability violation at a moment, a liveness window, and a
+    // check that could not decide.
+    let failures = [
+        FailedCheck {
+            check: "durability".to_string(),
+            undecided: false,
+            at_ms: Some(61_200.0),
+            until_ms: None,
+        },
+        FailedCheck {
+            check: "liveness".to_string(),
+            undecided: false,
+            at_ms: Some(140_000.0),
+            until_ms: Some(150_000.0),
+        },
+        FailedCheck {
+            check: "linearizable".to_string(),
+            undecided: true,
+            at_ms: None,
+            until_ms: None,
+        },
+    ];
+    let failing = "zab-3 · the same run, failing · seed 42";
+    reports::latency_over_time(
+        out.join("latency-failing.png"),
+        failing,
+        &samples,
+        &windows,
+        &marks,
+        &failures,
+    )?;
+    reports::latency_quantiles(
+        out.join("latency-quantiles-failing.png"),
+        failing,
+        &samples,
+        &failures,
+    )?;
+    reports::throughput(
+        out.join("throughput-failing.png"),
+        failing,
+        &samples,
+        &windows,
+        &failures,
         1000.0,
     )?;
 
@@ -302,6 +377,7 @@ fn main() -> Result<(), reports::ReportError> {
         &calm,
         &[],
         &[],
+        &[],
     )?;
     reports::latency_over_time(
         out.join("latency-empty.png"),
@@ -309,6 +385,7 @@ fn main() -> Result<(), reports::ReportError> {
         &[],
         &windows,
         &marks,
+        &[],
     )?;
 
     let (lanes, arrows, trace_windows, trace_marks) = trace();

@@ -9,7 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use crate::axis::Axis;
+use crate::axis::{Axis, format_latency};
+use crate::data::FailedCheck;
 use crate::error::ReportError;
 use crate::font;
 use crate::palette;
@@ -133,6 +134,72 @@ pub(crate) fn title_bar<DB: DrawingBackend>(
         text::draw(&bar, note, (width as i32 - 18, middle), ink)?;
     }
     Ok(rest)
+}
+
+/// Height of the verdict line under the title of a run whose checks did not all pass.
+const VERDICT_HEIGHT: i32 = 28;
+
+/// Under the title of a run whose checks did not all pass, one line in the failed-check red that
+/// says so, which checks, and when (see [`verdict_text`]); returns the rest of the page. A run
+/// whose checks all passed gets no line.
+pub(crate) fn verdict_line<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    failures: &[FailedCheck],
+) -> Result<DrawingArea<DB, Shift>, Failure> {
+    if failures.is_empty() {
+        return Ok(area.clone());
+    }
+    let (line, rest) = area.split_vertically(VERDICT_HEIGHT);
+    let (width, _) = line.dim_in_pixel();
+    let ink = Ink::new(LABEL_SIZE, palette::FAILED_CHECK);
+    let text = verdict_text(failures, |t| ink.width(t) <= width as i32 - 32);
+    text::draw(&line, &text, (16, VERDICT_HEIGHT / 2), ink)?;
+    Ok(rest)
+}
+
+/// The verdict line's words: `FAILED: durability at 5.61 s, liveness from 7.5 s to 12.5 s · NO
+/// VERDICT: linearizable (no time in its finding)`. Checks are named in the order given for as
+/// long as the line `fits`; the rest are counted.
+pub(crate) fn verdict_text(failures: &[FailedCheck], fits: impl Fn(&str) -> bool) -> String {
+    let describe = |f: &FailedCheck| match (f.at_ms, f.until_ms) {
+        (Some(at), Some(until)) if until > at => format!(
+            "{} from {} to {}",
+            f.check,
+            format_latency(at),
+            format_latency(until)
+        ),
+        (Some(at), _) => format!("{} at {}", f.check, format_latency(at)),
+        (None, _) => format!("{} (no time in its finding)", f.check),
+    };
+    let mut text = String::new();
+    for (undecided, heading) in [(false, "FAILED"), (true, "NO VERDICT")] {
+        let named: Vec<String> = failures
+            .iter()
+            .filter(|f| f.undecided == undecided)
+            .map(describe)
+            .collect();
+        if named.is_empty() {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(" · ");
+        }
+        text.push_str(heading);
+        text.push_str(": ");
+        for (i, name) in named.iter().enumerate() {
+            let longer = if i == 0 {
+                format!("{text}{name}")
+            } else {
+                format!("{text}, {name}")
+            };
+            if i > 0 && !fits(&longer) {
+                text.push_str(&format!(" and {} more", named.len() - i));
+                break;
+            }
+            text = longer;
+        }
+    }
+    text
 }
 
 /// A notice centred in the chart's plotting area, for charts with nothing to show.

@@ -52,16 +52,20 @@ impl Packer {
 pub(crate) enum Swatch {
     /// A filled dot: a completed operation.
     Dot(RGBColor),
-    /// A hollow ring: an operation the client gave up on.
+    /// A hollow ring: an operation the client gave up on, or one still open at the end.
     Ring(RGBColor),
-    /// A cross: a failed operation.
+    /// A cross: an error reply.
     Cross(RGBColor),
+    /// A hollow square: an operation that did not take effect.
+    Square(RGBColor),
     /// A translucent block: a fault window.
     Band(RGBColor),
     /// A short line: a series drawn as a line.
     Line(RGBColor),
     /// A short dashed vertical line: marks.
     Mark,
+    /// A short solid vertical line: a failed check.
+    Rule(RGBColor),
 }
 
 pub(crate) struct LegendItem {
@@ -125,6 +129,10 @@ fn draw_swatch<DB: DrawingBackend>(
         Swatch::Dot(c) => area.draw(&Circle::new((x, y), 5, c.filled()))?,
         Swatch::Ring(c) => area.draw(&Circle::new((x, y), 5, c.stroke_width(2)))?,
         Swatch::Cross(c) => area.draw(&Cross::new((x, y), 5, c.stroke_width(2)))?,
+        Swatch::Square(c) => area.draw(&Rectangle::new(
+            [(x - 4, y - 4), (x + 4, y + 4)],
+            c.stroke_width(2),
+        ))?,
         Swatch::Band(c) => {
             area.draw(&Rectangle::new(
                 [(x - half, y - half + 2), (x + half, y + half - 2)],
@@ -137,6 +145,10 @@ fn draw_swatch<DB: DrawingBackend>(
         }
         Swatch::Line(c) => area.draw(&PathElement::new(
             vec![(x - half, y), (x + half, y)],
+            c.stroke_width(3),
+        ))?,
+        Swatch::Rule(c) => area.draw(&PathElement::new(
+            vec![(x, y - half), (x, y + half)],
             c.stroke_width(3),
         ))?,
         Swatch::Mark => area.draw(&DashedPathElement::new(

@@ -1,10 +1,11 @@
 //! `reports`: a run's pictures. It draws, from plain data, the plots a run's store folder holds:
-//! latency over time with fault windows shaded, latency quantiles (and the quantile numbers that go
-//! into `results.json`, computed by the same code), throughput, a message space–time diagram, and
-//! a bar chart for comparing protocol variants. It runs outside any simulated world, so it may use
-//! the file system and floats freely; it never decides anything a run depends on, and it depends on
-//! neither `sim` nor `protocols`: callers convert their history and trace into the types of
-//! [`data`].
+//! latency over time with fault windows shaded, latency quantiles (and the quantile numbers and
+//! outcome counts that go into `results.json`, computed by the same code), throughput, a message
+//! space–time diagram, and a bar chart for comparing protocol variants. A run whose checks did not
+//! all pass says so on its plots: which checks, and when their findings place the failure. It
+//! runs outside any simulated world, so it may use the file system and floats freely; it never
+//! decides anything a run depends on, and it depends on neither `sim` nor `protocols`: callers
+//! convert their history, trace and checks into the types of [`data`].
 //!
 //! Every function writes one file and returns [`ReportError`] instead of panicking; empty or
 //! degenerate data still gives a picture that says what it lacks ("no operations"). The same data
@@ -29,9 +30,11 @@ mod throughput;
 mod timeline;
 
 pub use compare::comparison_bars;
-pub use data::{Arrow, FaultWindow, Mark, OpSample, Outcome};
+pub use data::{
+    Arrow, FailedCheck, FaultWindow, Mark, OpSample, Outcome, OutcomeCounts, outcome_counts,
+};
 pub use diagram::{MESSAGE_DIAGRAM_MAX_ARROWS, message_diagram, message_diagram_png};
 pub use error::ReportError;
 pub use latency::latency_over_time;
-pub use quantiles::{LatencyQuantiles, Quantiles, latency_quantiles, quantile, quantiles};
+pub use quantiles::{LatencyQuantiles, latency_quantiles, quantile, quantiles};
 pub use throughput::throughput;

@@ -2,9 +2,10 @@
 //! come from the same code, so they always agree. A quantile is the nearest-rank one: the
 //! `ceil(q·n)`-th smallest latency, always a latency that was actually observed.
 //!
-//! Only operations that got a response (ok or fail) have a latency here; an info operation's
-//! "latency" is how long the client waited before giving up, which says nothing about the
-//! service, so info operations are counted but not ranked.
+//! Only operations that got an answer (ok, error reply or fail) have a latency here; an info
+//! operation's "latency" is how long the client waited before giving up, and an open one's how
+//! long it waited until the run ended, which say nothing about the service, so they are counted
+//! in the table but not ranked.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,30 +17,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::axis::{Axis, format_latency};
 use crate::canvas::{self, AxisText, Drawn};
-use crate::data::{self, OpSample, Outcome};
+use crate::data::{self, FailedCheck, OpSample, Outcome, OutcomeCounts};
 use crate::error::ReportError;
 use crate::palette;
 use crate::text::{self, Ink};
 
-/// One operation type's counts and latency quantiles.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Quantiles {
-    pub ok_count: usize,
-    pub fail_count: usize,
-    /// Operations the client gave up on; not part of the latency quantiles.
-    pub info_count: usize,
-    /// Quantiles over the ok and fail operations; `None` when none of them got a response.
-    pub latency_ms: Option<LatencyQuantiles>,
-}
-
-/// Nearest-rank latency quantiles in milliseconds.
+/// One operation type's nearest-rank latency quantiles, over its answered operations.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LatencyQuantiles {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
+    /// The operations ranked: those answered (ok, error reply or fail).
+    pub answered_count: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
 }
 
 /// The quantiles reported and marked on the plot, with their names.
@@ -61,12 +53,13 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[rank.clamp(1, n) - 1])
 }
 
-/// The responded latencies of each operation type, ascending.
-fn responded_latencies(samples: &[OpSample]) -> BTreeMap<&str, Vec<f64>> {
+/// The answered latencies of each operation type, ascending (empty for a type none of whose
+/// operations was answered).
+fn answered_latencies(samples: &[OpSample]) -> BTreeMap<&str, Vec<f64>> {
     let mut by_op: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for s in samples {
         let latencies = by_op.entry(s.op.as_str()).or_default();
-        if s.outcome != Outcome::Info {
+        if s.outcome.answered() {
             latencies.push(s.latency_ms);
         }
     }
@@ -76,37 +69,26 @@ fn responded_latencies(samples: &[OpSample]) -> BTreeMap<&str, Vec<f64>> {
     by_op
 }
 
-/// Counts and latency quantiles per operation type, keyed by operation name.
-pub fn quantiles(samples: &[OpSample]) -> BTreeMap<String, Quantiles> {
-    let latencies = responded_latencies(samples);
-    latencies
+/// Latency quantiles per operation type, keyed by operation name; a type none of whose operations
+/// was answered has none.
+pub fn quantiles(samples: &[OpSample]) -> BTreeMap<String, LatencyQuantiles> {
+    answered_latencies(samples)
         .iter()
-        .map(|(op, sorted)| {
-            let count = |outcome| {
-                samples
-                    .iter()
-                    .filter(|s| s.op == *op && s.outcome == outcome)
-                    .count()
-            };
-            let latency_ms = sorted.last().map(|&max| {
-                let q = |q| quantile(sorted, q).unwrap_or(max);
-                LatencyQuantiles {
-                    p50: q(REPORTED[0].1),
-                    p90: q(REPORTED[1].1),
-                    p99: q(REPORTED[2].1),
-                    p999: q(REPORTED[3].1),
-                    max,
-                }
-            });
-            let entry = Quantiles {
-                ok_count: count(Outcome::Ok),
-                fail_count: count(Outcome::Fail),
-                info_count: count(Outcome::Info),
-                latency_ms,
-            };
-            (op.to_string(), entry)
-        })
+        .filter_map(|(op, sorted)| Some((op.to_string(), of_sorted(sorted)?)))
         .collect()
+}
+
+fn of_sorted(sorted: &[f64]) -> Option<LatencyQuantiles> {
+    let max = *sorted.last()?;
+    let q = |q| quantile(sorted, q).unwrap_or(max);
+    Some(LatencyQuantiles {
+        answered_count: sorted.len() as u64,
+        p50_ms: q(REPORTED[0].1),
+        p90_ms: q(REPORTED[1].1),
+        p99_ms: q(REPORTED[2].1),
+        p999_ms: q(REPORTED[3].1),
+        max_ms: max,
+    })
 }
 
 const WIDTH: u32 = 1400;
@@ -115,17 +97,21 @@ const TABLE_ROW: i32 = 28;
 
 /// Writes a PNG of each operation type's latency against quantile (x: 0 %, 50 %, 90 %, 99 %,
 /// 99.9 %, ..., max, spaced by "nines" like HdrHistogram and Jepsen plots), with the reported
-/// quantiles marked on the curves and tabulated below them.
+/// quantiles marked on the curves and tabulated below them with each type's operations by outcome.
+/// A run with `failures` says so under the title.
 pub fn latency_quantiles(
     path: impl AsRef<Path>,
     title: &str,
     samples: &[OpSample],
+    failures: &[FailedCheck],
 ) -> Result<(), ReportError> {
     data::check_samples(samples)?;
+    data::check_failures(failures)?;
     let rows = data::op_types(samples).len() as u32;
-    let height = 44 + CHART_HEIGHT + 24 + (rows + 1) * TABLE_ROW as u32 + 16;
+    let verdict = if failures.is_empty() { 0 } else { 28 };
+    let height = 44 + verdict + CHART_HEIGHT + 24 + (rows + 1) * TABLE_ROW as u32 + 16;
     canvas::png(path.as_ref(), (WIDTH, height), |root| {
-        draw(root, title, samples)
+        draw(root, title, samples, failures)
     })
 }
 
@@ -138,14 +124,15 @@ fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     samples: &[OpSample],
+    failures: &[FailedCheck],
 ) -> Drawn {
-    let table = quantiles(samples);
-    let latencies = responded_latencies(samples);
-    let responded: usize = latencies.values().map(Vec::len).sum();
+    let latencies = answered_latencies(samples);
+    let answered: usize = latencies.values().map(Vec::len).sum();
     let note = format!(
-        "{responded} operations with a response · nearest-rank quantiles · gave-up operations not ranked"
+        "{answered} answered operations · nearest-rank quantiles · info and open operations not ranked"
     );
     let body = canvas::title_bar(root, title, &note)?;
+    let body = canvas::verdict_line(&body, failures)?;
     let (chart_area, table_area) = body.split_vertically(CHART_HEIGHT);
 
     // Enough nines to reach the largest type's single worst sample, at least to 99.9 %.
@@ -190,12 +177,12 @@ fn draw<DB: DrawingBackend>(
     if samples.is_empty() {
         return canvas::notice(root, &chart, "no operations");
     }
-    if responded == 0 {
-        canvas::notice(root, &chart, "no operation got a response")?;
+    if answered == 0 {
+        canvas::notice(root, &chart, "no operation was answered")?;
     }
 
-    for (i, (op, sorted)) in latencies.iter().enumerate() {
-        let Some(q) = table[*op].latency_ms else {
+    for (i, sorted) in latencies.values().enumerate() {
+        let Some(q) = of_sorted(sorted) else {
             continue;
         };
         let colour = palette::op(i);
@@ -203,16 +190,19 @@ fn draw<DB: DrawingBackend>(
         let curve = (0..=steps)
             .map(|step| {
                 let at = f64::from(step) / 100.0;
-                (at, quantile(sorted, 1.0 - 10f64.powf(-at)).unwrap_or(q.max))
+                (
+                    at,
+                    quantile(sorted, 1.0 - 10f64.powf(-at)).unwrap_or(q.max_ms),
+                )
             })
-            .chain(std::iter::once((x_end, q.max)));
+            .chain(std::iter::once((x_end, q.max_ms)));
         chart.draw_series(LineSeries::new(curve, colour.stroke_width(2)))?;
         let marked = [
-            (nines(0.5), q.p50),
-            (nines(0.9), q.p90),
-            (nines(0.99), q.p99),
-            (nines(0.999), q.p999),
-            (x_end, q.max),
+            (nines(0.5), q.p50_ms),
+            (nines(0.9), q.p90_ms),
+            (nines(0.99), q.p99_ms),
+            (nines(0.999), q.p999_ms),
+            (x_end, q.max_ms),
         ];
         chart.draw_series(
             marked
@@ -221,54 +211,52 @@ fn draw<DB: DrawingBackend>(
         )?;
     }
 
-    draw_table(&table_area, &table)
+    let (_, counts) = data::outcome_counts(samples);
+    draw_table(&table_area, &counts, &latencies)
 }
 
-/// The numbers under the plot, one row per operation type; its swatches double as the legend.
+/// The numbers under the plot, one row per operation type: its operations by outcome (a column
+/// for each outcome present in the run, `ok` always) and its latency quantiles. Its swatches
+/// double as the legend.
 fn draw_table<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    table: &BTreeMap<String, Quantiles>,
+    counts: &BTreeMap<String, OutcomeCounts>,
+    latencies: &BTreeMap<&str, Vec<f64>>,
 ) -> Drawn {
     let header = Ink::new(canvas::SMALL_SIZE, palette::MUTED);
     let cell = Ink::new(canvas::LABEL_SIZE, palette::TEXT);
     let right = |ink: Ink| ink.anchor(HPos::Right, VPos::Center);
-    // Right edges of the numeric columns; the operation name is left-aligned at 150.
-    let columns: [(&str, i32); 8] = [
-        ("ok", 520),
-        ("failed", 620),
-        ("gave up", 720),
-        (REPORTED[0].0, 840),
-        (REPORTED[1].0, 960),
-        (REPORTED[2].0, 1080),
-        (REPORTED[3].0, 1200),
-        ("max", 1320),
-    ];
+    let outcomes: Vec<Outcome> = Outcome::ALL
+        .into_iter()
+        .filter(|&o| o == Outcome::Ok || counts.values().any(|c| c.of(o) > 0))
+        .collect();
+    // Right edges of the columns: counts from the left after the operation's name (left-aligned
+    // at 150), latencies from the right edge of the page.
+    let count_x = |i: usize| 420 + 90 * i as i32;
+    let latency_x = |j: usize| WIDTH as i32 - 80 - 112 * (4 - j as i32);
     let top = 24 + TABLE_ROW / 2;
     text::draw(area, "operation", (150, top), header)?;
-    for (name, x) in columns {
-        text::draw(area, name, (x, top), right(header))?;
+    for (i, o) in outcomes.iter().enumerate() {
+        text::draw(area, o.name(), (count_x(i), top), right(header))?;
     }
-    for (i, (op, q)) in table.iter().enumerate() {
+    let latency_names = REPORTED.iter().map(|(name, _)| *name).chain(["max"]);
+    for (j, name) in latency_names.enumerate() {
+        text::draw(area, name, (latency_x(j), top), right(header))?;
+    }
+    for (i, (op, c)) in counts.iter().enumerate() {
         let y = top + (i as i32 + 1) * TABLE_ROW;
         area.draw(&Circle::new((134, y), 6, palette::op(i).filled()))?;
         text::draw(area, op, (150, y), cell)?;
-        let latency = |pick: fn(&LatencyQuantiles) -> f64| {
-            q.latency_ms
-                .as_ref()
-                .map_or("–".to_string(), |l| format_latency(pick(l)))
-        };
-        let values = [
-            q.ok_count.to_string(),
-            q.fail_count.to_string(),
-            q.info_count.to_string(),
-            latency(|l| l.p50),
-            latency(|l| l.p90),
-            latency(|l| l.p99),
-            latency(|l| l.p999),
-            latency(|l| l.max),
-        ];
-        for (value, (_, x)) in values.iter().zip(columns) {
-            text::draw(area, value, (x, y), right(cell))?;
+        for (k, o) in outcomes.iter().enumerate() {
+            text::draw(area, &c.of(*o).to_string(), (count_x(k), y), right(cell))?;
+        }
+        let q = latencies.get(op.as_str()).and_then(|l| of_sorted(l));
+        let values = q.map_or([None; 5], |q| {
+            [q.p50_ms, q.p90_ms, q.p99_ms, q.p999_ms, q.max_ms].map(Some)
+        });
+        for (j, value) in values.into_iter().enumerate() {
+            let shown = value.map_or("–".to_string(), format_latency);
+            text::draw(area, &shown, (latency_x(j), y), right(cell))?;
         }
     }
     Ok(())
@@ -306,40 +294,44 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_per_op_count_outcomes_and_rank_only_responses() {
+    fn quantiles_per_op_rank_only_answered_operations() {
         let mut samples: Vec<OpSample> = (1..=10)
             .map(|ms| op("get_data", f64::from(ms), Outcome::Ok))
             .collect();
         samples.push(op("get_data", 2000.0, Outcome::Info));
-        samples.push(op("create", 7.0, Outcome::Fail));
+        samples.push(op("get_data", 9000.0, Outcome::Open));
+        samples.push(op("create", 7.0, Outcome::ErrorReply));
         samples.push(op("create", 3.0, Outcome::Ok));
+        samples.push(op("create", 4.0, Outcome::Fail));
         samples.push(op("delete", 5000.0, Outcome::Info));
 
         let q = quantiles(&samples);
-        assert_eq!(
-            q.keys().collect::<Vec<_>>(),
-            ["create", "delete", "get_data"]
-        );
+        // No delete was answered: it has no quantiles (its info operation is in its counts).
+        assert_eq!(q.keys().collect::<Vec<_>>(), ["create", "get_data"]);
 
         let get = &q["get_data"];
-        assert_eq!((get.ok_count, get.fail_count, get.info_count), (10, 0, 1));
-        let l = get.latency_ms.unwrap();
-        // The 2 s info op is not a latency: max stays 10 ms.
+        // The 2 s info and 9 s open operations are not latencies: max stays 10 ms.
         assert_eq!(
-            (l.p50, l.p90, l.p99, l.p999, l.max),
-            (5.0, 9.0, 10.0, 10.0, 10.0)
+            (
+                get.answered_count,
+                get.p50_ms,
+                get.p90_ms,
+                get.p99_ms,
+                get.p999_ms,
+                get.max_ms
+            ),
+            (10, 5.0, 9.0, 10.0, 10.0, 10.0)
         );
 
+        // An error reply and a fail were answered: they are ranked with the ok one.
         let create = &q["create"];
-        assert_eq!((create.ok_count, create.fail_count), (1, 1));
-        let l = create.latency_ms.unwrap();
-        assert_eq!((l.p50, l.max), (3.0, 7.0));
-
-        let delete = &q["delete"];
-        assert_eq!((delete.info_count, delete.latency_ms), (1, None));
+        assert_eq!(
+            (create.answered_count, create.p50_ms, create.max_ms),
+            (3, 4.0, 7.0)
+        );
 
         let json = serde_json::to_value(&q).unwrap();
-        assert_eq!(json["get_data"]["latency_ms"]["p90"], 9.0);
-        assert!(json["delete"]["latency_ms"].is_null());
+        assert_eq!(json["get_data"]["p90_ms"], 9.0);
+        assert_eq!(json["create"]["answered_count"], 3);
     }
 }

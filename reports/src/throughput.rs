@@ -1,6 +1,7 @@
 //! Throughput over virtual time: operations completed per second, counted in fixed buckets by the
-//! time they completed and split by outcome (ok, failed, gave up), drawn as step lines over the
-//! run's fault windows. It only counts and draws; the frame comes from `timeline`.
+//! time they completed and split by outcome (ok, error reply, fail, info; an operation still open
+//! at the end never completed), drawn as step lines over the run's fault windows. It only counts
+//! and draws; the frame comes from `timeline`.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use plotters::prelude::*;
 
 use crate::axis::{Axis, TimeAxis, format_latency};
 use crate::canvas::{self, Drawn};
-use crate::data::{self, FaultWindow, OpSample, Outcome};
+use crate::data::{self, FailedCheck, FaultWindow, OpSample, Outcome};
 use crate::error::ReportError;
 use crate::layout::{LegendItem, Swatch};
 use crate::palette;
@@ -23,12 +24,14 @@ const MAX_BUCKETS: f64 = 1000.0;
 
 /// Writes a PNG of completed operations per second over virtual time, one line per outcome,
 /// counted in buckets of `bucket_ms` (widened if the run would need more than 1000 of them). A last
-/// bucket the run covers for less than half its width is left out.
+/// bucket the run covers for less than half its width is left out. Checks that did not pass are
+/// named under the title and marked when they failed.
 pub fn throughput(
     path: impl AsRef<Path>,
     title: &str,
     samples: &[OpSample],
     windows: &[FaultWindow],
+    failures: &[FailedCheck],
     bucket_ms: f64,
 ) -> Result<(), ReportError> {
     if !(bucket_ms.is_finite() && bucket_ms > 0.0) {
@@ -38,15 +41,18 @@ pub fn throughput(
     }
     data::check_samples(samples)?;
     data::check_windows(windows)?;
+    data::check_failures(failures)?;
     canvas::png(path.as_ref(), SIZE, |root| {
-        draw(root, title, samples, windows, bucket_ms)
+        draw(root, title, samples, windows, failures, bucket_ms)
     })
 }
 
-const OUTCOMES: [(Outcome, &str, RGBColor); 3] = [
-    (Outcome::Ok, "ok", palette::OK),
-    (Outcome::Fail, "failed", palette::FAIL),
-    (Outcome::Info, "client gave up", palette::INFO),
+/// The outcomes of completed operations, each with its line's colour.
+const OUTCOMES: [(Outcome, RGBColor); 4] = [
+    (Outcome::Ok, palette::OK),
+    (Outcome::ErrorReply, palette::ERROR_REPLY),
+    (Outcome::Fail, palette::FAIL),
+    (Outcome::Info, palette::INFO),
 ];
 
 fn draw<DB: DrawingBackend>(
@@ -54,24 +60,22 @@ fn draw<DB: DrawingBackend>(
     title: &str,
     samples: &[OpSample],
     windows: &[FaultWindow],
+    failures: &[FailedCheck],
     bucket_ms: f64,
 ) -> Drawn {
-    let (lo, hi) = time_range(samples, windows, &[]);
+    let (lo, hi) = time_range(samples, windows, &[], failures);
     let bucket_ms = bucket_ms.max((hi - lo) / MAX_BUCKETS);
     let rates = bucket_rates(samples, lo, bucket_ms);
     let peak = rates.iter().flatten().copied().fold(0.0, f64::max);
     let y = Axis::linear(0.0, peak * 1.06, 8);
 
+    let (counts, _) = data::outcome_counts(samples);
     let legend = OUTCOMES
         .iter()
-        .map(|(outcome, name, colour)| {
-            let count = samples.iter().filter(|s| s.outcome == *outcome).count();
-            (count, name, colour)
-        })
-        .filter(|(count, _, _)| *count > 0)
-        .map(|(count, name, colour)| LegendItem {
+        .filter(|(outcome, _)| counts.of(*outcome) > 0)
+        .map(|(outcome, colour)| LegendItem {
             swatch: Swatch::Line(*colour),
-            label: format!("{name} ({count})"),
+            label: outcome.legend(counts.of(*outcome)),
         })
         .collect();
     let y_format = |v: f64| y.format_plain(v);
@@ -84,6 +88,7 @@ fn draw<DB: DrawingBackend>(
         legend,
         windows,
         marks: &[],
+        failures,
         time: TimeAxis::new(lo, hi, 12),
         y: y.clone(),
         y_title: "completed operations per second".to_string(),
@@ -93,7 +98,7 @@ fn draw<DB: DrawingBackend>(
     if samples.is_empty() {
         return canvas::notice(root, &chart, "no operations");
     }
-    for ((_, _, colour), rate) in OUTCOMES.iter().zip(&rates) {
+    for ((_, colour), rate) in OUTCOMES.iter().zip(&rates) {
         if rate.iter().all(|v| *v == 0.0) {
             continue;
         }
@@ -110,23 +115,19 @@ fn draw<DB: DrawingBackend>(
 /// Completions per second of each outcome (in [`OUTCOMES`] order) in buckets of `bucket_ms`
 /// starting at `lo`, up to the last completion. A last bucket the run covers for less than half its
 /// width would show a false collapse, so it is left out.
-fn bucket_rates(samples: &[OpSample], lo: f64, bucket_ms: f64) -> [Vec<f64>; 3] {
-    let last = samples
-        .iter()
+fn bucket_rates(samples: &[OpSample], lo: f64, bucket_ms: f64) -> [Vec<f64>; 4] {
+    let completed = || samples.iter().filter(|s| s.outcome != Outcome::Open);
+    let last = completed()
         .map(|s| s.start_ms + s.latency_ms)
         .fold(lo, f64::max);
     let bucket_count = (((last - lo) / bucket_ms).floor() as usize + 1).max(1);
     let bucket_of = |ms: f64| (((ms - lo) / bucket_ms).floor() as usize).min(bucket_count - 1);
     let per_op = 1000.0 / bucket_ms;
-    let mut rates = [
-        vec![0.0; bucket_count],
-        vec![0.0; bucket_count],
-        vec![0.0; bucket_count],
-    ];
-    for s in samples {
+    let mut rates = [(); 4].map(|()| vec![0.0; bucket_count]);
+    for s in completed() {
         let row = OUTCOMES
             .iter()
-            .position(|(o, _, _)| *o == s.outcome)
+            .position(|(o, _)| *o == s.outcome)
             .unwrap_or(0);
         rates[row][bucket_of(s.start_ms + s.latency_ms)] += per_op;
     }
@@ -158,22 +159,26 @@ mod tests {
             done_at(100.0, Outcome::Ok),
             done_at(900.0, Outcome::Ok),
             done_at(950.0, Outcome::Info),
-            done_at(1500.0, Outcome::Fail),
+            done_at(1500.0, Outcome::ErrorReply),
+            done_at(1600.0, Outcome::Fail),
             done_at(1800.0, Outcome::Ok),
             // Covers only 100 ms of the third bucket: that bucket is left out.
             done_at(2100.0, Outcome::Ok),
+            // Never completed: not counted, and it does not stretch the buckets.
+            done_at(5000.0, Outcome::Open),
         ];
-        let [ok, fail, info] = bucket_rates(&samples, 0.0, 1000.0);
+        let [ok, error_reply, fail, info] = bucket_rates(&samples, 0.0, 1000.0);
         assert_eq!(ok, vec![2.0, 1.0]);
+        assert_eq!(error_reply, vec![0.0, 1.0]);
         assert_eq!(fail, vec![0.0, 1.0]);
         assert_eq!(info, vec![1.0, 0.0]);
 
         // Half-second buckets: rates double per completion.
-        let [ok, _, _] = bucket_rates(&samples[..2], 0.0, 500.0);
+        let [ok, ..] = bucket_rates(&samples[..2], 0.0, 500.0);
         assert_eq!(ok, vec![2.0, 2.0]);
 
         // A run shorter than one bucket keeps its one bucket.
-        let [ok, _, _] = bucket_rates(&samples[..1], 0.0, 1000.0);
+        let [ok, ..] = bucket_rates(&samples[..1], 0.0, 1000.0);
         assert_eq!(ok, vec![1.0]);
     }
 }

@@ -1,11 +1,13 @@
-//! The frame of every plot over virtual time (latency over time, throughput): title, legend,
-//! the annotation strip that names fault windows and marks, and the chart itself with the fault
-//! windows shaded as translucent bands and marks drawn as thin dashed lines. Plots fill the chart
-//! this returns with their own series; shading and labelling faults is done here and only here.
+//! The frame of every plot over virtual time (latency over time, throughput): title, the verdict
+//! line of a run whose checks did not all pass, legend, the annotation strip that names failed
+//! checks, fault windows and marks, and the chart itself with the fault windows shaded as
+//! translucent bands, marks drawn as thin dashed lines and failed checks as solid red lines (or
+//! red-edged spans) where their findings place them. Plots fill the chart this returns with their
+//! own series; shading and labelling faults and failures is done here and only here.
 //!
 //! Labels never sit on the data: they go in the strip above the chart, packed into rows so that
-//! overlapping windows stay readable, and when even the rows run out the note says how many
-//! labels were left out.
+//! overlapping windows stay readable, each fault's label inside its box; when even the rows run
+//! out the note says how many labels were left out.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -14,7 +16,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::axis::{Axis, TimeAxis};
 use crate::canvas::{self, AxisText, Drawn, Failure};
-use crate::data::{FaultWindow, Mark, OpSample};
+use crate::data::{FailedCheck, FaultWindow, Mark, OpSample};
 use crate::layout::{LegendItem, Packer, Swatch, legend};
 use crate::palette;
 use crate::text::{self, Ink};
@@ -27,16 +29,26 @@ pub(crate) type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>
 const STRIP_ROW: i32 = 22;
 const STRIP_MAX_ROWS: usize = 5;
 
-/// The time range a timeline covers: from the first invocation to the last completion. Fault
-/// windows and marks do not stretch it (a window that outlasts the workload would squash the
-/// data); they are clipped to it. Without samples, the windows and marks give the range.
+/// The time range a timeline covers: from the first invocation to the last completion, stretched
+/// to show when checks failed. Fault windows and marks do not stretch it (a window that outlasts
+/// the workload would squash the data); they are clipped to it. Without samples, the windows and
+/// marks give the range.
 pub(crate) fn time_range(
     samples: &[OpSample],
     windows: &[FaultWindow],
     marks: &[Mark],
+    failures: &[FailedCheck],
 ) -> (f64, f64) {
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
+    for at in failures
+        .iter()
+        .flat_map(|f| [f.at_ms, f.until_ms])
+        .flatten()
+    {
+        lo = lo.min(at);
+        hi = hi.max(at);
+    }
     if samples.is_empty() {
         for w in windows {
             lo = lo.min(w.start_ms);
@@ -74,6 +86,8 @@ pub(crate) struct Timeline<'a> {
     pub(crate) legend: Vec<LegendItem>,
     pub(crate) windows: &'a [FaultWindow],
     pub(crate) marks: &'a [Mark],
+    /// Checks that did not pass: named in the verdict line, marked on the chart.
+    pub(crate) failures: &'a [FailedCheck],
     pub(crate) time: TimeAxis,
     pub(crate) y: Axis,
     pub(crate) y_title: String,
@@ -93,7 +107,13 @@ impl Timeline<'_> {
             page_width as i32 - canvas::MARGIN_RIGHT,
         );
         // Lay out the strip first: its height decides where the chart starts.
-        let strip = Strip::lay_out(self.windows, self.marks, &self.time.axis, plot);
+        let strip = Strip::lay_out(
+            self.windows,
+            self.marks,
+            self.failures,
+            &self.time.axis,
+            plot,
+        );
 
         let note = match (self.note.is_empty(), strip.hidden) {
             (_, 0) => self.note.clone(),
@@ -101,6 +121,7 @@ impl Timeline<'_> {
             (false, hidden) => format!("{} · {hidden} overlapping labels not shown", self.note),
         };
         let body = canvas::title_bar(root, self.title, &note)?;
+        let body = canvas::verdict_line(&body, self.failures)?;
         let body = legend(&body, &strip.legend(self.legend), plot.0)?;
         let (strip_area, chart_area) = body.split_vertically(strip.height());
 
@@ -126,30 +147,60 @@ impl Timeline<'_> {
     }
 }
 
-/// A label placed in a row of the strip.
-struct Placed {
-    row: usize,
-    /// Where the label text is anchored (page pixels) and on which side.
-    text_x: i32,
-    anchor: HPos,
+/// What a strip entry stands for; it decides how the entry is drawn.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind<'a> {
+    /// A fault window of a fault kind: a box in the strip, a translucent band over the chart.
+    Fault(&'a str),
+    /// An event: a tick in the strip, a dashed line over the chart.
+    Mark,
+    /// A check that did not pass: red text, and a solid red line over the chart (red edges around
+    /// a span).
+    Failure,
 }
 
-/// The fault windows and marks inside the time range, with where their labels go.
+/// One label of the strip: what it names, over which time, and where it went.
+struct Entry<'a> {
+    kind: Kind<'a>,
+    colour: RGBColor,
+    label: String,
+    start_ms: f64,
+    /// Equal to `start_ms` for an instant.
+    end_ms: f64,
+    placed: Option<Placed>,
+}
+
+/// Where an entry's label went: its row, where its text is anchored (page pixels) and on which
+/// side, and the box drawn around a span's label.
+struct Placed {
+    row: usize,
+    text_x: i32,
+    anchor: HPos,
+    box_x: (i32, i32),
+}
+
+/// The box of a span's label in the strip: the span's pixels `x0..x1`, widened to hold the label
+/// at `text_x` of `width` pixels when the span is too short for it, so a label never spills out
+/// of its box.
+fn label_box((x0, x1): (i32, i32), text_x: i32, width: i32) -> (i32, i32) {
+    (x0.min(text_x - 5), x1.max(text_x + width + 5))
+}
+
+/// The failed checks, fault windows and marks inside the time range, with where their labels go.
 struct Strip<'a> {
-    windows: Vec<(&'a FaultWindow, Option<Placed>)>,
-    marks: Vec<(&'a Mark, Option<Placed>)>,
+    entries: Vec<Entry<'a>>,
     rows: usize,
     hidden: usize,
-    ink: Ink,
 }
 
 impl<'a> Strip<'a> {
-    /// Places labels for the windows and marks that fall in `time`, whose plot spans the page
-    /// pixels `plot_left..plot_right`. Windows are placed first: a fault's name matters more than
-    /// an event's.
+    /// Places labels for the failures, windows and marks that fall in `time`, whose plot spans the
+    /// page pixels `plot_left..plot_right`, in that order: which check failed matters most, then a
+    /// fault's name, then an event's.
     fn lay_out(
         windows: &'a [FaultWindow],
-        marks: &'a [Mark],
+        marks: &[Mark],
+        failures: &[FailedCheck],
         time: &Axis,
         (plot_left, plot_right): (i32, i32),
     ) -> Strip<'a> {
@@ -157,67 +208,82 @@ impl<'a> Strip<'a> {
         let (lo, hi) = (time.lo(), time.hi());
         let px =
             |ms: f64| plot_left + (time.fraction(ms) * f64::from(plot_right - plot_left)) as i32;
-        let mut packer = Packer::new(STRIP_MAX_ROWS);
+        let entry = |kind: Kind<'a>, colour, label: String, start_ms, end_ms| Entry {
+            kind,
+            colour,
+            label,
+            start_ms,
+            end_ms,
+            placed: None,
+        };
 
-        let mut in_range: Vec<&FaultWindow> = windows
+        let mut failed: Vec<Entry<'a>> = failures
             .iter()
-            .filter(|w| w.end_ms >= lo && w.start_ms <= hi)
-            .collect();
-        in_range.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
-        let windows: Vec<(&FaultWindow, Option<Placed>)> = in_range
-            .into_iter()
-            .map(|w| {
-                let (x0, x1) = (px(w.start_ms), px(w.end_ms));
-                let width = ink.width(&w.label);
-                // A label that would run off the right edge is pulled back inside the plot.
-                let text_x = (x0 + 5).min(plot_right - width - 2).max(plot_left);
-                let end = x1.max(text_x + width) + 10;
-                let row = packer.place(f64::from(x0.min(text_x)), f64::from(end));
-                let placed = row.map(|row| Placed {
-                    row,
-                    text_x,
-                    anchor: HPos::Left,
-                });
-                (w, placed)
-            })
-            .collect();
-
-        let mut in_range: Vec<&Mark> = marks
-            .iter()
-            .filter(|m| m.at_ms >= lo && m.at_ms <= hi)
-            .collect();
-        in_range.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
-        let marks: Vec<(&Mark, Option<Placed>)> = in_range
-            .into_iter()
-            .map(|m| {
-                let x = px(m.at_ms);
-                let width = ink.width(&m.label);
-                // Near the right edge the label goes to the left of its line.
-                let (start, end, text_x, anchor) = if x + 5 + width > plot_right {
-                    (x - 5 - width - 8, x + 2, x - 5, HPos::Right)
+            .filter_map(|f| {
+                let at = f.at_ms?;
+                let until = f.until_ms.unwrap_or(at).max(at);
+                let label = if f.undecided {
+                    format!("{}: no verdict", f.check)
                 } else {
-                    (x - 2, x + 5 + width + 8, x + 5, HPos::Left)
+                    format!("{} fails", f.check)
                 };
-                let row = packer.place(f64::from(start), f64::from(end));
-                (
-                    m,
-                    row.map(|row| Placed {
-                        row,
-                        text_x,
-                        anchor,
-                    }),
-                )
+                Some(entry(
+                    Kind::Failure,
+                    palette::FAILED_CHECK,
+                    label,
+                    at,
+                    until,
+                ))
             })
             .collect();
+        let mut faults: Vec<Entry<'a>> = windows
+            .iter()
+            .map(|w| {
+                let (kind, colour) = (Kind::Fault(&w.kind), palette::fault(&w.kind));
+                entry(kind, colour, w.label.clone(), w.start_ms, w.end_ms)
+            })
+            .collect();
+        let mut events: Vec<Entry<'a>> = marks
+            .iter()
+            .map(|m| entry(Kind::Mark, palette::MARK, m.label.clone(), m.at_ms, m.at_ms))
+            .collect();
+        let mut entries = Vec::new();
+        for group in [&mut failed, &mut faults, &mut events] {
+            group.retain(|e| e.end_ms >= lo && e.start_ms <= hi);
+            group.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+            entries.append(group);
+        }
 
-        let hidden = windows.iter().filter(|(_, p)| p.is_none()).count()
-            + marks.iter().filter(|(_, p)| p.is_none()).count();
+        let mut packer = Packer::new(STRIP_MAX_ROWS);
+        for e in &mut entries {
+            let clamp = |x: i32| x.clamp(plot_left, plot_right);
+            let (x0, x1) = (clamp(px(e.start_ms)), clamp(px(e.end_ms)));
+            let width = ink.width(&e.label);
+            let (text_x, anchor, box_x) =
+                if e.start_ms < e.end_ms || matches!(e.kind, Kind::Fault(_)) {
+                    // A span's label starts inside its box; one that would run off the right
+                    // edge is pulled back inside the plot, and the box widens to hold it.
+                    let text_x = (x0 + 5).min(plot_right - width - 7).max(plot_left + 5);
+                    (text_x, HPos::Left, label_box((x0, x1), text_x, width))
+                } else if x0 + 5 + width > plot_right {
+                    // Near the right edge an instant's label goes to the left of its line.
+                    (x0 - 5, HPos::Right, (x0 - 5 - width, x0))
+                } else {
+                    (x0 + 5, HPos::Left, (x0, x0 + 5 + width))
+                };
+            let row = packer.place(f64::from(box_x.0 - 2), f64::from(box_x.1 + 8));
+            e.placed = row.map(|row| Placed {
+                row,
+                text_x,
+                anchor,
+                box_x,
+            });
+        }
+        let hidden = entries.iter().filter(|e| e.placed.is_none()).count();
         Strip {
-            windows,
-            marks,
+            entries,
             rows: packer.row_count(),
             hidden,
-            ink,
         }
     }
 
@@ -229,9 +295,16 @@ impl<'a> Strip<'a> {
         }
     }
 
-    /// The plot's legend followed by the fault kinds present and, if any, marks.
+    /// The plot's legend followed by the fault kinds present, marks and failed checks, if any.
     fn legend(&self, mut items: Vec<LegendItem>) -> Vec<LegendItem> {
-        let mut kinds: Vec<&str> = self.windows.iter().map(|(w, _)| w.kind.as_str()).collect();
+        let mut kinds: Vec<&str> = self
+            .entries
+            .iter()
+            .filter_map(|e| match e.kind {
+                Kind::Fault(kind) => Some(kind),
+                _ => None,
+            })
+            .collect();
         kinds.sort_unstable();
         kinds.dedup();
         for kind in kinds {
@@ -240,16 +313,24 @@ impl<'a> Strip<'a> {
                 label: kind.to_string(),
             });
         }
-        if !self.marks.is_empty() {
+        let has = |kind| self.entries.iter().any(|e| e.kind == kind);
+        if has(Kind::Mark) {
             items.push(LegendItem {
                 swatch: Swatch::Mark,
                 label: "event".to_string(),
             });
         }
+        if has(Kind::Failure) {
+            items.push(LegendItem {
+                swatch: Swatch::Rule(palette::FAILED_CHECK),
+                label: "check did not pass".to_string(),
+            });
+        }
         items
     }
 
-    /// Shades the windows over the whole height of the chart and draws marks as dashed lines.
+    /// Over the whole height of the chart: fault windows shaded, marks as dashed lines, failed
+    /// checks as solid lines (a span as a faint band between two).
     fn shade<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -259,29 +340,51 @@ impl<'a> Strip<'a> {
             let range = chart.y_range();
             (range.start, range.end)
         };
-        for (w, _) in &self.windows {
-            let colour = palette::fault(&w.kind);
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(w.start_ms, y_lo), (w.end_ms, y_hi)],
-                colour.mix(palette::BAND_ALPHA).filled(),
-            )))?;
-            // Edges keep two adjacent or overlapping windows apart.
-            for edge in [w.start_ms, w.end_ms] {
-                chart.draw_series(std::iter::once(PathElement::new(
-                    vec![(edge, y_lo), (edge, y_hi)],
-                    colour.mix(0.45).stroke_width(1),
+        let (_, pixels_y) = chart.plotting_area().get_pixel_range();
+        // Bands first, failures last, so that their lines lie over everything else.
+        let mut entries: Vec<&Entry> = self.entries.iter().collect();
+        entries.sort_by_key(|e| match e.kind {
+            Kind::Fault(_) => 0,
+            Kind::Mark => 1,
+            Kind::Failure => 2,
+        });
+        for e in entries {
+            let span = e.end_ms > e.start_ms;
+            let band = match e.kind {
+                Kind::Fault(_) => Some(palette::BAND_ALPHA),
+                Kind::Failure if span => Some(0.06),
+                _ => None,
+            };
+            if let Some(alpha) = band {
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(e.start_ms, y_lo), (e.end_ms, y_hi)],
+                    e.colour.mix(alpha).filled(),
                 )))?;
             }
-        }
-        let (_, pixels_y) = chart.plotting_area().get_pixel_range();
-        for (m, _) in &self.marks {
-            let (x, _) = chart.backend_coord(&(m.at_ms, y_lo));
-            root.draw(&DashedPathElement::new(
-                vec![(x, pixels_y.start), (x, pixels_y.end)],
-                5,
-                4,
-                palette::MARK.mix(0.7).stroke_width(1),
-            ))?;
+            let edges: &[f64] = if span {
+                &[e.start_ms, e.end_ms]
+            } else {
+                &[e.start_ms]
+            };
+            for &edge in edges {
+                let (x, _) = chart.backend_coord(&(edge, y_lo));
+                let line = vec![(x, pixels_y.start), (x, pixels_y.end)];
+                match e.kind {
+                    // Edges keep two adjacent or overlapping windows apart.
+                    Kind::Fault(_) => {
+                        root.draw(&PathElement::new(line, e.colour.mix(0.45).stroke_width(1)))?
+                    }
+                    Kind::Mark => root.draw(&DashedPathElement::new(
+                        line,
+                        5,
+                        4,
+                        palette::MARK.mix(0.7).stroke_width(1),
+                    ))?,
+                    Kind::Failure => {
+                        root.draw(&PathElement::new(line, e.colour.stroke_width(2)))?
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -295,32 +398,52 @@ impl<'a> Strip<'a> {
     ) -> Drawn {
         let y_lo = chart.y_range().start;
         let x_of = |ms: f64| chart.backend_coord(&(ms, y_lo)).0;
-        let row_top = |row: usize| top + row as i32 * STRIP_ROW;
-        for (w, placed) in &self.windows {
-            let Some(placed) = placed else { continue };
-            let colour = palette::fault(&w.kind);
-            let top = row_top(placed.row);
-            let (x0, x1) = (x_of(w.start_ms), x_of(w.end_ms).max(x_of(w.start_ms) + 2));
-            let corners = [(x0, top + 1), (x1, top + STRIP_ROW - 3)];
-            root.draw(&Rectangle::new(corners, colour.mix(0.22).filled()))?;
-            root.draw(&Rectangle::new(corners, colour.mix(0.7).stroke_width(1)))?;
-            text::draw(
-                root,
-                &w.label,
-                (placed.text_x, top + STRIP_ROW / 2),
-                self.ink,
-            )?;
-        }
-        for (m, placed) in &self.marks {
-            let Some(placed) = placed else { continue };
-            let top = row_top(placed.row);
-            let x = x_of(m.at_ms);
-            root.draw(&PathElement::new(
-                vec![(x, top + 1), (x, top + STRIP_ROW - 3)],
-                palette::MARK.stroke_width(2),
-            ))?;
-            let ink = self.ink.anchor(placed.anchor, VPos::Center);
-            text::draw(root, &m.label, (placed.text_x, top + STRIP_ROW / 2), ink)?;
+        let ink = Ink::new(canvas::SMALL_SIZE, palette::TEXT);
+        for e in &self.entries {
+            let Some(placed) = &e.placed else { continue };
+            let top = top + placed.row as i32 * STRIP_ROW;
+            let (x0, x1) = (x_of(e.start_ms), x_of(e.end_ms));
+            let (y0, y1) = (top + 1, top + STRIP_ROW - 3);
+            match e.kind {
+                Kind::Fault(_) => {
+                    // The box holds the label; the window's own time is the darker part of it.
+                    let (b0, b1) = placed.box_x;
+                    root.draw(&Rectangle::new(
+                        [(b0, y0), (b1, y1)],
+                        e.colour.mix(0.08).filled(),
+                    ))?;
+                    let (w0, w1) = (x0.max(b0), x1.max(x0 + 2).min(b1));
+                    root.draw(&Rectangle::new(
+                        [(w0, y0), (w1, y1)],
+                        e.colour.mix(0.22).filled(),
+                    ))?;
+                    root.draw(&Rectangle::new(
+                        [(b0, y0), (b1, y1)],
+                        e.colour.mix(0.7).stroke_width(1),
+                    ))?;
+                }
+                Kind::Failure if e.end_ms > e.start_ms => {
+                    let (b0, b1) = placed.box_x;
+                    root.draw(&Rectangle::new(
+                        [(b0, y0), (b1, y1)],
+                        e.colour.stroke_width(1),
+                    ))?;
+                }
+                Kind::Mark | Kind::Failure => {
+                    let width = if e.kind == Kind::Failure { 3 } else { 2 };
+                    root.draw(&PathElement::new(
+                        vec![(x0, y0), (x0, y1)],
+                        e.colour.stroke_width(width),
+                    ))?;
+                }
+            }
+            let colour = if e.kind == Kind::Failure {
+                palette::FAILED_CHECK
+            } else {
+                palette::TEXT
+            };
+            let ink = ink.colour(colour).anchor(placed.anchor, VPos::Center);
+            text::draw(root, &e.label, (placed.text_x, top + STRIP_ROW / 2), ink)?;
         }
         Ok(())
     }
@@ -354,15 +477,88 @@ mod tests {
             &[op(10.0, 5.0), op(100.0, 100.0)],
             std::slice::from_ref(&w),
             &[],
+            &[],
         );
         // 10 .. 200 ms spans 190 ms: 3.8 ms of margin on each side.
         assert!(
             (lo - 6.2).abs() < 1e-9 && (hi - 203.8).abs() < 1e-9,
             "{lo} .. {hi}"
         );
-        assert_eq!(time_range(&[op(0.0, 100.0)], &[], &[]), (0.0, 102.0));
+        assert_eq!(time_range(&[op(0.0, 100.0)], &[], &[], &[]), (0.0, 102.0));
+        // A failed check stretches it: when it failed must be on the plot.
+        let late = FailedCheck {
+            check: "durability".into(),
+            undecided: false,
+            at_ms: Some(200.0),
+            until_ms: None,
+        };
+        assert_eq!(
+            time_range(&[op(0.0, 100.0)], &[], &[], &[late]),
+            (0.0, 204.0)
+        );
         // Without operations the annotations give the range; without anything, one second.
-        assert_eq!(time_range(&[], &[w], &[]).0, 0.0);
-        assert_eq!(time_range(&[], &[], &[]), (0.0, 1000.0));
+        assert_eq!(time_range(&[], &[w], &[], &[]).0, 0.0);
+        assert_eq!(time_range(&[], &[], &[], &[]), (0.0, 1000.0));
+    }
+
+    /// Each fault's label stays inside its box, however short the window or near the edge; failed
+    /// checks are placed first and say whether they failed or could not decide.
+    #[test]
+    fn labels_stay_inside_their_boxes_and_failures_come_first() {
+        let window = |start_ms: f64, end_ms: f64, label: &str| FaultWindow {
+            start_ms,
+            end_ms,
+            label: label.to_string(),
+            kind: "pause".to_string(),
+        };
+        let windows = [
+            window(100.0, 102.0, "pause n2"),
+            window(400.0, 900.0, "partition n0 | n1,n2"),
+            window(990.0, 1000.0, "clog n1->n2"),
+        ];
+        let failures = [
+            FailedCheck {
+                check: "liveness".into(),
+                undecided: false,
+                at_ms: Some(500.0),
+                until_ms: Some(700.0),
+            },
+            FailedCheck {
+                check: "linearizable".into(),
+                undecided: true,
+                at_ms: None,
+                until_ms: None,
+            },
+        ];
+        let time = Axis::linear(0.0, 1000.0, 10);
+        let strip = Strip::lay_out(&windows, &[], &failures, &time, (100, 1300));
+        let ink = Ink::new(canvas::SMALL_SIZE, palette::TEXT);
+        let labels: Vec<&str> = strip.entries.iter().map(|e| e.label.as_str()).collect();
+        // A failure without a time has nothing to mark: the verdict line names it instead.
+        assert_eq!(
+            labels,
+            [
+                "liveness fails",
+                "pause n2",
+                "partition n0 | n1,n2",
+                "clog n1->n2"
+            ]
+        );
+        for e in &strip.entries {
+            let placed = e.placed.as_ref().expect("room for four labels");
+            let (b0, b1) = placed.box_x;
+            let text = (placed.text_x, placed.text_x + ink.width(&e.label));
+            assert!(
+                b0 < text.0 && text.1 < b1 && (100..=1300).contains(&b0) && b1 <= 1300,
+                "{}: text {text:?} box {:?}",
+                e.label,
+                placed.box_x
+            );
+        }
+        let text = canvas::verdict_text(&failures, |_| true);
+        assert_eq!(
+            text,
+            "FAILED: liveness from 500 ms to 700 ms · NO VERDICT: linearizable (no time in its finding)"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use reports::{Arrow, FaultWindow, Mark, OpSample, Outcome, ReportError};
+use reports::{Arrow, FailedCheck, FaultWindow, Mark, OpSample, Outcome, ReportError};
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
@@ -67,6 +67,8 @@ fn samples() -> Vec<OpSample> {
         let latency = 1.0 + f64::from(i % 17) / 4.0;
         let outcome = if i % 97 == 0 {
             Outcome::Fail
+        } else if i % 7 == 0 {
+            Outcome::ErrorReply
         } else {
             Outcome::Ok
         };
@@ -102,6 +104,30 @@ fn windows() -> Vec<FaultWindow> {
             end_ms: 20_000.0,
             label: "partition n0 | n1,n2".into(),
             kind: "partition".into(),
+        },
+    ]
+}
+
+/// A check that failed at a moment, one that failed over a span, and one that could not decide.
+fn failures() -> Vec<FailedCheck> {
+    vec![
+        FailedCheck {
+            check: "durability".into(),
+            undecided: false,
+            at_ms: Some(12_500.0),
+            until_ms: None,
+        },
+        FailedCheck {
+            check: "liveness".into(),
+            undecided: false,
+            at_ms: Some(20_000.0),
+            until_ms: Some(25_000.0),
+        },
+        FailedCheck {
+            check: "linearizable".into(),
+            undecided: true,
+            at_ms: None,
+            until_ms: None,
         },
     ]
 }
@@ -170,6 +196,11 @@ fn degenerate_cases() -> Vec<(&'static str, Vec<OpSample>, Vec<FaultWindow>)> {
             vec![],
         ),
         (
+            "only open",
+            vec![op(100.0, 2000.0, "create", Outcome::Open)],
+            vec![],
+        ),
+        (
             "window past the data",
             vec![
                 op(0.0, 1.0, "get_data", Outcome::Ok),
@@ -202,11 +233,11 @@ fn degenerate_cases() -> Vec<(&'static str, Vec<OpSample>, Vec<FaultWindow>)> {
 fn latency_over_time_draws_normal_and_degenerate_data() {
     let dir = scratch("latency");
     let full = dir.join("full.png");
-    reports::latency_over_time(&full, "full", &samples(), &windows(), &marks()).unwrap();
+    reports::latency_over_time(&full, "full", &samples(), &windows(), &marks(), &[]).unwrap();
     let full_bytes = png(&full, 1400, 760);
 
     let empty = dir.join("empty.png");
-    reports::latency_over_time(&empty, "full", &[], &windows(), &marks()).unwrap();
+    reports::latency_over_time(&empty, "full", &[], &windows(), &marks(), &[]).unwrap();
     assert_ne!(
         png(&empty, 1400, 760),
         full_bytes,
@@ -215,7 +246,7 @@ fn latency_over_time_draws_normal_and_degenerate_data() {
 
     for (i, (name, samples, windows)) in degenerate_cases().into_iter().enumerate() {
         let path = dir.join(format!("degenerate-{i}.png"));
-        reports::latency_over_time(&path, name, &samples, &windows, &[])
+        reports::latency_over_time(&path, name, &samples, &windows, &[], &[])
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         png(&path, 1400, 760);
     }
@@ -223,10 +254,41 @@ fn latency_over_time_draws_normal_and_degenerate_data() {
 }
 
 #[test]
+fn a_failing_run_says_so_on_its_plots() {
+    let dir = scratch("failing");
+    let (passed, failed) = (dir.join("passed.png"), dir.join("failed.png"));
+    reports::latency_over_time(&passed, "t", &samples(), &windows(), &marks(), &[]).unwrap();
+    reports::latency_over_time(&failed, "t", &samples(), &windows(), &marks(), &failures())
+        .unwrap();
+    assert_ne!(png(&passed, 1400, 760), png(&failed, 1400, 760));
+
+    reports::throughput(&failed, "t", &samples(), &windows(), &failures(), 1000.0).unwrap();
+    png(&failed, 1400, 700);
+
+    // The quantile plot has no time axis: it names the checks in a line of its own.
+    reports::latency_quantiles(&passed, "t", &samples(), &[]).unwrap();
+    reports::latency_quantiles(&failed, "t", &samples(), &failures()).unwrap();
+    let ((w, h_passed), (_, h_failed)) = (png_size(&passed), png_size(&failed));
+    assert_eq!(w, 1400);
+    assert!(h_failed > h_passed, "{h_failed} vs {h_passed}");
+
+    // A check failing only after the last operation stretches the time axis rather than
+    // vanishing off its end.
+    let late = [FailedCheck {
+        check: "prefix-agreement".into(),
+        undecided: false,
+        at_ms: Some(90_000.0),
+        until_ms: None,
+    }];
+    reports::latency_over_time(&failed, "t", &samples(), &[], &[], &late).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn latency_quantiles_draws_normal_and_degenerate_data() {
     let dir = scratch("quantiles");
     let full = dir.join("full.png");
-    reports::latency_quantiles(&full, "full", &samples()).unwrap();
+    reports::latency_quantiles(&full, "full", &samples(), &[]).unwrap();
     let (w, h) = png_size(&full);
     assert_eq!(w, 1400);
     assert!(
@@ -236,7 +298,8 @@ fn latency_quantiles_draws_normal_and_degenerate_data() {
 
     for (i, (name, samples, _)) in degenerate_cases().into_iter().enumerate() {
         let path = dir.join(format!("degenerate-{i}.png"));
-        reports::latency_quantiles(&path, name, &samples).unwrap_or_else(|e| panic!("{name}: {e}"));
+        reports::latency_quantiles(&path, name, &samples, &[])
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (w, _) = png_size(&path);
         assert_eq!(w, 1400, "{name}");
     }
@@ -247,16 +310,16 @@ fn latency_quantiles_draws_normal_and_degenerate_data() {
 fn throughput_draws_normal_and_degenerate_data() {
     let dir = scratch("throughput");
     let full = dir.join("full.png");
-    reports::throughput(&full, "full", &samples(), &windows(), 1000.0).unwrap();
+    reports::throughput(&full, "full", &samples(), &windows(), &[], 1000.0).unwrap();
     png(&full, 1400, 700);
     // A bucket far smaller than the run is widened, not drawn as 30 million buckets.
     let fine = dir.join("fine.png");
-    reports::throughput(&fine, "fine", &samples(), &windows(), 0.001).unwrap();
+    reports::throughput(&fine, "fine", &samples(), &windows(), &[], 0.001).unwrap();
     png(&fine, 1400, 700);
 
     for (i, (name, samples, windows)) in degenerate_cases().into_iter().enumerate() {
         let path = dir.join(format!("degenerate-{i}.png"));
-        reports::throughput(&path, name, &samples, &windows, 1000.0)
+        reports::throughput(&path, name, &samples, &windows, &[], 1000.0)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         png(&path, 1400, 700);
     }
@@ -388,8 +451,8 @@ fn comparison_bars_draws_normal_and_degenerate_data() {
 fn same_data_gives_the_same_bytes() {
     let dir = scratch("determinism");
     let (a, b) = (dir.join("a.png"), dir.join("b.png"));
-    reports::latency_over_time(&a, "t", &samples(), &windows(), &marks()).unwrap();
-    reports::latency_over_time(&b, "t", &samples(), &windows(), &marks()).unwrap();
+    reports::latency_over_time(&a, "t", &samples(), &windows(), &marks(), &failures()).unwrap();
+    reports::latency_over_time(&b, "t", &samples(), &windows(), &marks(), &failures()).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
 
     let (a, b) = (dir.join("a.svg"), dir.join("b.svg"));
@@ -415,23 +478,39 @@ fn bad_input_is_an_error_and_writes_nothing() {
     let cases: Vec<(&str, Result<(), ReportError>)> = vec![
         (
             "NaN start",
-            reports::latency_over_time(&path, "t", &nan, &[], &[]),
+            reports::latency_over_time(&path, "t", &nan, &[], &[], &[]),
         ),
         (
             "negative latency",
-            reports::latency_quantiles(&path, "t", &negative),
+            reports::latency_quantiles(&path, "t", &negative, &[]),
         ),
         (
             "backwards window",
-            reports::throughput(&path, "t", &samples(), &backwards, 1000.0),
+            reports::throughput(&path, "t", &samples(), &backwards, &[], 1000.0),
         ),
         (
             "zero bucket",
-            reports::throughput(&path, "t", &samples(), &[], 0.0),
+            reports::throughput(&path, "t", &samples(), &[], &[], 0.0),
         ),
         (
             "NaN bucket",
-            reports::throughput(&path, "t", &samples(), &[], f64::NAN),
+            reports::throughput(&path, "t", &samples(), &[], &[], f64::NAN),
+        ),
+        (
+            "failure ending before it starts",
+            reports::latency_over_time(
+                &path,
+                "t",
+                &samples(),
+                &[],
+                &[],
+                &[FailedCheck {
+                    check: "liveness".into(),
+                    undecided: false,
+                    at_ms: Some(10.0),
+                    until_ms: Some(5.0),
+                }],
+            ),
         ),
         (
             "NaN bar",
@@ -467,7 +546,7 @@ fn bad_input_is_an_error_and_writes_nothing() {
         );
     }
 
-    let wrong = reports::latency_over_time(dir.join("plot.svg"), "t", &samples(), &[], &[]);
+    let wrong = reports::latency_over_time(dir.join("plot.svg"), "t", &samples(), &[], &[], &[]);
     assert!(
         matches!(
             wrong,
@@ -485,8 +564,14 @@ fn bad_input_is_an_error_and_writes_nothing() {
         "refused input must not leave files: {written:?}"
     );
 
-    let unwritable =
-        reports::latency_over_time(dir.join("no/such/dir/plot.png"), "t", &samples(), &[], &[]);
+    let unwritable = reports::latency_over_time(
+        dir.join("no/such/dir/plot.png"),
+        "t",
+        &samples(),
+        &[],
+        &[],
+        &[],
+    );
     assert!(
         matches!(unwritable, Err(ReportError::Draw { .. })),
         "{unwritable:?}"

@@ -91,7 +91,7 @@ pub fn main(args: Args) -> Result<Outcome> {
                     .map(|seed| {
                         let opts = RunOptions::new(seed, &path.display().to_string());
                         let r = runner::run(&scenario, opts);
-                        let ops = r.results.ops.ok + r.results.ops.info + r.results.ops.fail;
+                        let ops = r.results.ops.completed();
                         (r.verdict, r.results.events, r.results.virtual_time_ms, ops)
                     })
                     .collect()

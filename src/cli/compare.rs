@@ -99,7 +99,7 @@ pub fn main(args: Args) -> Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     remove_old_charts(&args.out)?;
-    let json = serde_json::to_string_pretty(&summaries).expect("summaries serialize");
+    let json = zksim::report::rounded_json(&summaries);
     let file = args.out.join("compare.json");
     std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
     charts(&args.out, &summaries)?;
@@ -245,7 +245,7 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
     figure("read-latency-p99", "read latency p99 (ms)", &|s| {
         s.read_latency_ms.p99
     })?;
-    figure("throughput", "throughput (ops/s)", &|s| {
+    figure("throughput", "answered operations per second", &|s| {
         Some(s.throughput_ops_per_s)
     })?;
     figure("messages-per-write", "replica messages per write", &|s| {

@@ -13,7 +13,7 @@ use sim::trace::TraceLine;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use zksim::runner::{self, PROTOCOLS, Panicked, Run, RunOptions, Verdict};
+use zksim::runner::{self, PROTOCOLS, Panicked, Run, RunEnd, RunOptions, Verdict};
 use zksim::scenario::Scenario;
 use zksim::store;
 
@@ -130,7 +130,7 @@ pub fn main(args: Args) -> Result<Outcome> {
 fn timed_run(scenario: &Scenario, options: RunOptions) -> Result<Run, Panicked> {
     let started = std::time::Instant::now();
     let mut run = runner::run_isolated(scenario, options)?;
-    run.results.wall_time_ms = started.elapsed().as_secs_f64() * 1e3;
+    run.results.wall_time_ms = started.elapsed().as_millis() as u64;
     Ok(run)
 }
 
@@ -229,30 +229,53 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
     Ok(outcome)
 }
 
+/// How many lines of a check's detail the summary shows; results.json has them all.
+const SUMMARY_DETAIL_LINES: usize = 6;
+
 fn print_summary(run: &Run, dir: &Path) {
     let r = &run.results;
     println!(
         "{} ({} {}, {} replicas, {} clients), seed {}",
         r.scenario, r.protocol, r.variant, r.replicas, r.clients, r.seed
     );
+    // The outcomes in the words and order of the plots' legends (`reports::Outcome::name`).
+    let ops: Vec<String> = reports::Outcome::ALL
+        .iter()
+        .map(|o| format!("{} {}", r.ops.of(*o), o.name()))
+        .collect();
     println!(
-        "ops: {} ok, {} fail, {} info, {} open; {} events, {:.1} s virtual in {:.0} ms",
-        r.ops.ok,
-        r.ops.fail,
-        r.ops.info,
-        r.ops.open,
+        "ops: {}; {} events, {:.1} s virtual in {} ms",
+        ops.join(", "),
         r.events,
         r.virtual_time_ms / 1e3,
         r.wall_time_ms
     );
+    if r.run_end != RunEnd::PlannedEnd {
+        println!("run: {}", r.run_end.describe());
+    }
     if !r.faults.is_empty() {
         let faults: Vec<String> = r.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
         println!("faults: {}", faults.join(", "));
     }
     for c in &r.checks {
-        println!("check {}: {:?} — {}", c.name, c.verdict, c.detail);
+        let when = match (c.at_ms, c.until_ms) {
+            (Some(at), Some(until)) => format!(" from {at:.3} ms to {until:.3} ms"),
+            (Some(at), None) => format!(" at {at:.3} ms"),
+            _ => String::new(),
+        };
+        let lines: Vec<&str> = c.detail.lines().collect();
+        let shown = lines.len().min(SUMMARY_DETAIL_LINES);
+        println!(
+            "check {}: {}{when} — {}",
+            c.name,
+            c.verdict.name(),
+            lines[..shown].join("\n")
+        );
+        if lines.len() > shown {
+            println!("  ... {} more lines in results.json", lines.len() - shown);
+        }
     }
-    println!("valid: {}", r.valid);
+    println!("verdict: {}", r.verdict.name());
     println!("store: {}", dir.display());
     if run.verdict != Verdict::Pass {
         println!("replay: {}", r.replay);
@@ -358,6 +381,19 @@ struct Row {
     replay: String,
 }
 
+impl Row {
+    /// How a sweep shows it: `seed N fail (checks): replay command`.
+    fn line(&self) -> String {
+        format!(
+            "seed {:>6} {} ({}): {}",
+            self.seed,
+            self.verdict.name(),
+            self.what,
+            self.replay
+        )
+    }
+}
+
 /// A sweep's figures so far: counts for every seed, rows only for seeds that did not pass.
 #[derive(Default)]
 struct Tally {
@@ -408,10 +444,7 @@ fn sweep(
             t.not_deterministic += u64::from(!done.deterministic);
             t.store_errors.extend(done.store_error);
             if let Some(row) = done.row {
-                bar.println(format!(
-                    "seed {} {:?} ({}): {}",
-                    row.seed, row.verdict, row.what, row.replay
-                ));
+                bar.println(row.line());
                 t.rows.push(row);
             }
             drop(t);
@@ -439,10 +472,7 @@ fn sweep(
     let mut outcome = Outcome::Pass;
     for r in &t.rows {
         outcome = outcome.max(Outcome::from(r.verdict));
-        println!(
-            "seed {:>6} {:?} ({}): {}",
-            r.seed, r.verdict, r.what, r.replay
-        );
+        println!("{}", r.line());
     }
     if args.check_determinism {
         if t.not_deterministic == 0 {
@@ -518,7 +548,7 @@ fn sweep_seed(
         .check_determinism
         .then(|| determinism(scenario, seed, scenario_path, &args.variant));
     let deterministic = again.as_ref().is_none_or(|d| d.outcome() == Outcome::Pass);
-    let ops = run.results.ops.ok + run.results.ops.info + run.results.ops.fail;
+    let ops = run.results.ops.completed();
     let events = run.results.events;
     let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;
     let stored = if keep {

@@ -16,9 +16,9 @@
 //! This module reads a finished world and never changes it.
 
 use super::Zab;
-use crate::cluster::{Finding, Node, Obs, ProtocolReport};
+use crate::cluster::{Finding, Metric, Node, Obs, ProtocolReport};
 use crate::znode::Zxid;
-use sim::{NodeId, SimTime, World};
+use sim::{NodeId, SimDuration, SimTime, World};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -97,19 +97,22 @@ fn events(world: &World<Node<Zab>>) -> Vec<At<'_>> {
         .collect()
 }
 
-fn finding(name: &str, problems: &[String], ok: String) -> Finding {
+/// An invariant's finding from the problems found, each with when it happened: passed if there are
+/// none, else failed at the earliest, with the first few problems in words.
+fn finding(name: &str, problems: &[(SimTime, String)], ok: String) -> Finding {
     const SHOWN: usize = 5;
     if problems.is_empty() {
         return Finding {
             name: name.into(),
             passed: true,
+            at: None,
             detail: ok,
         };
     }
     let mut detail = problems
         .iter()
         .take(SHOWN)
-        .cloned()
+        .map(|(_, p)| p.as_str())
         .collect::<Vec<_>>()
         .join("; ");
     if problems.len() > SHOWN {
@@ -118,6 +121,7 @@ fn finding(name: &str, problems: &[String], ok: String) -> Finding {
     Finding {
         name: name.into(),
         passed: false,
+        at: problems.iter().map(|(t, _)| *t).min(),
         detail,
     }
 }
@@ -182,13 +186,16 @@ fn durability(events: &[At<'_>]) -> Finding {
                 .filter(|c| !holds(c))
                 .min_by_key(|c| c.zxid)
                 .unwrap_or(newest);
-            problems.push(format!(
-                "{node} established epoch {epoch} at {time} without zxid {:#x}, committed in epoch {} by {} at {} (its history ends at {:#x})",
-                first.zxid.0,
-                first.epoch,
-                first.node,
-                first.time,
-                history.0.last().map_or(0, |h| h.0.0),
+            problems.push((
+                *time,
+                format!(
+                    "{node} established epoch {epoch} at {time} without zxid {:#x}, committed in epoch {} by {} at {} (its history ends at {:#x})",
+                    first.zxid.0,
+                    first.epoch,
+                    first.node,
+                    first.time,
+                    history.0.last().map_or(0, |h| h.0.0),
+                ),
             ));
         }
     }
@@ -215,9 +222,12 @@ fn prefix_agreement(events: &[At<'_>]) -> Finding {
             None => {
                 first.insert(*zxid, (*chain, e.node, e.time));
             }
-            Some((c, n, t)) if c != chain => problems.push(format!(
-                "{} at {} applied zxid {:#x} after a different history than {n} at {t}",
-                e.node, e.time, zxid.0
+            Some((c, n, t)) if c != chain => problems.push((
+                e.time,
+                format!(
+                    "{} at {} applied zxid {:#x} after a different history than {n} at {t}",
+                    e.node, e.time, zxid.0
+                ),
             )),
             Some(_) => {}
         }
@@ -244,9 +254,12 @@ fn one_leader_per_epoch(events: &[At<'_>]) -> Finding {
             None => {
                 leaders.insert(*epoch, (e.node, e.time));
             }
-            Some((n, t)) if *n != e.node => problems.push(format!(
-                "{n} (at {t}) and {} (at {}) were both established in epoch {epoch}",
-                e.node, e.time
+            Some((n, t)) if *n != e.node => problems.push((
+                e.time,
+                format!(
+                    "{n} (at {t}) and {} (at {}) were both established in epoch {epoch}",
+                    e.node, e.time
+                ),
             )),
             Some(_) => {}
         }
@@ -259,10 +272,12 @@ fn one_leader_per_epoch(events: &[At<'_>]) -> Finding {
 }
 
 fn protocol_assertions(events: &[At<'_>]) -> Finding {
-    let problems: Vec<String> = events
+    let problems: Vec<(SimTime, String)> = events
         .iter()
         .filter_map(|e| match e.event {
-            ZabEvent::Violation(what) => Some(format!("{} at {}: {what}", e.node, e.time)),
+            ZabEvent::Violation(what) => {
+                Some((e.time, format!("{} at {}: {what}", e.node, e.time)))
+            }
             _ => None,
         })
         .collect();
@@ -284,21 +299,23 @@ pub fn report(world: &World<Node<Zab>>) -> ProtocolReport {
     ];
     let mut metrics = BTreeMap::new();
     let mut marks = Vec::new();
-    let count = |f: &dyn Fn(&ZabEvent) -> bool| events.iter().filter(|e| f(e.event)).count() as f64;
+    let count = |f: &dyn Fn(&ZabEvent) -> bool| {
+        Metric::Count(events.iter().filter(|e| f(e.event)).count() as u64)
+    };
     metrics.insert(
-        "elections".to_string(),
+        "election_count".to_string(),
         count(&|e| matches!(e, ZabEvent::Established { .. })),
     );
     metrics.insert(
-        "fle_decisions".to_string(),
+        "fle_decision_count".to_string(),
         count(&|e| matches!(e, ZabEvent::Decided { .. })),
     );
     metrics.insert(
-        "committed_txns".to_string(),
+        "committed_txn_count".to_string(),
         count(&|e| matches!(e, ZabEvent::Committed { .. })),
     );
     metrics.insert(
-        "protocol_violations".to_string(),
+        "protocol_violation_count".to_string(),
         count(&|e| matches!(e, ZabEvent::Violation(_))),
     );
     // Leader loss → next established leader. The leadership of epoch e is lost at the first of:
@@ -361,26 +378,30 @@ pub fn report(world: &World<Node<Zab>>) -> ProtocolReport {
         marks.push((at, format!("leader of epoch {epoch} lost")));
     }
     if let Some((t, _, _)) = established.first() {
-        metrics.insert("first_leader_ms".to_string(), t.as_ms_f64());
+        metrics.insert("first_leader_ms".to_string(), Metric::Ms(t.as_ms_f64()));
     }
-    let mut recoveries = Vec::new();
+    let mut recoveries: Vec<SimDuration> = Vec::new();
     let mut unrecovered = 0;
     for (&epoch, &at) in &lost {
         match established.iter().find(|(t, e, _)| *t >= at && *e > epoch) {
-            Some((t, _, _)) => recoveries.push(t.since(at).as_ms_f64()),
+            Some((t, _, _)) => recoveries.push(t.since(at)),
             None => unrecovered += 1,
         }
     }
-    metrics.insert("leader_losses".to_string(), lost.len() as f64);
     metrics.insert(
-        "leader_losses_unrecovered".to_string(),
-        f64::from(unrecovered),
+        "leader_loss_count".to_string(),
+        Metric::Count(lost.len() as u64),
     );
-    if !recoveries.is_empty() {
-        let max = recoveries.iter().copied().fold(0.0, f64::max);
-        let mean = recoveries.iter().sum::<f64>() / recoveries.len() as f64;
-        metrics.insert("leader_recovery_ms_max".to_string(), max);
-        metrics.insert("leader_recovery_ms_mean".to_string(), mean);
+    metrics.insert(
+        "unrecovered_leader_loss_count".to_string(),
+        Metric::Count(unrecovered),
+    );
+    if let Some(&max) = recoveries.iter().max() {
+        // The mean in whole nanoseconds, like every virtual time.
+        let total = recoveries.iter().fold(SimDuration::ZERO, |sum, &d| sum + d);
+        let mean = total.div(recoveries.len() as u64);
+        metrics.insert("leader_recovery_ms_max".to_string(), Metric::ms(max));
+        metrics.insert("leader_recovery_ms_mean".to_string(), Metric::ms(mean));
     }
     marks.sort_by_key(|(t, _)| *t);
     ProtocolReport {
