@@ -5,8 +5,9 @@
 //! Seeds make the comparison fair: seed `s` draws the same workload and faults for every
 //! configuration, as far as the protocols let the runs coincide.
 
-use crate::runner::{self, Run, RunOptions, Verdict};
+use crate::runner::{self, PROTOCOLS, Run, RunOptions, Verdict};
 use crate::scenario::Scenario;
+use crate::sweep::{SeedResult, Span, Sweep, SweepConfig};
 use protocols::cluster::Metric;
 use reports::{OpSample, Outcome};
 use serde::Serialize;
@@ -97,10 +98,8 @@ pub struct Tally {
 
 /// What a summary needs of one run (a run itself is too big to keep for thousands of seeds).
 pub struct RunDigest {
-    seed: u64,
-    replay: String,
-    verdict: Verdict,
-    failed: Vec<String>,
+    /// The seed's verdict, trace hash, failing checks and replay command.
+    result: SeedResult,
     throughput: f64,
     writes_ms: Vec<f64>,
     reads_ms: Vec<f64>,
@@ -123,10 +122,7 @@ fn digest(run: &Run) -> RunDigest {
     };
     let m = &run.results.metrics;
     RunDigest {
-        seed: run.results.seed,
-        replay: run.results.replay.clone(),
-        verdict: run.verdict,
-        failed: run.failed_checks(),
+        result: SeedResult::of_run(run),
         throughput: m.throughput_ops_per_s,
         writes_ms: latencies(true),
         reads_ms: latencies(false),
@@ -173,10 +169,7 @@ impl Tally {
         match runner::run_isolated(&self.scenario, options) {
             Ok(run) => digest(&run),
             Err(panicked) => RunDigest {
-                seed,
-                replay: panicked.replay,
-                verdict: Verdict::Fail,
-                failed: vec![format!("panic: {}", panicked.message)],
+                result: SeedResult::of_panic(&panicked),
                 throughput: 0.0,
                 writes_ms: Vec::new(),
                 reads_ms: Vec::new(),
@@ -193,13 +186,28 @@ impl Tally {
         self.runs.push(run);
     }
 
+    /// This configuration's runs as a sweep of `seeds`, for `--json` and `--junit`.
+    pub fn sweep(&self, seeds: Span) -> Sweep {
+        let resolved = self.scenario.resolved(0, PROTOCOLS);
+        let config = SweepConfig {
+            scenario: self.scenario.name.clone(),
+            scenario_path: self.path.clone(),
+            protocol: self.scenario.cluster.protocol.clone(),
+            variant: resolved.cluster.variant.unwrap_or_default(),
+            variant_override: self.variant.clone(),
+            seeds,
+            shard: None,
+        };
+        Sweep::new(config, self.runs.iter().map(|r| r.result.clone()).collect())
+    }
+
     pub fn summary(&self) -> Summary {
         let mut runs: Vec<&RunDigest> = self.runs.iter().collect();
-        runs.sort_by_key(|r| r.seed);
+        runs.sort_by_key(|r| r.result.seed);
         let n = runs.len().max(1) as f64;
-        let count = |v: Verdict| runs.iter().filter(|r| r.verdict == v).count();
+        let count = |v: Verdict| runs.iter().filter(|r| r.result.verdict == v).count();
         let mut failed_checks = BTreeMap::new();
-        for name in runs.iter().flat_map(|r| &r.failed) {
+        for name in runs.iter().flat_map(|r| &r.result.failed_checks) {
             *failed_checks.entry(name.clone()).or_insert(0) += 1;
         }
         let variant = self
@@ -239,9 +247,9 @@ impl Tally {
             failed_checks,
             failing_seeds: runs
                 .iter()
-                .filter(|r| r.verdict != Verdict::Pass)
+                .filter(|r| r.result.verdict != Verdict::Pass)
                 .take(5)
-                .map(|r| r.replay.clone())
+                .map(|r| r.result.replay.clone())
                 .collect(),
             throughput_ops_per_s: runs.iter().map(|r| r.throughput).sum::<f64>() / n,
             write_latency_ms: Latency::of(

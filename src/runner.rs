@@ -55,7 +55,7 @@ fn settings<P: Protocol>(value: &serde_json::Value) -> Result<P::Settings, (Stri
 
 /// The verdict of one check, or of a whole run (the worst of its checks). Ordered from best to
 /// worst: a check that failed outweighs one left undecided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,

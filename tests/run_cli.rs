@@ -347,3 +347,100 @@ fn bench_takes_a_seed_range_as_run_does() {
         text(&out.stdout)
     );
 }
+
+/// A sweep sharded three ways and merged is the unsharded sweep, seed for seed and byte for byte
+/// (verdicts, trace hashes, failing checks, replay commands), in JSON and in JUnit; a merge with a
+/// shard missing or given twice is refused.
+#[test]
+fn the_merge_of_a_sweeps_shards_is_the_unsharded_sweep() {
+    let dir = temp_dir("shards");
+    let calm = scenario("zab-calm-3");
+    let base = [
+        "run",
+        calm.as_str(),
+        "--variant",
+        "local-session-expiry",
+        "--seeds",
+        "0..7",
+        "--no-plots",
+    ];
+    let file = |name: &str| dir.join(name).display().to_string();
+    let whole = run(&[
+        &base[..],
+        &[
+            "--out",
+            &file("whole"),
+            "--json",
+            &file("whole.json"),
+            "--junit",
+            &file("whole.xml"),
+        ],
+    ]
+    .concat());
+    assert_eq!(whole.status.code(), Some(1));
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let out = run(&[
+            &base[..],
+            &[
+                "--shard",
+                &shard,
+                "--out",
+                &file(&format!("s{k}")),
+                "--json",
+                &file(&format!("s{k}.json")),
+            ],
+        ]
+        .concat());
+        assert!(
+            text(&out.stdout).contains(&format!("shard {k}/3")),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    let merged = run(&[
+        "merge",
+        &file("s3.json"),
+        &file("s1.json"),
+        &file("s2.json"),
+        "--json",
+        &file("merged.json"),
+        "--junit",
+        &file("merged.xml"),
+    ]);
+    assert_eq!(merged.status.code(), Some(1), "{}", text(&merged.stderr));
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert_eq!(read("merged.json"), read("whole.json"));
+    assert_eq!(read("merged.xml"), read("whole.xml"));
+    let summary: serde_json::Value = serde_json::from_str(&read("whole.json")).unwrap();
+    let runs = summary["sweeps"][0]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 7);
+    assert!(
+        runs.iter()
+            .all(|r| r["trace_hash"].is_string() && r["replay"].is_string())
+    );
+    assert!(read("whole.xml").contains("--variant local-session-expiry"));
+    let missing = run(&["merge", &file("s1.json"), &file("s2.json")]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("missing shards 3/3"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let twice = run(&[
+        "merge",
+        &file("s1.json"),
+        &file("s1.json"),
+        &file("s2.json"),
+        &file("s3.json"),
+    ]);
+    assert_eq!(twice.status.code(), Some(2));
+    std::fs::write(dir.join("garbage.json"), "hello").unwrap();
+    let garbage = run(&["merge", &file("garbage.json")]);
+    assert_eq!(garbage.status.code(), Some(2));
+    assert!(
+        text(&garbage.stderr).contains("garbage.json: line 1"),
+        "{}",
+        text(&garbage.stderr)
+    );
+}

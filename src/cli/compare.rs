@@ -35,6 +35,13 @@ pub struct Args {
     /// Where compare.json and the charts go.
     #[arg(long, default_value = "store/compare")]
     pub out: PathBuf,
+    /// Also write a machine-readable summary of every run: one sweep per configuration, each
+    /// seed's verdict, trace hash, failing checks and replay command (docs/ci.md).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write a JUnit XML report: one suite per configuration, one test case per seed.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 pub fn main(args: Args) -> Result<Outcome> {
@@ -95,7 +102,19 @@ pub fn main(args: Args) -> Result<Outcome> {
         tallies[t].add(digest);
     }
     let summaries: Vec<Summary> = tallies.iter().map(Tally::summary).collect();
-    print_table(&summaries);
+    let span = zksim::sweep::Span {
+        start: args.seeds.start,
+        end: args.seeds.end,
+    };
+    let sweeps: Vec<_> = tallies.iter().map(|t| t.sweep(span)).collect();
+    if let Some(path) = &args.json {
+        std::fs::write(path, zksim::sweep::SweepFile::new(sweeps.clone()).to_json())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, zksim::sweep::junit(&sweeps))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     remove_old_charts(&args.out)?;
@@ -103,6 +122,8 @@ pub fn main(args: Args) -> Result<Outcome> {
     let file = args.out.join("compare.json");
     std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
     charts(&args.out, &summaries)?;
+    // Printed after every file is written: a closed pipe ends the command at its first print.
+    print_table(&summaries);
     println!(
         "written: {} and charts in {}",
         file.display(),

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod compare;
 mod conformance;
+mod merge;
 mod run;
 
 use anyhow::Context;
@@ -52,6 +53,9 @@ pub enum Command {
     /// Replay conformance traces recorded from a real ZooKeeper against the znode model.
     #[command(after_help = EXIT_CODES)]
     Conformance(conformance::Args),
+    /// Merge the --json summaries of a sweep's shards into the whole sweep's summary.
+    #[command(after_help = EXIT_CODES)]
+    Merge(merge::Args),
 }
 
 /// The result of a subcommand, ordered from best to worst, as `runner::Verdict` is: a failure
@@ -94,6 +98,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Compare(args) => compare::main(args),
         Command::Check(args) => check::main(args),
         Command::Conformance(args) => conformance::main(args),
+        Command::Merge(args) => merge::main(args),
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use zksim::runner::{self, PROTOCOLS, Panicked, Run, RunEnd, RunOptions, Verdict};
 use zksim::scenario::Scenario;
 use zksim::store;
+use zksim::sweep::{SeedResult, Shard, Span, Sweep, SweepConfig, SweepFile};
 
 /// Runs a scenario.
 #[derive(clap::Args, Debug)]
@@ -64,6 +65,18 @@ pub struct Args {
     /// Start the diagram's messages at this virtual time (ms; before the run's end).
     #[arg(long, value_name = "MS", requires = "diagram", default_value_t = 0.0)]
     pub diagram_from: f64,
+    /// Run only shard K of N of the --seeds range (seeds whose offset from the start is K-1
+    /// modulo N); `zksim merge` joins the shards' --json summaries.
+    #[arg(long, value_name = "K/N", requires = "seeds", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Write a machine-readable summary: every seed's verdict, trace hash, failing checks and
+    /// replay command (docs/ci.md).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report: one test case per seed, a failure carrying the failing checks
+    /// and the replay command.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// A range of seeds from the command line.
@@ -186,6 +199,16 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
     let run = match timed_run(scenario, opts) {
         Ok(run) => run,
         Err(panicked) => {
+            write_reports(
+                args,
+                scenario,
+                scenario_path,
+                Span {
+                    start: seed,
+                    end: seed + 1,
+                },
+                vec![SeedResult::of_panic(&panicked)],
+            )?;
             store::write_panicked(&dir, &scenario.resolved(seed, PROTOCOLS), &panicked)?;
             println!(
                 "{} ({} {}), seed {seed}",
@@ -204,6 +227,16 @@ fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outc
         bail!("cannot write the trace: {e}");
     }
     store::write(&dir, &run, !args.no_plots)?;
+    write_reports(
+        args,
+        scenario,
+        scenario_path,
+        Span {
+            start: seed,
+            end: seed + 1,
+        },
+        vec![SeedResult::of_run(&run)],
+    )?;
     print_summary(&run, &dir);
     if args.diagram.is_some() && run.messages.is_empty() {
         println!(
@@ -280,6 +313,38 @@ fn print_summary(run: &Run, dir: &Path) {
     if run.verdict != Verdict::Pass {
         println!("replay: {}", r.replay);
     }
+}
+
+/// Writes the `--json` and `--junit` reports of a run or sweep, if asked for.
+fn write_reports(
+    args: &Args,
+    scenario: &Scenario,
+    scenario_path: &str,
+    seeds: Span,
+    runs: Vec<SeedResult>,
+) -> Result<()> {
+    if args.json.is_none() && args.junit.is_none() {
+        return Ok(());
+    }
+    let config = SweepConfig {
+        scenario: scenario.name.clone(),
+        scenario_path: scenario_path.to_string(),
+        protocol: scenario.cluster.protocol.clone(),
+        variant: variant_of(scenario),
+        variant_override: args.variant.clone(),
+        seeds,
+        shard: args.shard,
+    };
+    let sweeps = [Sweep::new(config, runs)];
+    if let Some(path) = &args.json {
+        let text = SweepFile::new(sweeps.to_vec()).to_json();
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, zksim::sweep::junit(&sweeps))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// What running a seed a second time showed.
@@ -404,6 +469,8 @@ struct Tally {
     events: u64,
     not_deterministic: u64,
     rows: Vec<Row>,
+    /// Every seed's result, kept only for --json and --junit (about 100 bytes a seed).
+    results: Vec<SeedResult>,
     store_errors: Vec<String>,
 }
 
@@ -415,59 +482,92 @@ fn sweep(
 ) -> Result<Outcome> {
     let pool = super::worker_pool(args.jobs)?;
     let dir = args.out.clone().unwrap_or_else(|| default_store(scenario));
-    let bar = ProgressBar::new(range.count());
+    let shard = args.shard.unwrap_or(Shard { index: 1, count: 1 });
+    let count = shard.len(range.start, range.end);
+    if count == 0 {
+        bail!(
+            "--shard {}/{}: the range {}..{} has no seed for this shard",
+            shard.index,
+            shard.count,
+            range.start,
+            range.end
+        );
+    }
+    let keep_results = args.json.is_some() || args.junit.is_some();
+    let bar = ProgressBar::new(count);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {per_sec}, eta {eta} {msg}")
             .expect("a valid template"),
     );
     println!(
-        "{} ({} {}), seeds {}..{}",
+        "{} ({} {}), seeds {}..{}{}",
         scenario.name,
         scenario.cluster.protocol,
         variant_of(scenario),
         range.start,
-        range.end
+        range.end,
+        args.shard
+            .map(|s| format!(", shard {}/{} ({count} seeds)", s.index, s.count))
+            .unwrap_or_default()
     );
     let started = std::time::Instant::now();
     let tally = Mutex::new(Tally::default());
     pool.install(|| {
-        (range.start..range.end).into_par_iter().for_each(|seed| {
-            let done = sweep_seed(args, scenario, scenario_path, &dir, seed);
-            let mut t = tally.lock().expect("not poisoned");
-            match done.verdict {
-                Verdict::Pass => t.pass += 1,
-                Verdict::Fail => t.fail += 1,
-                Verdict::Unknown => t.unknown += 1,
-            }
-            t.ops += done.ops;
-            t.events += done.events;
-            t.not_deterministic += u64::from(!done.deterministic);
-            t.store_errors.extend(done.store_error);
-            if let Some(row) = done.row {
-                bar.println(row.line());
-                t.rows.push(row);
-            }
-            drop(t);
-            bar.inc(1);
-        })
+        (range.start..range.end)
+            .into_par_iter()
+            .filter(|&seed| shard.holds(range.start, seed))
+            .for_each(|seed| {
+                let done = sweep_seed(args, scenario, scenario_path, &dir, seed);
+                let mut t = tally.lock().expect("not poisoned");
+                if keep_results {
+                    t.results.push(done.result.clone());
+                }
+                match done.verdict {
+                    Verdict::Pass => t.pass += 1,
+                    Verdict::Fail => t.fail += 1,
+                    Verdict::Unknown => t.unknown += 1,
+                }
+                t.ops += done.ops;
+                t.events += done.events;
+                t.not_deterministic += u64::from(!done.deterministic);
+                t.store_errors.extend(done.store_error);
+                if let Some(row) = done.row {
+                    bar.println(row.line());
+                    t.rows.push(row);
+                }
+                drop(t);
+                bar.inc(1);
+            })
     });
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let mut t = tally.into_inner().expect("not poisoned");
     t.rows.sort_by_key(|r| r.seed);
+    // The reports are written before anything is printed: a closed pipe ends the command at its
+    // first print, and no result already computed may be lost.
+    write_reports(
+        args,
+        scenario,
+        scenario_path,
+        Span {
+            start: range.start,
+            end: range.end,
+        },
+        std::mem::take(&mut t.results),
+    )?;
     println!(
         "{:>8} {:>8} {:>8} {:>8} {:>12} {:>14} {:>10}",
         "seeds", "pass", "fail", "unknown", "ops", "events", "seeds/s"
     );
     println!(
         "{:>8} {:>8} {:>8} {:>8} {:>12} {:>14} {:>10.1}",
-        range.count(),
+        count,
         t.pass,
         t.fail,
         t.unknown,
         t.ops,
         t.events,
-        range.count() as f64 / elapsed.max(1e-9)
+        count as f64 / elapsed.max(1e-9)
     );
     let mut outcome = Outcome::Pass;
     for r in &t.rows {
@@ -476,15 +576,11 @@ fn sweep(
     }
     if args.check_determinism {
         if t.not_deterministic == 0 {
-            println!(
-                "determinism: every seed ran twice with identical traces ({} seeds)",
-                range.count()
-            );
+            println!("determinism: every seed ran twice with identical traces ({count} seeds)");
         } else {
             println!(
-                "determinism: {} of {} seeds are NOT deterministic (listed above)",
-                t.not_deterministic,
-                range.count()
+                "determinism: {} of {count} seeds are NOT deterministic (listed above)",
+                t.not_deterministic
             );
             outcome = outcome.max(Outcome::Fail);
         }
@@ -509,6 +605,7 @@ struct SeedDone {
     deterministic: bool,
     /// For a seed that did not pass or did not replay identically.
     row: Option<Row>,
+    result: SeedResult,
     store_error: Option<String>,
 }
 
@@ -530,6 +627,7 @@ fn sweep_seed(
                     .err()
                     .map(|e| format!("seed {seed}: {e:#}"));
             return SeedDone {
+                result: SeedResult::of_panic(&panicked),
                 verdict: Verdict::Fail,
                 ops: 0,
                 events: 0,
@@ -570,6 +668,7 @@ fn sweep_seed(
         }
     });
     SeedDone {
+        result: SeedResult::of_run(&run),
         verdict: run.verdict,
         ops,
         events,
