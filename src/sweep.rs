@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn shards_split_a_range_evenly_and_exactly() {
         for count in 1..6u64 {
-            let mut seen = vec![0; 23];
+            let mut seen = [0; 23];
             for index in 1..=count {
                 let shard = Shard { index, count };
                 let held: Vec<u64> = (7..30).filter(|&s| shard.holds(7, s)).collect();
