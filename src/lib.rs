@@ -10,5 +10,6 @@ pub mod compare;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod store;
 pub mod sweep;

@@ -444,3 +444,50 @@ fn the_merge_of_a_sweeps_shards_is_the_unsharded_sweep() {
         text(&garbage.stderr)
     );
 }
+
+/// A buggy variant's failure shrinks to a much smaller scenario that fails the same check, and
+/// the printed replay command replays the shrunk run bit for bit.
+#[test]
+fn a_failure_shrinks_and_the_shrunk_scenario_replays_it() {
+    let dir = temp_dir("shrink");
+    let out_file = dir.join("shrunk.json");
+    let out = run(&[
+        "shrink",
+        &scenario("zab-isolate-leader-3"),
+        "--seed",
+        "0",
+        "--variant",
+        "sync-no-trunc",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("(fails prefix-agreement)"), "{stdout}");
+    assert!(stdout.contains("5 clients → 1"), "{stdout}");
+    let shrunk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(shrunk["cluster"]["variant"], "sync-no-trunc");
+    assert_eq!(
+        shrunk["faults"]["scripted"].as_array().unwrap().len(),
+        2,
+        "one isolate and its heal"
+    );
+    let replay = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: "))
+        .unwrap();
+    let command = shlex::split(replay).unwrap();
+    let replayed = zksim()
+        .args(&command[1..])
+        .args([
+            "--no-plots",
+            "--out",
+            dir.join("replayed").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(replayed.status.code(), Some(1));
+    assert_eq!(trace_hash(&replayed), trace_hash(&out));
+    assert!(text(&replayed.stdout).contains("check prefix-agreement: fail"));
+}

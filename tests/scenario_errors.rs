@@ -437,6 +437,14 @@ fn impossible_worlds_are_refused_with_the_reason() {
     );
     // ...and allowed when the scenario says so.
     assert!(parse(&faults(&format!("{window} \"max_down\": 2,"), quorum)).is_ok());
+    // A paused replica that crashes is up again once it restarts: not down until the window ends.
+    assert!(
+        parse(&faults(
+            window,
+            r#"{"at_ms": 10, "fault": "pause", "node": 0}, {"at_ms": 20, "fault": "crash", "node": 0}, {"at_ms": 30, "fault": "restart", "node": 0}, {"at_ms": 40, "fault": "pause", "node": 1, "for_ms": 5}"#
+        ))
+        .is_ok()
+    );
     // Without a window, every fault must be undone for the liveness phase to begin.
     expect_error(
         &faults("", r#"{"at_ms": 10, "fault": "crash", "node": 1}"#),

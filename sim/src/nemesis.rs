@@ -95,6 +95,37 @@ pub enum FaultKind {
     Unclog,
 }
 
+impl FaultSpec {
+    /// A fault of `kind` at time 0 with no field set; callers fill in what the kind takes.
+    pub fn new(kind: FaultKind) -> FaultSpec {
+        FaultSpec {
+            at_ms: 0.0,
+            fault: kind,
+            node: None,
+            groups: None,
+            from: None,
+            to: None,
+            for_ms: None,
+            unsynced: None,
+            mid_handler: None,
+            after_effects: None,
+        }
+    }
+
+    /// The same fault naming `node` by its id.
+    pub fn on(mut self, node: crate::NodeId) -> FaultSpec {
+        self.node = Some(NodeRef::Id(node.0));
+        self
+    }
+
+    /// The same fault on the one-way link `from -> to`.
+    pub fn link(mut self, from: crate::NodeId, to: crate::NodeId) -> FaultSpec {
+        self.from = Some(NodeRef::Id(from.0));
+        self.to = Some(NodeRef::Id(to.0));
+        self
+    }
+}
+
 /// One scripted fault, as written in a scenario's `faults.scripted` list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +150,10 @@ pub struct FaultSpec {
     /// Crash only: stop the node part-way through its next handler, between two of its effects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mid_handler: Option<bool>,
+    /// Mid-handler crash only: stop after this many of the handler's effects (0 to 3; drawn from
+    /// the nemesis stream when absent). What a frozen random crash records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_effects: Option<u32>,
 }
 
 /// Kinds of random fault.
@@ -263,7 +298,7 @@ impl NemesisConfig {
                 }
             }
             let allowed: &[&str] = match f.fault {
-                FaultKind::Crash => &["node", "for_ms", "unsynced", "mid_handler"],
+                FaultKind::Crash => &["node", "for_ms", "unsynced", "mid_handler", "after_effects"],
                 FaultKind::Restart | FaultKind::Resume => &["node"],
                 FaultKind::Pause | FaultKind::Isolate => &["node", "for_ms"],
                 FaultKind::Partition => &["groups", "for_ms"],
@@ -280,6 +315,7 @@ impl NemesisConfig {
                 ("for_ms", f.for_ms.is_some()),
                 ("unsynced", f.unsynced.is_some()),
                 ("mid_handler", f.mid_handler.is_some()),
+                ("after_effects", f.after_effects.is_some()),
             ];
             for (name, is) in present {
                 if is && !allowed.contains(&name) {
@@ -291,6 +327,12 @@ impl NemesisConfig {
                         ),
                     ));
                 }
+            }
+            if f.after_effects.is_some() && f.mid_handler != Some(true) {
+                return Err((
+                    at("after_effects"),
+                    "after_effects needs mid_handler: true".into(),
+                ));
             }
             match f.fault {
                 FaultKind::Partition => {
@@ -387,7 +429,9 @@ impl NemesisConfig {
     fn scripted_spans(&self) -> Vec<Span> {
         let undoes = |undo: &FaultSpec, f: &FaultSpec| match (f.fault, undo.fault) {
             // A role names a node only when the fault fires, so only an id can be undone by name.
-            (FaultKind::Crash, FaultKind::Restart) | (FaultKind::Pause, FaultKind::Resume) => {
+            // A paused node that then crashes is up again once it restarts.
+            (FaultKind::Crash, FaultKind::Restart)
+            | (FaultKind::Pause, FaultKind::Resume | FaultKind::Restart) => {
                 matches!(f.node, Some(NodeRef::Id(_))) && undo.node == f.node
             }
             (FaultKind::Partition | FaultKind::Isolate | FaultKind::Cut, FaultKind::Heal) => true,
@@ -538,6 +582,22 @@ struct Span {
 }
 
 impl FaultKind {
+    /// Its name in scenario files and traces (`crash`, `restart`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Crash => "crash",
+            FaultKind::Restart => "restart",
+            FaultKind::Pause => "pause",
+            FaultKind::Resume => "resume",
+            FaultKind::Partition => "partition",
+            FaultKind::Isolate => "isolate",
+            FaultKind::Cut => "cut",
+            FaultKind::Heal => "heal",
+            FaultKind::Clog => "clog",
+            FaultKind::Unclog => "unclog",
+        }
+    }
+
     /// Whether it does harm (as opposed to undoing harm: restart, resume, heal, unclog).
     fn is_fault(self) -> bool {
         !matches!(
@@ -547,9 +607,6 @@ impl FaultKind {
     }
 }
 
-fn kind_name(k: FaultKind) -> String {
-    serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+fn kind_name(k: FaultKind) -> &'static str {
+    k.name()
 }

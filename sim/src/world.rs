@@ -55,11 +55,14 @@ pub struct Observed<O> {
 }
 
 /// One fault that fired.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FaultRecord {
     pub time: SimTime,
     /// `crash`, `restart`, `pause`, `resume`, `partition`, `isolate`, `cut`, `heal`, `clog`, `unclog`.
     pub kind: &'static str,
+    /// The fault as a scripted fault would state it, every node resolved to its id, at `time`:
+    /// the scenario entry that does exactly this (what `zksim shrink` freezes random faults into).
+    pub spec: FaultSpec,
     pub nodes: Vec<NodeId>,
     pub detail: String,
 }
@@ -111,6 +114,8 @@ enum Action {
         node: NodeRef,
         unsynced: Option<Unsynced>,
         mid_handler: bool,
+        /// For a mid-handler crash: after how many of the handler's effects (drawn if absent).
+        after_effects: Option<usize>,
         undo_after: Option<SimDuration>,
     },
     /// The fallback of a mid-handler crash: the node handled nothing in time, so it stops now.
@@ -208,7 +213,9 @@ struct Slot<P: Process> {
     /// Inputs that arrived while paused, in arrival order.
     parked: Vec<Input<P::Msg, P::Timer>>,
     /// A mid-handler crash is pending: stop after this many effects of the next handler.
-    crash_armed: Option<(usize, Option<Unsynced>)>,
+    /// A mid-handler crash waiting for the next handler: after how many effects, what the crash
+    /// does to unsynced writes, and when it was armed.
+    crash_armed: Option<(usize, Option<Unsynced>, SimTime)>,
 }
 
 /// Everything but the process objects, so that a process and its context can be borrowed at once.
@@ -268,8 +275,10 @@ impl<P: Process> Core<P> {
         self.queue.push(time, event);
     }
 
-    fn fault(&mut self, kind: &'static str, nodes: Vec<NodeId>, detail: String) {
+    fn fault(&mut self, mut spec: FaultSpec, nodes: Vec<NodeId>, detail: String) {
         let now = self.now;
+        let kind = spec.fault.name();
+        spec.at_ms = now.as_ms_f64();
         self.trace.event(
             now,
             None,
@@ -285,6 +294,7 @@ impl<P: Process> Core<P> {
         self.stats.fault_log.push(FaultRecord {
             time: now,
             kind,
+            spec,
             nodes,
             detail,
         });
@@ -782,10 +792,10 @@ impl<P: Process> World<P> {
             stopped: false,
         };
         process.on_input(input, &mut ctx);
-        if let Some((_, unsynced)) = armed {
+        if let Some((after, unsynced, at)) = armed {
             // The handler ran as far as its crash point (or to its end, if it had fewer effects).
             self.core.slots[i].crash_armed = None;
-            self.crash(node, unsynced, "mid-handler");
+            self.crash(node, unsynced, "mid-handler", Some((at, after)));
         }
     }
 
@@ -834,6 +844,7 @@ impl<P: Process> World<P> {
                 node,
                 unsynced,
                 mid_handler,
+                after_effects,
                 undo_after,
             } => {
                 let Some(n) = self.resolve(&node) else {
@@ -843,9 +854,13 @@ impl<P: Process> World<P> {
                     return;
                 }
                 if mid_handler {
-                    let k = self.core.nemesis_rng.random_range(0..4usize);
+                    let k = match after_effects {
+                        Some(k) => k,
+                        None => self.core.nemesis_rng.random_range(0..4usize),
+                    };
+                    let now = self.core.now;
                     let slot = &mut self.core.slots[n.index()];
-                    slot.crash_armed = Some((k, unsynced));
+                    slot.crash_armed = Some((k, unsynced, now));
                     let incarnation = slot.incarnation;
                     let at = self.core.now + SimDuration::from_ms(50);
                     self.core.push(
@@ -856,16 +871,16 @@ impl<P: Process> World<P> {
                         }),
                     );
                 } else {
-                    self.crash(n, unsynced, "");
+                    self.crash(n, unsynced, "", None);
                 }
                 self.undo_later(undo_after, Action::Restart(NodeRef::Id(n.0)));
             }
             Action::CrashArmed { node, incarnation } => {
                 let slot = &mut self.core.slots[node.index()];
                 if slot.incarnation == incarnation
-                    && let Some((_, unsynced)) = slot.crash_armed.take()
+                    && let Some((after, unsynced, at)) = slot.crash_armed.take()
                 {
-                    self.crash(node, unsynced, "between handlers");
+                    self.crash(node, unsynced, "between handlers", Some((at, after)));
                 }
             }
             Action::Restart(node) => {
@@ -873,7 +888,8 @@ impl<P: Process> World<P> {
                 if self.core.slots[n.index()].state != NodeState::Down {
                     return;
                 }
-                self.core.fault("restart", vec![n], format!("{n}"));
+                let spec = FaultSpec::new(FaultKind::Restart).on(n);
+                self.core.fault(spec, vec![n], format!("{n}"));
                 self.start(n, true);
             }
             Action::Pause { node, undo_after } => {
@@ -884,7 +900,8 @@ impl<P: Process> World<P> {
                     return;
                 }
                 self.core.slots[n.index()].state = NodeState::Paused;
-                self.core.fault("pause", vec![n], format!("{n}"));
+                let spec = FaultSpec::new(FaultKind::Pause).on(n);
+                self.core.fault(spec, vec![n], format!("{n}"));
                 self.undo_later(undo_after, Action::Resume(NodeRef::Id(n.0)));
             }
             Action::Resume(node) => {
@@ -917,7 +934,16 @@ impl<P: Process> World<P> {
                     })
                     .collect::<Vec<_>>()
                     .join(" | ");
-                self.core.fault("partition", groups.concat(), text);
+                let spec = FaultSpec {
+                    groups: Some(
+                        groups
+                            .iter()
+                            .map(|g| g.iter().map(|n| NodeRef::Id(n.0)).collect())
+                            .collect(),
+                    ),
+                    ..FaultSpec::new(FaultKind::Partition)
+                };
+                self.core.fault(spec, groups.concat(), text);
                 self.undo_later(undo_after, Action::Heal);
             }
             Action::Isolate { node, undo_after } => {
@@ -928,8 +954,9 @@ impl<P: Process> World<P> {
                     self.core.net.set_cut(n, r, true);
                     self.core.net.set_cut(r, n, true);
                 }
+                let spec = FaultSpec::new(FaultKind::Isolate).on(n);
                 self.core
-                    .fault("isolate", vec![n], format!("{n} from the other replicas"));
+                    .fault(spec, vec![n], format!("{n} from the other replicas"));
                 self.undo_later(undo_after, Action::Heal);
             }
             Action::Cut {
@@ -941,13 +968,15 @@ impl<P: Process> World<P> {
                     return;
                 };
                 self.core.net.set_cut(a, b, true);
-                self.core.fault("cut", vec![a, b], format!("{a} -> {b}"));
+                let spec = FaultSpec::new(FaultKind::Cut).link(a, b);
+                self.core.fault(spec, vec![a, b], format!("{a} -> {b}"));
                 self.undo_later(undo_after, Action::Heal);
             }
             Action::Heal => {
                 if self.core.net.any_cut() {
                     self.core.net.heal();
-                    self.core.fault("heal", vec![], "all links".into());
+                    let spec = FaultSpec::new(FaultKind::Heal);
+                    self.core.fault(spec, vec![], "all links".into());
                 }
             }
             Action::Clog { target, undo_after } => match &target {
@@ -956,7 +985,8 @@ impl<P: Process> World<P> {
                         return self.skip("clog", r);
                     };
                     self.core.net.set_node_clog(n, true);
-                    self.core.fault("clog", vec![n], format!("{n}"));
+                    let spec = FaultSpec::new(FaultKind::Clog).on(n);
+                    self.core.fault(spec, vec![n], format!("{n}"));
                     self.undo_later(
                         undo_after,
                         Action::Unclog(Some(ClogTarget::Node(NodeRef::Id(n.0)))),
@@ -967,34 +997,36 @@ impl<P: Process> World<P> {
                         return;
                     };
                     self.core.net.set_link_clog(a, b, true);
-                    self.core.fault("clog", vec![a, b], format!("{a} -> {b}"));
+                    let spec = FaultSpec::new(FaultKind::Clog).link(a, b);
+                    self.core.fault(spec, vec![a, b], format!("{a} -> {b}"));
                     let undo = ClogTarget::Link(NodeRef::Id(a.0), NodeRef::Id(b.0));
                     self.undo_later(undo_after, Action::Unclog(Some(undo)));
                 }
             },
             Action::Unclog(target) => {
-                let detail = match &target {
+                let unclog = FaultSpec::new(FaultKind::Unclog);
+                let (spec, detail) = match &target {
                     None => {
                         if !self.core.net.any_clog() {
                             return;
                         }
                         self.core.net.unclog_all();
-                        "all".to_string()
+                        (unclog, "all".to_string())
                     }
                     Some(ClogTarget::Node(r)) => {
                         let Some(n) = self.resolve(r) else { return };
                         self.core.net.set_node_clog(n, false);
-                        format!("{n}")
+                        (unclog.on(n), format!("{n}"))
                     }
                     Some(ClogTarget::Link(f, t)) => {
                         let (Some(a), Some(b)) = (self.resolve(f), self.resolve(t)) else {
                             return;
                         };
                         self.core.net.set_link_clog(a, b, false);
-                        format!("{a} -> {b}")
+                        (unclog.link(a, b), format!("{a} -> {b}"))
                     }
                 };
-                self.core.fault("unclog", vec![], detail);
+                self.core.fault(spec, vec![], detail);
                 self.release_held();
             }
             Action::HealAll => self.heal_all(),
@@ -1016,7 +1048,8 @@ impl<P: Process> World<P> {
             match self.core.slots[n.index()].state {
                 NodeState::Paused => self.resume(n),
                 NodeState::Down => {
-                    self.core.fault("restart", vec![n], format!("{n}"));
+                    let spec = FaultSpec::new(FaultKind::Restart).on(n);
+                    self.core.fault(spec, vec![n], format!("{n}"));
                     self.start(n, true);
                 }
                 NodeState::Up => {}
@@ -1025,8 +1058,15 @@ impl<P: Process> World<P> {
     }
 
     /// Stops `node`: its process object is dropped, its disk loses what the crash model says, its
-    /// channels reset, and every timer and fsync of this life is void.
-    fn crash(&mut self, node: NodeId, unsynced: Option<Unsynced>, how: &str) {
+    /// channels reset, and every timer and fsync of this life is void. `armed` is, for a
+    /// mid-handler crash, when it was armed and after how many effects it was to stop.
+    fn crash(
+        &mut self,
+        node: NodeId,
+        unsynced: Option<Unsynced>,
+        how: &str,
+        armed: Option<(SimTime, usize)>,
+    ) {
         let i = node.index();
         if self.core.slots[i].state == NodeState::Down {
             return;
@@ -1053,7 +1093,18 @@ impl<P: Process> World<P> {
             loss.lost,
             if loss.torn { ", next one torn" } else { "" }
         );
-        self.core.fault("crash", vec![node], detail);
+        let spec = FaultSpec {
+            unsynced: unsynced.filter(|u| *u != self.core.disk_config.unsynced_on_crash),
+            mid_handler: armed.map(|_| true),
+            after_effects: armed.map(|(_, k)| k as u32),
+            ..FaultSpec::new(FaultKind::Crash).on(node)
+        };
+        self.core.fault(spec, vec![node], detail);
+        if let Some((at, _)) = armed {
+            // The scripted equivalent arms the crash when this one was armed.
+            let record = self.core.stats.fault_log.last_mut().expect("just logged");
+            record.spec.at_ms = at.as_ms_f64();
+        }
         if self.core.net.fifo {
             for peer in (0..self.procs.len() as u32)
                 .map(NodeId)
@@ -1070,7 +1121,8 @@ impl<P: Process> World<P> {
             return;
         }
         self.core.slots[i].state = NodeState::Up;
-        self.core.fault("resume", vec![node], format!("{node}"));
+        let spec = FaultSpec::new(FaultKind::Resume).on(node);
+        self.core.fault(spec, vec![node], format!("{node}"));
         let incarnation = self.core.slots[i].incarnation;
         let now = self.core.now;
         for input in std::mem::take(&mut self.core.slots[i].parked) {
@@ -1131,6 +1183,7 @@ impl<P: Process> World<P> {
                     node,
                     unsynced: None,
                     mid_handler,
+                    after_effects: None,
                     undo_after: duration,
                 })
             }
@@ -1231,6 +1284,7 @@ fn action_of(spec: &FaultSpec) -> Action {
             node: node(),
             unsynced: spec.unsynced,
             mid_handler: spec.mid_handler.unwrap_or(false),
+            after_effects: spec.after_effects.map(|k| k as usize),
             undo_after,
         },
         FaultKind::Restart => Action::Restart(node()),

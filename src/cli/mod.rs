@@ -6,6 +6,7 @@ mod compare;
 mod conformance;
 mod merge;
 mod run;
+mod shrink;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -53,6 +54,9 @@ pub enum Command {
     /// Replay conformance traces recorded from a real ZooKeeper against the znode model.
     #[command(after_help = EXIT_CODES)]
     Conformance(conformance::Args),
+    /// Shrink a failing seed's run to a much smaller scenario that fails the same check.
+    #[command(after_help = EXIT_CODES)]
+    Shrink(shrink::Args),
     /// Merge the --json summaries of a sweep's shards into the whole sweep's summary.
     #[command(after_help = EXIT_CODES)]
     Merge(merge::Args),
@@ -99,6 +103,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Check(args) => check::main(args),
         Command::Conformance(args) => conformance::main(args),
         Command::Merge(args) => merge::main(args),
+        Command::Shrink(args) => shrink::main(args),
     }
 }
 
