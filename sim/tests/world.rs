@@ -115,14 +115,7 @@ fn run(cfg: WorldConfig, ticks: u32) -> World<Gossip> {
 fn fault(at_ms: f64, kind: FaultKind) -> FaultSpec {
     FaultSpec {
         at_ms,
-        fault: kind,
-        node: None,
-        groups: None,
-        from: None,
-        to: None,
-        for_ms: None,
-        unsynced: None,
-        mid_handler: None,
+        ..FaultSpec::new(kind)
     }
 }
 
