@@ -358,7 +358,7 @@ fn drop_faults(s: &Scenario, _: &Size) -> Vec<(String, Scenario)> {
     let groups = fault_groups(s);
     let n = groups.len();
     let mut chunk = n.div_ceil(2).max(1);
-    while n > 0 {
+    while n > 0 && chunk > 0 {
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
             let drop: Vec<usize> = groups[start..end].iter().flatten().copied().collect();
@@ -370,10 +370,7 @@ fn drop_faults(s: &Scenario, _: &Size) -> Vec<(String, Scenario)> {
             };
             out.push((what, without(s, &drop)));
         }
-        if chunk == 1 {
-            break;
-        }
-        chunk = chunk.div_ceil(2);
+        chunk = if chunk == 1 { 0 } else { chunk.div_ceil(2) };
     }
     out
 }

@@ -46,6 +46,7 @@ impl Setup {
             for_ms,
             unsynced: None,
             mid_handler: None,
+            after_effects: None,
         });
         self
     }
