@@ -12,4 +12,5 @@ pub mod runner;
 pub mod scenario;
 pub mod shrink;
 pub mod store;
+pub mod swarm;
 pub mod sweep;

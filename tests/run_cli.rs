@@ -491,3 +491,53 @@ fn a_failure_shrinks_and_the_shrunk_scenario_replays_it() {
     assert_eq!(trace_hash(&replayed), trace_hash(&out));
     assert!(text(&replayed.stdout).contains("check prefix-agreement: fail"));
 }
+
+/// A swarm draws a scenario per seed: its replay command and the scenario.json it wrote both
+/// replay the run bit for bit.
+#[test]
+fn a_swarm_seed_replays_from_its_command_and_from_its_scenario_file() {
+    let dir = temp_dir("swarm");
+    let out = run(&[
+        "run",
+        "--swarm",
+        "--seeds",
+        "0..3",
+        "--keep-all",
+        "--no-plots",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out.stdout).starts_with("swarm (zab correct), seeds 0..3"),
+        "{}",
+        text(&out.stdout)
+    );
+    for seed in 0..3 {
+        let folder = dir.join(format!("seed-{seed}"));
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(folder.join("results.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            results["replay"],
+            format!("zksim run --swarm --seed {seed}")
+        );
+        let by_command = run(&[
+            "run",
+            "--swarm",
+            "--seed",
+            &seed.to_string(),
+            "--no-plots",
+            "--out",
+            dir.join(format!("again-{seed}")).to_str().unwrap(),
+        ]);
+        assert_eq!(trace_hash(&by_command), results["trace_hash"]);
+        let by_file = run(&[
+            "run",
+            folder.join("scenario.json").to_str().unwrap(),
+            "--no-plots",
+            "--out",
+            dir.join(format!("file-{seed}")).to_str().unwrap(),
+        ]);
+        assert_eq!(trace_hash(&by_file), results["trace_hash"]);
+    }
+}

@@ -27,8 +27,14 @@ use zksim::sweep::{SeedResult, Shard, Span, Sweep, SweepConfig, SweepFile};
                   seed. The same binary, scenario and seed always give the same trace hash."
 )]
 pub struct Args {
-    /// The scenario file (JSON; see docs/scenario-format.md).
-    pub scenario: PathBuf,
+    /// The scenario file (JSON; see docs/scenario-format.md). Not with --swarm.
+    #[arg(required_unless_present = "swarm", conflicts_with = "swarm")]
+    pub scenario: Option<PathBuf>,
+    /// Draw a whole scenario from each seed (cluster size, network, disks, workload, faults)
+    /// instead of reading a file: swarm testing, docs/swarm.md. The store folder's scenario.json
+    /// holds what was drawn.
+    #[arg(long)]
+    pub swarm: bool,
     /// Run this variant of the scenario's protocol instead of the one the file names.
     #[arg(long)]
     pub variant: Option<String>,
@@ -114,13 +120,51 @@ pub fn parse_seeds(s: &str) -> Result<SeedRange, String> {
     Ok(SeedRange { start, end })
 }
 
-pub fn main(args: Args) -> Result<Outcome> {
-    let mut scenario = Scenario::load(&args.scenario, PROTOCOLS)?;
-    if let Some(v) = &args.variant {
-        scenario = scenario
-            .with_variant(v, PROTOCOLS)
-            .map_err(|e| anyhow::anyhow!("{}: --variant: {e}", args.scenario.display()))?;
+/// Where a run's scenarios come from: one file, or the swarm, which draws one per seed.
+enum Source {
+    File(Scenario),
+    Swarm { protocol: String },
+}
+
+impl Source {
+    /// The scenario seed `seed` runs, with the --variant asked for.
+    fn for_seed(&self, seed: u64, variant: &Option<String>) -> Result<Scenario> {
+        let scenario = match self {
+            Source::File(s) => s.clone(),
+            Source::Swarm { protocol } => zksim::swarm::draw(seed, protocol),
+        };
+        match variant {
+            Some(v) => scenario
+                .with_variant(v, PROTOCOLS)
+                .map_err(|e| anyhow::anyhow!("--variant: {e}")),
+            None => Ok(scenario),
+        }
     }
+}
+
+pub fn main(args: Args) -> Result<Outcome> {
+    let (source, scenario_path) = match &args.scenario {
+        Some(path) => (
+            Source::File(Scenario::load(path, PROTOCOLS)?),
+            path.display().to_string(),
+        ),
+        None => (
+            Source::Swarm {
+                protocol: "zab".into(),
+            },
+            "--swarm".to_string(),
+        ),
+    };
+    let first = args
+        .seeds
+        .as_ref()
+        .map(|r| r.start)
+        .or(args.seed)
+        .unwrap_or(1);
+    // The scenario that names the run (its store folder, its header); a swarm's are all alike.
+    let scenario = source
+        .for_seed(first, &args.variant)
+        .map_err(|e| anyhow::anyhow!("{scenario_path}: {e}"))?;
     if args.diagram.is_some()
         && !(args.diagram_from.is_finite()
             && args.diagram_from >= 0.0
@@ -132,10 +176,9 @@ pub fn main(args: Args) -> Result<Outcome> {
             args.diagram_from
         );
     }
-    let scenario_path = args.scenario.display().to_string();
     match &args.seeds {
-        None => run_one(&args, &scenario, &scenario_path),
-        Some(range) => sweep(&args, &scenario, &scenario_path, range.clone()),
+        None => run_one(&args, &source, &scenario, &scenario_path),
+        Some(range) => sweep(&args, &source, &scenario, &scenario_path, range.clone()),
     }
 }
 
@@ -169,8 +212,14 @@ fn default_store(scenario: &Scenario) -> PathBuf {
     ))
 }
 
-fn run_one(args: &Args, scenario: &Scenario, scenario_path: &str) -> Result<Outcome> {
-    let seed = args.seed.or(scenario.seed).unwrap_or(1);
+fn run_one(
+    args: &Args,
+    source: &Source,
+    template: &Scenario,
+    scenario_path: &str,
+) -> Result<Outcome> {
+    let seed = args.seed.or(template.seed).unwrap_or(1);
+    let scenario = &source.for_seed(seed, &args.variant)?;
     let dir = args
         .out
         .clone()
@@ -476,6 +525,7 @@ struct Tally {
 
 fn sweep(
     args: &Args,
+    source: &Source,
     scenario: &Scenario,
     scenario_path: &str,
     range: SeedRange,
@@ -517,7 +567,7 @@ fn sweep(
             .into_par_iter()
             .filter(|&seed| shard.holds(range.start, seed))
             .for_each(|seed| {
-                let done = sweep_seed(args, scenario, scenario_path, &dir, seed);
+                let done = sweep_seed(args, source, scenario_path, &dir, seed);
                 let mut t = tally.lock().expect("not poisoned");
                 if keep_results {
                     t.results.push(done.result.clone());
@@ -613,12 +663,15 @@ struct SeedDone {
 /// kept and removes a stale one an earlier sweep left if not.
 fn sweep_seed(
     args: &Args,
-    scenario: &Scenario,
+    source: &Source,
     scenario_path: &str,
     dir: &Path,
     seed: u64,
 ) -> SeedDone {
     let seed_dir = dir.join(format!("seed-{seed}"));
+    let scenario = &source
+        .for_seed(seed, &args.variant)
+        .expect("the variant was checked on the first seed's scenario, of the same protocol");
     let run = match timed_run(scenario, options(seed, scenario_path, &args.variant)) {
         Ok(run) => run,
         Err(panicked) => {
