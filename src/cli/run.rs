@@ -122,7 +122,7 @@ pub fn parse_seeds(s: &str) -> Result<SeedRange, String> {
 
 /// Where a run's scenarios come from: one file, or the swarm, which draws one per seed.
 enum Source {
-    File(Scenario),
+    File(Box<Scenario>),
     Swarm { protocol: String },
 }
 
@@ -130,7 +130,7 @@ impl Source {
     /// The scenario seed `seed` runs, with the --variant asked for.
     fn for_seed(&self, seed: u64, variant: &Option<String>) -> Result<Scenario> {
         let scenario = match self {
-            Source::File(s) => s.clone(),
+            Source::File(s) => (**s).clone(),
             Source::Swarm { protocol } => zksim::swarm::draw(seed, protocol),
         };
         match variant {
@@ -145,7 +145,7 @@ impl Source {
 pub fn main(args: Args) -> Result<Outcome> {
     let (source, scenario_path) = match &args.scenario {
         Some(path) => (
-            Source::File(Scenario::load(path, PROTOCOLS)?),
+            Source::File(Box::new(Scenario::load(path, PROTOCOLS)?)),
             path.display().to_string(),
         ),
         None => (
