@@ -56,6 +56,12 @@ pub fn read_items(text: &str) -> Result<Vec<(usize, Datum)>, EdnError> {
     Ok(items)
 }
 
+/// Reads the first form of `text` and ignores the rest (to tell formats apart).
+pub fn read_first(text: &str) -> Result<Datum, EdnError> {
+    let mut p = Parser::new(text);
+    p.form()
+}
+
 /// Reads exactly one form from `text` (e.g. the value field of a Jepsen log line).
 pub fn read_one(text: &str) -> Result<Datum, String> {
     let mut p = Parser::new(text);
