@@ -5,6 +5,7 @@
 //! limit that every reader of history and trace files shares, JSON or EDN, so that no file can
 //! overflow the stack.
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 
@@ -43,9 +44,24 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, JsonError> {
     Ok(value)
 }
 
-/// Converts an already parsed JSON value into a `T`, naming the field at fault.
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, JsonError> {
+/// Reads an already parsed JSON value as a `T`, naming the field at fault.
+pub fn from_value<'a, T: Deserialize<'a>>(value: &'a serde_json::Value) -> Result<T, JsonError> {
     serde_path_to_error::deserialize(value).map_err(with_path)
+}
+
+impl JsonError {
+    /// The same error, for a value that sat in the field `parent`: the field's path is prefixed.
+    pub fn under(self, parent: &str) -> JsonError {
+        let field = match self.field {
+            None => parent.to_string(),
+            Some(path) if path.starts_with('[') => format!("{parent}{path}"),
+            Some(path) => format!("{parent}.{path}"),
+        };
+        JsonError {
+            field: Some(field),
+            ..self
+        }
+    }
 }
 
 fn with_path(e: serde_path_to_error::Error<serde_json::Error>) -> JsonError {
@@ -108,8 +124,14 @@ mod tests {
             e.to_string(),
             r#"field `inner[1].count`: invalid type: string "x", expected u64"#
         );
-        let e = from_value::<Outer>(serde_json::json!({"name": 3, "inner": []})).unwrap_err();
+        let e = from_value::<Outer>(&serde_json::json!({"name": 3, "inner": []})).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("name"));
+        assert_eq!(
+            e.clone().under("value").field.as_deref(),
+            Some("value.name")
+        );
+        let e = from_value::<Vec<Inner>>(&serde_json::json!([{"count": -1}])).unwrap_err();
+        assert_eq!(e.under("events").field.as_deref(), Some("events[0].count"));
     }
 
     #[test]

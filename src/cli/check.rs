@@ -5,7 +5,6 @@
 //! guarantees, `--consistency zookeeper|zookeeper+sync`, `protocols::checks::zookeeper`'s).
 
 use super::Outcome;
-use anyhow::Context as _;
 use protocols::checks::zookeeper::{self, Level, Report};
 use serde_json::json;
 use sim::check::formats::{self, Format};
@@ -233,7 +232,7 @@ fn read_and_check(
     initial: Option<&serde_json::Value>,
     budget: &Budget,
 ) -> anyhow::Result<(ModelKind, CheckResult)> {
-    let text = std::fs::read_to_string(path).context("cannot read the file")?;
+    let text = super::read_text(path)?;
     let raw = formats::read(&text, format)?;
     let kind = match model {
         Some(k) => k,
@@ -328,7 +327,7 @@ fn read_and_check_zookeeper(
     level: Level,
     budget: &Budget,
 ) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).context("cannot read the file")?;
+    let text = super::read_text(path)?;
     let raw = formats::read(&text, format)?;
     let kind = match model {
         Some(k) => k,
