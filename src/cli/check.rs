@@ -64,8 +64,8 @@ pub struct Args {
     #[arg(long, value_name = "M")]
     model: Option<String>,
 
-    /// Initial state as JSON (e.g. 0, null, '""', '{"x":0,"y":0}'); text that is not JSON is
-    /// taken as a string (e.g. free). Default: the file's header, else the format's default.
+    /// Initial state as JSON (e.g. 0, null, '""', '{"x":0,"y":0}'); a bare word is taken as a
+    /// string (e.g. free). Default: the file's header, else the format's default.
     #[arg(long, value_name = "VALUE")]
     initial: Option<String>,
 
@@ -118,9 +118,7 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(str::parse::<ModelKind>)
         .transpose()?;
-    let initial = args.initial.as_deref().map(|text| {
-        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
-    });
+    let initial = args.initial.as_deref().map(initial_value).transpose()?;
     if !(args.timeout >= 0.0 && args.timeout.is_finite()) {
         anyhow::bail!("--timeout must be a non-negative number of seconds");
     }
@@ -159,6 +157,20 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
         );
     }
     Ok(worst)
+}
+
+/// The `--initial` value: JSON, or a bare word (`free`) taken as a string. Text that starts like a
+/// JSON array, object, string or number must be valid JSON, so that a typo or a value nested
+/// past `sim::json::MAX_DEPTH` is an error rather than a string no model expects.
+fn initial_value(text: &str) -> anyhow::Result<serde_json::Value> {
+    let json_like = text
+        .trim_start()
+        .starts_with(|c: char| matches!(c, '[' | '{' | '"' | '-') || c.is_ascii_digit());
+    match sim::json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(e) if json_like => Err(anyhow::anyhow!("--initial is not valid JSON: {e}")),
+        Err(_) => Ok(serde_json::Value::String(text.to_string())),
+    }
 }
 
 fn round_ms(ms: f64) -> f64 {
