@@ -98,15 +98,17 @@ pub fn worker_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
 /// Why a file's text could not be read: the 1-based line, for bytes that are not UTF-8.
 #[derive(Debug, thiserror::Error)]
 pub enum Unreadable {
+    /// The reason is part of the message, not a source, so that it is printed once.
     #[error("cannot read the file: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("not valid UTF-8 (line {line}, byte {byte} of the line)")]
     Utf8 { line: usize, byte: usize },
 }
 
 /// Reads a file as UTF-8 text, naming the line of the first byte that is not.
 pub fn read_text(path: &Path) -> Result<String, Unreadable> {
-    String::from_utf8(std::fs::read(path)?).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(Unreadable::Io)?;
+    String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         Unreadable::Utf8 {
@@ -133,5 +135,8 @@ mod tests {
         assert_eq!(read_text(&path).unwrap(), "é\n");
         std::fs::remove_file(&path).unwrap();
         assert!(matches!(read_text(&path), Err(Unreadable::Io(_))));
+        // Through anyhow, as the commands print it, the reason appears once.
+        let e = anyhow::Error::from(read_text(&std::env::temp_dir()).unwrap_err());
+        assert_eq!(format!("{e:#}").matches("directory").count(), 1, "{e:#}");
     }
 }
