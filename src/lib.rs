@@ -11,3 +11,4 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod store;
+pub mod text;

@@ -69,29 +69,41 @@ fn with_path(e: serde_path_to_error::Error<serde_json::Error>) -> JsonError {
 }
 
 fn error(path: &str, inner: &serde_json::Error) -> JsonError {
-    use serde_json::error::Category;
-    let reason = inner.to_string();
-    // serde_json appends " at line L column C"; the column is kept apart, the line dropped.
-    let reason = match reason.rfind(" at line ") {
-        Some(i) => reason[..i].to_string(),
-        None => reason,
-    };
-    match inner.classify() {
-        Category::Data => JsonError {
+    let reason = reason(inner);
+    if is_about_a_field(inner) {
+        JsonError {
             // "." is the whole value; a "?" segment is a key serde_path_to_error could not name.
             field: (path != "." && !path.contains('?')).then(|| path.to_string()),
             column: None,
             reason,
-        },
-        Category::Syntax | Category::Eof | Category::Io => JsonError {
+        }
+    } else {
+        JsonError {
             field: None,
             column: (inner.line() > 0).then(|| inner.column().max(1)),
-            reason: if reason == "recursion limit exceeded" {
-                format!("nested deeper than {MAX_DEPTH} levels")
-            } else {
-                reason
-            },
-        },
+            reason,
+        }
+    }
+}
+
+/// Whether the text was JSON, and the error is about a value's shape (so a field is at fault,
+/// not a position).
+pub fn is_about_a_field(e: &serde_json::Error) -> bool {
+    e.classify() == serde_json::error::Category::Data
+}
+
+/// serde_json's message without the position it appends (" at line L column C"), and with the
+/// nesting limit named.
+pub fn reason(e: &serde_json::Error) -> String {
+    let reason = e.to_string();
+    let reason = match reason.rfind(" at line ") {
+        Some(i) => &reason[..i],
+        None => &reason,
+    };
+    if reason == "recursion limit exceeded" {
+        format!("nested deeper than {MAX_DEPTH} levels")
+    } else {
+        reason.to_string()
     }
 }
 

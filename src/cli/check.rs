@@ -244,7 +244,7 @@ fn read_and_check(
     initial: Option<&serde_json::Value>,
     budget: &Budget,
 ) -> anyhow::Result<(ModelKind, CheckResult)> {
-    let text = super::read_text(path)?;
+    let text = zksim::text::read(path)?;
     let raw = formats::read(&text, format)?;
     let kind = match model {
         Some(k) => k,
@@ -339,7 +339,7 @@ fn read_and_check_zookeeper(
     level: Level,
     budget: &Budget,
 ) -> anyhow::Result<Report> {
-    let text = super::read_text(path)?;
+    let text = zksim::text::read(path)?;
     let raw = formats::read(&text, format)?;
     let kind = match model {
         Some(k) => k,
