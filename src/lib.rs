@@ -14,3 +14,4 @@ pub mod shrink;
 pub mod store;
 pub mod swarm;
 pub mod sweep;
+pub mod text;

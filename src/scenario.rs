@@ -182,11 +182,11 @@ pub type Registry<'a> = &'a [ProtocolInfo];
 impl Scenario {
     /// Reads and validates a scenario file against the known protocols.
     pub fn load(path: &Path, registry: Registry<'_>) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        let text = crate::text::read(path).map_err(|e| ScenarioError {
             file: path.to_path_buf(),
             position: None,
             field: String::new(),
-            message: format!("cannot read the file: {e}"),
+            message: e.to_string(),
         })?;
         Scenario::parse(&text, path, registry)
     }
@@ -209,16 +209,12 @@ impl Scenario {
             let inner = e.into_inner();
             // serde_json counts columns from 0 at a line's start (e.g. at the end of the input).
             let position = (inner.line() > 0).then(|| (inner.line(), inner.column().max(1)));
-            // serde_json appends " at line L column C"; the position is reported separately.
-            let message = inner.to_string();
-            let message = match message.rfind(" at line ") {
-                Some(i) => message[..i].to_string(),
-                None => message,
-            };
+            // The position is reported separately.
+            let message = sim::json::reason(&inner);
             // A syntax error has no field ("." from serde_path_to_error); inside a map whose keys
             // are not strings (e.g. `workload.mix`) the last step is "?": name the map.
             let field = match field.strip_suffix('?') {
-                _ if field == "." => String::new(),
+                _ if field == "." || !sim::json::is_about_a_field(&inner) => String::new(),
                 Some(map) => map.trim_end_matches('.').to_string(),
                 None => field,
             };

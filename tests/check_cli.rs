@@ -209,3 +209,88 @@ fn a_public_history_gets_its_verdict_through_the_cli() {
         "{help}"
     );
 }
+
+#[test]
+fn garbage_is_bad_input_in_every_format_with_one_position() {
+    let hello = temp_file("hello.txt", "hello\n");
+    for format in ["zksim", "jepsen-log", "porcupine-kv", "knossos-edn"] {
+        let out = zksim(&[path_str(&hello), "--format", format]);
+        assert_eq!(out.status.code(), Some(2), "{format}: {}", stdout(&out));
+        assert!(stdout(&out).starts_with("bad-input"), "{}", stdout(&out));
+    }
+    // A zksim history read as a Jepsen log holds no log line.
+    let good = temp_file("good4.jsonl", GOOD);
+    let out = zksim(&[path_str(&good), "--format", "jepsen-log"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    // A type error names the field, and the file line only.
+    let typed = temp_file(
+        "typed.jsonl",
+        &GOOD.replace(r#""process":1"#, r#""process":"1""#),
+    );
+    let text = stdout(&zksim(&[path_str(&typed)]));
+    assert!(
+        text.contains(
+            r#"typed.jsonl: line 3: field `process`: invalid type: string "1", expected u64"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("column"), "{text}");
+    let utf8 = temp_file("utf8.jsonl", "");
+    std::fs::write(&utf8, [GOOD.as_bytes(), b"\xff\n"].concat()).unwrap();
+    let text = stdout(&zksim(&[path_str(&utf8)]));
+    assert!(
+        text.contains("not valid UTF-8 (line 6, byte 1 of the line)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn deep_nesting_is_bad_input_naming_the_limit() {
+    let deep = format!("{}{}", "[".repeat(15_000), "]".repeat(15_000));
+    let log = temp_file(
+        "deep.log",
+        &format!("INFO jepsen.util - 0\t:invoke\t:read\t{deep}\n"),
+    );
+    let out = zksim(&[path_str(&log)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("line 1: bad value for read: nested deeper than 127 levels"),
+        "{}",
+        stdout(&out)
+    );
+    let good = temp_file("good5.jsonl", GOOD);
+    let out = zksim(&[path_str(&good), "--initial", &deep]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--initial is not valid JSON: column 128: nested deeper than 127 levels"),
+        "{said}"
+    );
+    // A bare word is still a string.
+    let mutex = temp_file(
+        "mutex.edn",
+        "[{:process 0 :type :invoke :f :acquire} {:process 0 :type :ok :f :acquire}]",
+    );
+    assert_eq!(
+        zksim(&[path_str(&mutex), "--initial", "free"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn jepsen_history_edn_is_checked_with_knossos_semantics() {
+    let edn = temp_file(
+        "history.edn",
+        "{:type :invoke, :f :read, :value nil, :process 0, :index 0}\n\
+         {:type :ok, :f :read, :value 0, :process 0, :index 1}\n",
+    );
+    let out = zksim(&[path_str(&edn)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("[cas-register, 1 ops"),
+        "{}",
+        stdout(&out)
+    );
+}

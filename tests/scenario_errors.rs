@@ -478,3 +478,23 @@ fn impossible_worlds_are_refused_with_the_reason() {
         "after the last scripted fault is undone at 15010 ms",
     );
 }
+
+#[test]
+fn deep_nesting_and_bytes_that_are_not_utf8_name_their_line() {
+    let deep = format!("{}{}", "[".repeat(15_000), "]".repeat(15_000));
+    let text = with(
+        r#""protocol": "zab" }"#,
+        &format!(r#""protocol": "zab", "settings": {deep} }}"#),
+    );
+    expect_error(&text, 3, "", "nested deeper than 127 levels");
+    let path =
+        std::env::temp_dir().join(format!("zksim-scenario-utf8-{}.json", std::process::id()));
+    std::fs::write(&path, [GOOD.as_bytes(), b"\n\xff"].concat()).unwrap();
+    let e = Scenario::load(&path, PROTOCOLS).unwrap_err();
+    assert!(
+        e.message
+            .contains("not valid UTF-8 (line 6, byte 1 of the line)"),
+        "{e}"
+    );
+    std::fs::remove_file(&path).unwrap();
+}

@@ -7,6 +7,7 @@ pub mod check;
 pub mod disk;
 pub mod history;
 pub mod id;
+pub mod json;
 pub mod nemesis;
 pub mod net;
 pub mod process;

@@ -220,13 +220,15 @@ fn unreadable_files_and_bad_choices_are_errors() {
         formats::read("hello\n", None),
         Err(Error::UnknownFormat(_))
     ));
-    let unknown_model = r#"{"format":"zksim-history","version":1,"model":"tree"}"#;
-    let raw = formats::read(unknown_model, None).unwrap();
+    let one_read = "\n{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"time\":1}";
+    let unknown_model =
+        r#"{"format":"zksim-history","version":1,"model":"tree"}"#.to_string() + one_read;
+    let raw = formats::read(&unknown_model, None).unwrap();
     assert!(matches!(
         ModelKind::of_history(&raw),
         Err(Error::UnknownModel(_))
     ));
-    let raw = formats::read(HEADER, None).unwrap();
+    let raw = formats::read(&(HEADER.to_string() + one_read), None).unwrap();
     let bad = serde_json::json!([1]);
     assert!(matches!(
         models::check_history(
@@ -241,4 +243,124 @@ fn unreadable_files_and_bad_choices_are_errors() {
         models::check_history(&raw, ModelKind::Znode, None, &Budget::unlimited()),
         Err(Error::NotASimModel(_))
     ));
+}
+
+#[test]
+fn a_file_of_no_operation_is_bad_input_in_every_format() {
+    let edn = "[{:process 0 :type :invoke :f :read :value nil}]";
+    let jepsen = "INFO jepsen.util - 0\t:invoke\t:read\tnil\n";
+    let kv = "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n";
+    let zksim_text = zksim(&[r#"{"type":"invoke","process":0,"f":"read","time":1}"#]);
+    let own = [
+        (Format::Zksim, zksim_text.as_str()),
+        (Format::JepsenLog, jepsen),
+        (Format::PorcupineKv, kv),
+        (Format::KnossosEdn, edn),
+    ];
+    let texts = [
+        zksim_text.as_str(),
+        jepsen,
+        kv,
+        edn,
+        "hello\n",
+        "[]",
+        "",
+        HEADER,
+    ];
+    for format in Format::ALL {
+        for text in texts {
+            let read = formats::read(text, Some(format));
+            // A kv log is EDN maps, which Knossos reads too.
+            let readable =
+                own.contains(&(format, text)) || (format, text) == (Format::KnossosEdn, kv);
+            assert_eq!(read.is_ok(), readable, "{format} {text:?}: {read:?}");
+        }
+    }
+    assert_eq!(
+        formats::read("hello\n", Some(Format::JepsenLog)),
+        Err(Error::Syntax {
+            line: 1,
+            reason: "not a log line (expected `LEVEL logger - message`, e.g. \
+                     `INFO  jepsen.util - 0 :invoke :read nil`)"
+                .into()
+        })
+    );
+    assert_eq!(
+        formats::read("INFO  jepsen.core - starting\n", Some(Format::JepsenLog)),
+        Err(Error::NoOperations(Format::JepsenLog))
+    );
+    assert_eq!(
+        formats::read(HEADER, None),
+        Err(Error::NoOperations(Format::Zksim))
+    );
+    // The nemesis alone makes a history: Knossos has one and calls it valid.
+    let nemesis = "[{:process :nemesis, :type :info, :f :kill, :value nil}]";
+    assert_eq!(formats::read(nemesis, None).unwrap().other_lines, 1);
+}
+
+#[test]
+fn jepsen_edn_one_map_per_line_is_read_as_knossos_edn() {
+    // Jepsen's own history.edn: one map per line, no :key, Knossos's semantics.
+    let text = "{:index 0, :type :invoke, :process 0, :f :read, :value nil}\n\
+                {:index 1, :type :ok, :process 0, :f :read, :value 1}\n\
+                {:index 2, :type :info, :process :nemesis, :f :start, :value nil}\n";
+    assert_eq!(Format::detect(text), Some(Format::KnossosEdn));
+    let raw = formats::read(text, None).unwrap();
+    assert_eq!((raw.format, raw.ops.len()), (Format::KnossosEdn, 1));
+    assert_eq!(ModelKind::of_history(&raw).unwrap(), ModelKind::CasRegister);
+    // Knossos starts the register at 0 and takes a nil read as unconstrained.
+    assert_eq!(verdict(text, Some(serde_json::json!(1))), "linearizable");
+    assert_eq!(verdict(text, None), "violation");
+    // With a :key, it is a Porcupine kv log; without one where the kv log needs it, an error.
+    let kv = "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n";
+    assert_eq!(Format::detect(kv), Some(Format::PorcupineKv));
+    let keyless = "{:process 0, :type :invoke, :f :get, :value nil}\n";
+    assert_eq!(
+        formats::read(keyless, Some(Format::PorcupineKv)),
+        Err(Error::Syntax {
+            line: 1,
+            reason: "missing :key".into()
+        })
+    );
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_is_an_error_in_every_format() {
+    use sim::json::MAX_DEPTH;
+    let deep = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let limit = format!("nested deeper than {MAX_DEPTH} levels");
+    for depth in [MAX_DEPTH + 1, 15_000] {
+        let files = [
+            (
+                zksim(&[&format!(
+                    r#"{{"type":"invoke","process":0,"f":"read","time":1,"value":{}}}"#,
+                    deep(depth)
+                )]),
+                2,
+            ),
+            (
+                format!("INFO jepsen.util - 0\t:invoke\t:read\t{}\n", deep(depth)),
+                1,
+            ),
+            (
+                format!(
+                    "{{:process 0, :type :invoke, :f :get, :key \"1\", :value {}}}\n",
+                    deep(depth)
+                ),
+                1,
+            ),
+            (
+                format!(
+                    "[{{:process 0 :type :invoke :f :read}}\n{{:process 0 :value {}}}]",
+                    deep(depth)
+                ),
+                2,
+            ),
+        ];
+        for (text, line) in &files {
+            let e = formats::read(text, None).unwrap_err();
+            assert!(e.to_string().contains(&limit), "{e}");
+            assert_eq!(e.line(), Some(*line), "{e}");
+        }
+    }
 }

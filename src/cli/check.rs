@@ -5,7 +5,6 @@
 //! guarantees, `--consistency zookeeper|zookeeper+sync`, `protocols::checks::zookeeper`'s).
 
 use super::Outcome;
-use anyhow::Context as _;
 use protocols::checks::zookeeper::{self, Level, Report};
 use serde_json::json;
 use sim::check::formats::{self, Format};
@@ -68,8 +67,8 @@ pub struct Args {
     #[arg(long, value_name = "M")]
     model: Option<String>,
 
-    /// Initial state as JSON (e.g. 0, null, '""', '{"x":0,"y":0}'); text that is not JSON is
-    /// taken as a string (e.g. free). Default: the file's header, else the format's default.
+    /// Initial state as JSON (e.g. 0, null, '""', '{"x":0,"y":0}'); a bare word is taken as a
+    /// string (e.g. free). Default: the file's header, else the format's default.
     #[arg(long, value_name = "VALUE")]
     initial: Option<String>,
 
@@ -122,9 +121,7 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(str::parse::<ModelKind>)
         .transpose()?;
-    let initial = args.initial.as_deref().map(|text| {
-        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
-    });
+    let initial = args.initial.as_deref().map(initial_value).transpose()?;
     if !(args.timeout.is_finite() && (0.0..=MAX_TIMEOUT_S).contains(&args.timeout)) {
         anyhow::bail!(
             "--timeout: expected seconds from 0 (no limit) to {MAX_TIMEOUT_S} (one day), got {}",
@@ -167,6 +164,20 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
         );
     }
     Ok(worst)
+}
+
+/// The `--initial` value: JSON, or a bare word (`free`) taken as a string. Text that starts like a
+/// JSON array, object, string or number must be valid JSON, so that a typo or a value nested
+/// past `sim::json::MAX_DEPTH` is an error rather than a string no model expects.
+fn initial_value(text: &str) -> anyhow::Result<serde_json::Value> {
+    let json_like = text
+        .trim_start()
+        .starts_with(|c: char| matches!(c, '[' | '{' | '"' | '-') || c.is_ascii_digit());
+    match sim::json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(e) if json_like => Err(anyhow::anyhow!("--initial is not valid JSON: {e}")),
+        Err(_) => Ok(serde_json::Value::String(text.to_string())),
+    }
 }
 
 fn round_ms(ms: f64) -> f64 {
@@ -240,7 +251,7 @@ fn read_and_check(
     initial: Option<&serde_json::Value>,
     budget: &Budget,
 ) -> anyhow::Result<(ModelKind, CheckResult)> {
-    let text = std::fs::read_to_string(path).context("cannot read the file")?;
+    let text = zksim::text::read(path)?;
     let raw = formats::read(&text, format)?;
     let kind = match model {
         Some(k) => k,
@@ -335,7 +346,7 @@ fn read_and_check_zookeeper(
     level: Level,
     budget: &Budget,
 ) -> anyhow::Result<Report> {
-    let text = std::fs::read_to_string(path).context("cannot read the file")?;
+    let text = zksim::text::read(path)?;
     let raw = formats::read(&text, format)?;
     let kind = match model {
         Some(k) => k,

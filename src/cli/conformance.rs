@@ -39,7 +39,7 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
     }
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
-        let text = match std::fs::read_to_string(file) {
+        let text = match zksim::text::read(file) {
             Ok(text) => text,
             Err(e) => {
                 eprintln!("zksim: error: {}: {e}", file.display());

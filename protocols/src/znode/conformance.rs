@@ -9,6 +9,7 @@ use super::server::Standalone;
 use super::watch::Notification;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sim::json::{self, JsonError};
 use std::fmt;
 
 /// The format version this reader understands.
@@ -123,8 +124,16 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
         .next()
         .ok_or_else(|| TraceError::at(1, "trace", "the file is empty"))?;
     let header = parse_header(header_line.1)?;
-    let mut steps = Vec::with_capacity(header.steps);
+    // The header's count is only compared, never trusted to size anything.
+    let mut steps = Vec::new();
     for (line, text) in lines {
+        if steps.len() == header.steps {
+            return Err(TraceError::at(
+                line,
+                "step",
+                format!("a step past the {} the header announces", header.steps),
+            ));
+        }
         steps.push(parse_step(line, text, steps.len() as u64 + 1)?);
     }
     if steps.len() != header.steps {
@@ -142,18 +151,7 @@ pub fn parse_trace(text: &str) -> Result<Trace, TraceError> {
 }
 
 fn parse_header(text: &str) -> Result<Header, TraceError> {
-    let value = parse_object(1, text)?;
-    let header: Header = serde_json::from_value(Value::Object(value)).map_err(|e| {
-        let error = FieldError::whole(e.to_string());
-        let field = error
-            .reason
-            .split_once("field `")
-            .and_then(|(_, r)| r.split_once('`'));
-        match field {
-            Some((field, _)) => TraceError::at(1, field, error.reason.clone()),
-            None => TraceError::at(1, "header", error.reason),
-        }
-    })?;
+    let header: Header = json::from_str(text).map_err(|e| json_error(1, e))?;
     if header.format != FORMAT_VERSION {
         return Err(TraceError::at(
             1,
@@ -167,22 +165,17 @@ fn parse_header(text: &str) -> Result<Header, TraceError> {
     Ok(header)
 }
 
-fn parse_object(line: usize, text: &str) -> Result<Map<String, Value>, TraceError> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(TraceError {
-            line,
-            error: FieldError::whole("not a JSON object"),
-        }),
-        Err(e) => Err(TraceError {
-            line,
-            error: FieldError::whole(format!("not JSON: {e}")),
-        }),
-    }
+/// A JSON error on `line` as a trace error: the field's path, else the column, and the reason.
+fn json_error(line: usize, e: JsonError) -> TraceError {
+    let error = match e.field {
+        Some(field) => FieldError::at(field, e.reason),
+        None => FieldError::whole(e.to_string()),
+    };
+    TraceError { line, error }
 }
 
 fn parse_step(line: usize, text: &str, expected_number: u64) -> Result<Step, TraceError> {
-    let mut object = parse_object(line, text)?;
+    let mut object: Map<String, Value> = json::from_str(text).map_err(|e| json_error(line, e))?;
     let mut take = |field: &str| {
         object
             .remove(field)
@@ -213,10 +206,9 @@ fn parse_step(line: usize, text: &str, expected_number: u64) -> Result<Step, Tra
         ZkInput::new(session, request).map_err(|reason| TraceError::at(line, "session", reason))?;
     let expect = Outcome::from_json(&input.request, &expect)
         .map_err(|reason| TraceError::at(line, "expect", reason))?;
-    let zxid = serde_json::from_value::<Zxid>(zxid)
-        .map_err(|e| TraceError::at(line, "zxid", e.to_string()))?;
-    let events = serde_json::from_value::<Vec<Notification>>(events)
-        .map_err(|e| TraceError::at(line, "events", e.to_string()))?;
+    let zxid = json::from_value::<Zxid>(&zxid).map_err(|e| json_error(line, e.under("zxid")))?;
+    let events = json::from_value::<Vec<Notification>>(&events)
+        .map_err(|e| json_error(line, e.under("events")))?;
     Ok(Step {
         line,
         number,
@@ -364,5 +356,37 @@ mod tests {
         assert_eq!((e.line, field(&e)), (1, Some("format".into())));
         let e = parse_trace("").unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn a_header_count_is_never_trusted_to_allocate() {
+        for steps in ["18446744073709551615", "100000000"] {
+            let header = HEADER.replace(r#""steps":4"#, &format!(r#""steps":{steps}"#));
+            let e = parse_trace(&(header + "\n" + STEPS[0] + "\n")).unwrap_err();
+            assert_eq!(e.line, 1);
+            assert_eq!(e.error.field.as_deref(), Some("steps"), "{e}");
+        }
+        // A step past the announced count is refused at its own line.
+        let short = HEADER.replace(r#""steps":4"#, r#""steps":1"#);
+        let e = parse_trace(&(short + "\n" + STEPS[0] + "\n" + STEPS[1])).unwrap_err();
+        assert_eq!((e.line, e.error.field.as_deref()), (3, Some("step")), "{e}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field_path_and_one_position() {
+        let header = HEADER.replace(r#""steps":4"#, r#""steps":"4""#);
+        let e = parse_trace(&text(&STEPS).replace(HEADER, &header)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"line 1: field `steps`: invalid type: string "4", expected usize"#
+        );
+        let events = STEPS[2].replace(r#""session":1,"type""#, r#""session":"1","type""#);
+        let e = parse_trace(&text(&[STEPS[0], STEPS[1], &events, STEPS[3]])).unwrap_err();
+        assert_eq!(
+            (e.line, e.error.field.as_deref()),
+            (4, Some("events[0].session"))
+        );
+        let e = parse_trace(&text(&[STEPS[0], "{\"step\":2,}"])).unwrap_err();
+        assert_eq!(e.to_string(), "line 3: column 11: trailing comma");
     }
 }

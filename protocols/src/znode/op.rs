@@ -242,7 +242,7 @@ impl Request {
             Some(_) => {}
         }
         check_argument_types(&object, "")?;
-        serde_json::from_value(Value::Object(object)).map_err(|e| FieldError::from_serde(&e))
+        sim::json::from_value(&Value::Object(object)).map_err(FieldError::from_json)
     }
 }
 
@@ -268,15 +268,17 @@ impl FieldError {
         }
     }
 
-    /// serde names the field in its "missing field `x`" and "unknown field `x`" messages; keep
-    /// that name as the field.
-    fn from_serde(error: &serde_json::Error) -> FieldError {
-        let reason = error.to_string();
-        let field = reason
-            .split_once("field `")
-            .and_then(|(_, rest)| rest.split_once('`'))
-            .map(|(field, _)| field.to_string());
-        FieldError { field, reason }
+    /// The field serde_path_to_error found at fault, else the one serde names in its "missing
+    /// field `x`" and "unknown field `x`" messages.
+    fn from_json(error: sim::json::JsonError) -> FieldError {
+        let named = || {
+            let (_, rest) = error.reason.split_once("field `")?;
+            Some(rest.split_once('`')?.0.to_string())
+        };
+        FieldError {
+            field: error.field.clone().or_else(named),
+            reason: error.reason,
+        }
     }
 }
 
@@ -298,6 +300,9 @@ fn check_argument_types(
     for (key, value) in object {
         let expected = match key.as_str() {
             "op" | "path" | "data" | "mode" if !value.is_string() => "a string",
+            "mode" if CreateMode::deserialize(value).is_err() => {
+                "persistent, ephemeral, persistent_sequential, ephemeral_sequential or container"
+            }
             "version" if value.as_i64().and_then(|v| i32::try_from(v).ok()).is_none() => {
                 "a 32-bit integer"
             }
@@ -629,7 +634,7 @@ impl Outcome<Reply> {
             reply: impl FnOnce(T) -> Result<Reply, String>,
         ) -> Result<Outcome<Reply>, String> {
             Ok(
-                match Outcome::<T>::deserialize(value).map_err(|e| e.to_string())? {
+                match sim::json::from_value::<Outcome<T>>(value).map_err(|e| e.to_string())? {
                     Outcome::Ok(t) => Outcome::Ok(reply(t)?),
                     Outcome::Err(e) => Outcome::Err(e),
                 },

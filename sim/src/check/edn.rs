@@ -2,9 +2,12 @@
 //! lists, keywords, integers, `nil`, booleans, strings with escapes, `;` comments and commas as
 //! whitespace. It exists, rather than the `edn-format` crate, because reports must name the line
 //! of each operation, and that crate gives positions only for errors. It never guesses: anything
-//! outside the subset (sets, tags, floats, symbols) is an error naming its line.
+//! outside the subset (sets, tags, floats, symbols) is an error naming its line, and so is nesting
+//! deeper than `json::MAX_DEPTH`, the limit every reader shares, which keeps the recursion off the
+//! end of the stack.
 
 use super::datum::Datum;
+use crate::json::MAX_DEPTH;
 
 /// A parse error: the 1-based line and what was wrong.
 pub type EdnError = (usize, String);
@@ -21,6 +24,8 @@ pub fn read_items(text: &str) -> Result<Vec<(usize, Datum)>, EdnError> {
             let close = if open == b'[' { b']' } else { b')' };
             let start = p.line;
             p.pos += 1;
+            // The top-level collection is the outermost level of every operation in it.
+            p.depth = 1;
             loop {
                 p.skip_blank();
                 match p.peek() {
@@ -51,6 +56,12 @@ pub fn read_items(text: &str) -> Result<Vec<(usize, Datum)>, EdnError> {
     Ok(items)
 }
 
+/// Reads the first form of `text` and ignores the rest (to tell formats apart).
+pub fn read_first(text: &str) -> Result<Datum, EdnError> {
+    let mut p = Parser::new(text);
+    p.form()
+}
+
 /// Reads exactly one form from `text` (e.g. the value field of a Jepsen log line).
 pub fn read_one(text: &str) -> Result<Datum, String> {
     let mut p = Parser::new(text);
@@ -71,6 +82,8 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
+    /// How many collections enclose the current position.
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -80,6 +93,7 @@ impl<'a> Parser<'a> {
             text,
             pos: 0,
             line: 1,
+            depth: 0,
         }
     }
 
@@ -147,6 +161,16 @@ impl<'a> Parser<'a> {
 
     fn seq(&mut self, close: u8) -> Result<Vec<Datum>, EdnError> {
         let start = self.line;
+        if self.depth == MAX_DEPTH {
+            return self.err(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        self.depth += 1;
+        let items = self.items(close, start);
+        self.depth -= 1;
+        items
+    }
+
+    fn items(&mut self, close: u8, start: usize) -> Result<Vec<Datum>, EdnError> {
         let mut items = Vec::new();
         loop {
             self.skip_blank();
@@ -268,5 +292,21 @@ mod tests {
         assert!(read_items("[{:a 1}").is_err());
         assert!(read_one("[1 2] 3").is_err());
         assert_eq!(read_one(" [1 2] ").unwrap().to_string(), "[1 2]");
+    }
+
+    #[test]
+    fn nesting_is_limited_to_max_depth() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let limit = format!("nested deeper than {MAX_DEPTH} levels");
+        assert!(read_one(&nested(MAX_DEPTH)).is_ok());
+        assert_eq!(read_one(&nested(MAX_DEPTH + 1)), Err(limit.clone()));
+        assert_eq!(read_one(&nested(15_000)), Err(limit.clone()));
+        // In a file, the top-level vector is the first level, and the error names the line.
+        let file = |depth: usize| format!("[{{:a 1}}\n{{:a {}}}]", nested(depth - 2));
+        assert_eq!(read_items(&file(MAX_DEPTH)).unwrap().len(), 2);
+        assert_eq!(read_items(&file(MAX_DEPTH + 1)), Err((2, limit.clone())));
+        let maps = |depth: usize| format!("{{:a 1}}\n{{:a {}}}", nested(depth - 1));
+        assert_eq!(read_items(&maps(MAX_DEPTH)).unwrap().len(), 2);
+        assert_eq!(read_items(&maps(15_000)), Err((2, limit)));
     }
 }

@@ -3,6 +3,7 @@
 //! verdict. Every variant that comes from a file names the 1-based line; the caller (the CLI) adds
 //! the file name, since this crate never opens files.
 
+use super::formats::Format;
 use thiserror::Error;
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -70,6 +71,10 @@ pub enum Error {
     #[error("unrecognised history format: {0}")]
     UnknownFormat(String),
 
+    /// The file reads, in this format, as no operation at all: checking it would decide nothing.
+    #[error("no operation in the file (read as {0})")]
+    NoOperations(Format),
+
     #[error(
         "unknown model {0:?} (known: register, cas-register, kv, multi-register, mutex, znode)"
     )]
@@ -102,6 +107,7 @@ impl Error {
             | Error::MismatchedCompletion { line, .. }
             | Error::TimeBackwards { line, .. } => Some(*line),
             Error::UnknownFormat(_)
+            | Error::NoOperations(_)
             | Error::UnknownModel(_)
             | Error::NotASimModel(_)
             | Error::BadInitial { .. }

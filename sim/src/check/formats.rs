@@ -10,6 +10,7 @@ use super::datum::Datum;
 use super::edn;
 use super::error::Error;
 use crate::history::{HISTORY_FORMAT_VERSION, Header, Line, LineType};
+use crate::json;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
@@ -24,7 +25,8 @@ pub enum Format {
     JepsenLog,
     /// One EDN map per line with a `:key`; Porcupine's kv logs.
     PorcupineKv,
-    /// One EDN vector or list of operation maps; Knossos's semantics.
+    /// One EDN vector or list of operation maps (Knossos), or one map per line (Jepsen's
+    /// `history.edn`); Knossos's semantics.
     KnossosEdn,
 }
 
@@ -45,7 +47,9 @@ impl Format {
         }
     }
 
-    /// Guesses the format from the first meaningful line; `None` if nothing matches.
+    /// Guesses the format from the first meaningful line; `None` if nothing matches. EDN maps one
+    /// per line are Porcupine's kv logs when the first has a `:key` (beside its `:value`), and
+    /// otherwise Jepsen's own `history.edn`, read as Knossos reads it.
     pub fn detect(text: &str) -> Option<Format> {
         let first = text
             .lines()
@@ -55,8 +59,14 @@ impl Format {
             Some(Format::JepsenLog)
         } else if first.starts_with("{\"") || first.starts_with("{ \"") {
             Some(Format::Zksim)
-        } else if first.starts_with("{:") || first.starts_with("{ :") {
-            Some(Format::PorcupineKv)
+        } else if first.starts_with('{') {
+            // A first map that does not even parse is left to the EDN reader to report.
+            let kv = edn::read_first(text).is_ok_and(|map| map.get("key").is_some());
+            Some(if kv {
+                Format::PorcupineKv
+            } else {
+                Format::KnossosEdn
+            })
         } else if first.starts_with('[') || first.starts_with('(') {
             Some(Format::KnossosEdn)
         } else {
@@ -158,6 +168,9 @@ pub struct RawHistory {
     pub ops: Vec<RawOp>,
     /// Lines outside operations, in file order (zksim format only).
     pub events: Vec<RawEvent>,
+    /// How many lines are history lines of no client: the nemesis's and other actors' (a
+    /// keyword process), and Knossos `info` lines with no open invocation.
+    pub other_lines: usize,
 }
 
 /// Reads `text` in `format`, or in the detected format when `format` is `None`.
@@ -172,12 +185,19 @@ pub fn read(text: &str, format: Option<Format>) -> Result<RawHistory, Error> {
             })
         })?,
     };
-    match format {
+    let raw = match format {
         Format::Zksim => read_zksim(text),
         Format::JepsenLog => read_jepsen_log(text),
         Format::PorcupineKv => read_edn(text, Format::PorcupineKv),
         Format::KnossosEdn => read_edn(text, Format::KnossosEdn),
+    }?;
+    // A file in another format can read as no operation at all (a Jepsen log reader skips what is
+    // not a jepsen.util line); checking nothing must not pass for a verdict. A history of the
+    // nemesis alone is a history all the same (Knossos has one, and calls it valid).
+    if raw.ops.is_empty() && raw.other_lines == 0 {
+        return Err(Error::NoOperations(format));
     }
+    Ok(raw)
 }
 
 /// One event line of any format, normalised.
@@ -300,6 +320,7 @@ struct Pairer {
     pairing: Pairing,
     ops: Vec<RawOp>,
     events: Vec<RawEvent>,
+    other_lines: usize,
 }
 
 impl Pairer {
@@ -309,6 +330,7 @@ impl Pairer {
             pairing: Pairing::new(format),
             ops: Vec::new(),
             events: Vec::new(),
+            other_lines: 0,
         }
     }
 
@@ -346,7 +368,7 @@ impl Pairer {
                 op.zxid = ev.zxid;
                 op.server = ev.server.or(op.server);
             }
-            Paired::Ignored => {}
+            Paired::Ignored => self.other_lines += 1,
         }
         Ok(())
     }
@@ -358,6 +380,7 @@ impl Pairer {
             initial,
             ops: self.ops,
             events: self.events,
+            other_lines: self.other_lines,
         }
     }
 }
@@ -386,12 +409,12 @@ fn read_zksim(text: &str) -> Result<RawHistory, Error> {
     let Some((header_line, first)) = lines.next() else {
         return Err(Error::UnknownFormat("the file is empty".into()));
     };
-    let header: Header = serde_json::from_str(first).map_err(|e| Error::BadHeader {
+    let header: Header = json::from_str(first).map_err(|e| Error::BadHeader {
         line: header_line,
         reason: e.to_string(),
     })?;
     let events = lines.map(|(line, l)| {
-        serde_json::from_str::<Line>(l)
+        json::from_str::<Line>(l)
             .map(|ev| (line, ev))
             .map_err(|e| Error::Syntax {
                 line,
@@ -479,17 +502,33 @@ fn token(s: &str) -> Option<(&str, &str)> {
     Some((&s[..end], &s[end..]))
 }
 
+/// Whether `line` looks like a log line: a level among its first three words (a date and a time
+/// may come first).
+fn is_log_line(line: &str) -> bool {
+    const LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+    line.split_whitespace()
+        .take(3)
+        .any(|word| LEVELS.contains(&word))
+}
+
 fn read_jepsen_log(text: &str) -> Result<RawHistory, Error> {
     let mut pairer = Pairer::new(Format::JepsenLog);
     for (i, l) in text.lines().enumerate() {
         let line = i + 1;
-        // A Jepsen log holds other loggers' lines too; only jepsen.util's are history events.
-        let Some(at) = l.find("jepsen.util") else {
-            continue;
-        };
         let syntax = |reason: &str| Error::Syntax {
             line,
             reason: reason.into(),
+        };
+        // A Jepsen log holds other loggers' lines too; only jepsen.util's are history events. A
+        // line that is no log line at all means the file is not what it was taken for.
+        let Some(at) = l.find("jepsen.util") else {
+            if l.trim().is_empty() || is_log_line(l) {
+                continue;
+            }
+            return Err(syntax(
+                "not a log line (expected `LEVEL logger - message`, e.g. \
+                 `INFO  jepsen.util - 0 :invoke :read nil`)",
+            ));
         };
         let rest = l[at + "jepsen.util".len()..].trim_start();
         let rest = rest
@@ -500,7 +539,9 @@ fn read_jepsen_log(text: &str) -> Result<RawHistory, Error> {
         let (f, rest) = token(rest).ok_or_else(|| syntax("missing operation"))?;
         let Ok(process) = process.parse::<u64>() else {
             if process.starts_with(':') {
-                continue; // :nemesis and other non-client actors
+                // :nemesis and other non-client actors.
+                pairer.other_lines += 1;
+                continue;
             }
             return Err(syntax(&format!("process {process:?} is not an integer")));
         };
@@ -541,7 +582,10 @@ fn read_edn(text: &str, format: Format) -> Result<RawHistory, Error> {
         let process = match item.get("process") {
             Some(Datum::Int(p)) if *p >= 0 => *p as u64,
             // The nemesis and other non-client actors are not operations.
-            Some(Datum::Keyword(_)) => continue,
+            Some(Datum::Keyword(_)) => {
+                pairer.other_lines += 1;
+                continue;
+            }
             Some(other) => return Err(syntax(format!(":process {other} is not a client"))),
             None => return Err(syntax("missing :process".into())),
         };
@@ -558,7 +602,9 @@ fn read_edn(text: &str, format: Format) -> Result<RawHistory, Error> {
             // Porcupine keeps the key beside the value; the kv model takes both as the arguments
             // of an invocation, and only the value as an answer.
             if kind == LineType::Invoke {
-                let key = item.get("key").cloned().unwrap_or(Datum::Nil);
+                let Some(key) = item.get("key").cloned() else {
+                    return Err(syntax("missing :key".into()));
+                };
                 value = Datum::Map(vec![
                     (Datum::Str("key".into()), key),
                     (Datum::Str("value".into()), value),
