@@ -104,7 +104,7 @@ fn an_exhausted_budget_exits_3() {
 #[test]
 fn json_output_has_one_object_per_file_and_a_summary() {
     let bad = temp_file("bad-json.jsonl", BAD);
-    let out = zksim(&[path_str(&bad), "--json"]);
+    let out = zksim(&[path_str(&bad), "--json", "-"]);
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = stdout(&out)
         .lines()
@@ -292,5 +292,40 @@ fn jepsen_history_edn_is_checked_with_knossos_semantics() {
         stdout(&out).contains("[cas-register, 1 ops"),
         "{}",
         stdout(&out)
+    );
+}
+
+#[test]
+fn json_and_junit_files_hold_every_history_file() {
+    let good = temp_file("good-ci.jsonl", GOOD);
+    let bad = temp_file("bad-ci.jsonl", BAD);
+    let dir = std::env::temp_dir().join(format!("zksim-check-ci-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, junit) = (dir.join("check.jsonl"), dir.join("check.xml"));
+    let out = zksim(&[
+        path_str(&good),
+        path_str(&bad),
+        "--json",
+        path_str(&json),
+        "--junit",
+        path_str(&junit),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("violation "), "text still on stdout");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["result"]["verdict"]["verdict"], "violation");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"tests="2""#) && xml.contains(r#"failures="1""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("answers and real-time order cannot all hold"),
+        "{xml}"
     );
 }

@@ -5,13 +5,22 @@
 //! guarantees, `--consistency zookeeper|zookeeper+sync`, `protocols::checks::zookeeper`'s).
 
 use super::Outcome;
+use anyhow::Context as _;
 use protocols::checks::zookeeper::{self, Level, Report};
 use serde_json::json;
 use sim::check::formats::{self, Format};
 use sim::check::models::{self, ModelKind};
 use sim::check::{Budget, CheckResult, Verdict};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// Appends a line to a file's text.
+macro_rules! say {
+    ($text:expr, $($arg:tt)*) => {{
+        let _ = writeln!($text, $($arg)*);
+    }};
+}
 
 /// `--help` text. The subcommand's one-line description and short help come from `cli::Command`;
 /// `after_long_help` is the part `--help` adds.
@@ -45,7 +54,8 @@ Examples:
   zksim check store/run-1/history.jsonl
   zksim check store/run-1/history.jsonl --consistency zookeeper+sync
   zksim check ../shared/histories/porcupine/jepsen/*.log --timeout 10
-  zksim check history.edn --model cas-register --initial 0 --json
+  zksim check history.edn --model cas-register --initial 0 --json -
+  zksim check store/*/*/seed-*/history.jsonl --consistency zookeeper --junit check.xml
 
 Exit codes (the worst over all files):
   0  every history is linearizable (or keeps ZooKeeper's guarantees)
@@ -90,10 +100,108 @@ pub struct Args {
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     memory_mib: usize,
 
-    /// Print JSON Lines instead of text: one object per file (verdict, time, counterexample),
-    /// then a summary object.
-    #[arg(long)]
-    json: bool,
+    /// Write JSON Lines to FILE (`-`: instead of the text on stdout): one object per file
+    /// (verdict, time, counterexample), then a summary object.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
+    /// Write a JUnit XML report to FILE: one test case per history file, a failure carrying the
+    /// violation's first lines.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+/// One history file's result, in every form the command writes it.
+struct Checked {
+    outcome: Outcome,
+    /// Its JSON Lines object.
+    object: serde_json::Value,
+    /// Its text for stdout.
+    text: String,
+    /// A short account for a JUnit failure (the first lines of the text).
+    message: String,
+}
+
+/// Where each file's result goes as soon as it is known: the JSON Lines file is appended and the
+/// JUnit report rewritten before anything is printed, so that a closed stdout (which ends the
+/// command) loses no result already computed.
+struct Outputs {
+    json_to_stdout: bool,
+    json: Option<std::io::BufWriter<std::fs::File>>,
+    junit: Option<(PathBuf, Vec<(String, Outcome, String)>)>,
+}
+
+impl Outputs {
+    fn open(args: &Args) -> anyhow::Result<Outputs> {
+        let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+        let json = match &args.json {
+            Some(path) if !json_to_stdout => Some(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+            )),
+            _ => None,
+        };
+        Ok(Outputs {
+            json_to_stdout,
+            json,
+            junit: args.junit.clone().map(|p| (p, Vec::new())),
+        })
+    }
+
+    fn json_line(&mut self, object: &serde_json::Value) -> anyhow::Result<()> {
+        use std::io::Write;
+        if let Some(out) = &mut self.json {
+            writeln!(out, "{object}")
+                .and_then(|()| out.flush())
+                .context("cannot write the --json file")?;
+        }
+        if self.json_to_stdout {
+            println!("{object}");
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, path: &Path, checked: &Checked) -> anyhow::Result<()> {
+        self.json_line(&checked.object)?;
+        if let Some((junit, cases)) = &mut self.junit {
+            cases.push((
+                path.display().to_string(),
+                checked.outcome,
+                checked.message.clone(),
+            ));
+            std::fs::write(&*junit, junit_report(cases))
+                .with_context(|| format!("cannot write {}", junit.display()))?;
+        }
+        if !self.json_to_stdout {
+            print!("{}", checked.text);
+        }
+        Ok(())
+    }
+}
+
+/// JUnit XML of the files checked so far: one suite, one test case per file.
+fn junit_report(cases: &[(String, Outcome, String)]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("zksim check");
+    for (file, outcome, message) in cases {
+        let status = match outcome {
+            Outcome::Pass => TestCaseStatus::success(),
+            other => {
+                let kind = if *other == Outcome::Fail {
+                    NonSuccessKind::Failure
+                } else {
+                    NonSuccessKind::Error
+                };
+                let mut status = TestCaseStatus::non_success(kind);
+                status.set_message(message.clone());
+                status
+            }
+        };
+        suite.add_test_case(TestCase::new(file.clone(), status));
+    }
+    let mut report = Report::new("zksim");
+    report.add_test_suite(suite);
+    report.to_string().expect("a JUnit report serializes")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -137,10 +245,12 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let mut counts = [0usize; 4];
     let mut worst = Outcome::Pass;
+    let mut outputs = Outputs::open(&args)?;
     for path in &args.files {
-        let outcome = check_file(path, &args, model, initial.as_ref(), &budget);
-        counts[outcome as usize] += 1;
-        worst = worst.max(outcome);
+        let checked = check_file(path, &args, model, initial.as_ref(), &budget);
+        outputs.file(path, &checked)?;
+        counts[checked.outcome as usize] += 1;
+        worst = worst.max(checked.outcome);
     }
     let total_ms = started.elapsed().as_secs_f64() * 1e3;
     // Indexed by `Outcome` in its order: pass, unknown, fail, bad input.
@@ -150,12 +260,11 @@ pub fn main(args: Args) -> anyhow::Result<Outcome> {
         None => "linearizable",
         Some(_) => "valid",
     };
-    if args.json {
-        let mut summary = json!({"files": args.files.len(), "violation": fail,
-            "bad_input": bad, "unknown": unknown, "ms": round_ms(total_ms)});
-        summary[passed] = pass.into();
-        println!("{}", json!({ "summary": summary }));
-    } else {
+    let mut summary = json!({"files": args.files.len(), "violation": fail,
+        "bad_input": bad, "unknown": unknown, "ms": round_ms(total_ms)});
+    summary[passed] = pass.into();
+    outputs.json_line(&json!({ "summary": summary }))?;
+    if !outputs.json_to_stdout {
         println!(
             "{} files in {:.1} ms: {pass} {passed}, {fail} violation, {unknown} unknown, \
              {bad} bad input",
@@ -190,7 +299,7 @@ fn check_file(
     model: Option<ModelKind>,
     initial: Option<&serde_json::Value>,
     budget: &Budget,
-) -> Outcome {
+) -> Checked {
     if let Some(level) = args.consistency.level() {
         return check_file_zookeeper(path, args, model, initial, level, budget);
     }
@@ -206,26 +315,26 @@ fn check_file(
         },
         Err(_) => Outcome::BadInput,
     };
-    if args.json {
-        let object = match &result {
-            Ok((kind, r)) => json!({
-                "file": shown.to_string(), "model": kind.name(), "ms": round_ms(ms),
-                "operations": r.operations, "parts": r.parts, "result": r,
-            }),
-            Err(e) => json!({
-                "file": shown.to_string(), "ms": round_ms(ms),
-                "result": {"verdict": "bad-input", "error": format!("{e:#}")},
-            }),
-        };
-        println!("{object}");
-    } else {
+    let mut text = String::new();
+    let object = match &result {
+        Ok((kind, r)) => json!({
+            "file": shown.to_string(), "model": kind.name(), "ms": round_ms(ms),
+            "operations": r.operations, "parts": r.parts, "result": r,
+        }),
+        Err(e) => json!({
+            "file": shown.to_string(), "ms": round_ms(ms),
+            "result": {"verdict": "bad-input", "error": format!("{e:#}")},
+        }),
+    };
+    {
         match &result {
             Ok((kind, r)) => {
                 let detail = match &r.verdict {
                     Verdict::Unknown(reason) => format!(" ({reason})"),
                     _ => String::new(),
                 };
-                println!(
+                say!(
+                    text,
                     "{:<12} {shown}  [{kind}, {} ops, {} part{}, {ms:.1} ms]{detail}",
                     r.verdict.name(),
                     r.operations,
@@ -234,14 +343,26 @@ fn check_file(
                 );
                 if let Verdict::Violation(cx) = &r.verdict {
                     for line in cx.to_string().lines() {
-                        println!("    {line}");
+                        say!(text, "    {line}");
                     }
                 }
             }
-            Err(e) => println!("{:<12} {shown}: {e:#}", "bad-input"),
+            Err(e) => say!(text, "{:<12} {shown}: {e:#}", "bad-input"),
         }
     }
-    outcome
+    finish(outcome, object, text)
+}
+
+/// A file's result from its outcome, JSON object and text; the JUnit message is the text's first
+/// lines.
+fn finish(outcome: Outcome, object: serde_json::Value, text: String) -> Checked {
+    let message: Vec<&str> = text.lines().take(12).collect();
+    Checked {
+        outcome,
+        object,
+        message: message.join("\n"),
+        text,
+    }
 }
 
 fn read_and_check(
@@ -275,7 +396,7 @@ fn check_file_zookeeper(
     initial: Option<&serde_json::Value>,
     level: Level,
     budget: &Budget,
-) -> Outcome {
+) -> Checked {
     let started = Instant::now();
     let result = read_and_check_zookeeper(path, args.format, model, initial, level, budget);
     let ms = started.elapsed().as_secs_f64() * 1e3;
@@ -288,22 +409,22 @@ fn check_file_zookeeper(
         },
         Err(_) => Outcome::BadInput,
     };
-    if args.json {
-        let object = match &result {
-            Ok(r) => json!({
-                "file": shown.to_string(), "consistency": level.name(), "ms": round_ms(ms),
-                "operations": r.operations, "result": r,
-            }),
-            Err(e) => json!({
-                "file": shown.to_string(), "consistency": level.name(), "ms": round_ms(ms),
-                "result": {"verdict": "bad-input", "error": format!("{e:#}")},
-            }),
-        };
-        println!("{object}");
-    } else {
+    let mut text = String::new();
+    let object = match &result {
+        Ok(r) => json!({
+            "file": shown.to_string(), "consistency": level.name(), "ms": round_ms(ms),
+            "operations": r.operations, "result": r,
+        }),
+        Err(e) => json!({
+            "file": shown.to_string(), "consistency": level.name(), "ms": round_ms(ms),
+            "result": {"verdict": "bad-input", "error": format!("{e:#}")},
+        }),
+    };
+    {
         match &result {
             Ok(r) => {
-                println!(
+                say!(
+                    text,
                     "{:<12} {shown}  [{}, {} ops, {} events, {} sessions, {ms:.1} ms]",
                     r.verdict.name(),
                     level.name(),
@@ -312,30 +433,31 @@ fn check_file_zookeeper(
                     r.sessions,
                 );
                 for line in r.summary().lines() {
-                    println!("    {line}");
+                    say!(text, "    {line}");
                 }
                 for v in &r.violations {
                     for line in v.to_string().lines() {
-                        println!("    {line}");
+                        say!(text, "    {line}");
                     }
                 }
                 let listed = r.violations.len();
                 let total: usize = r.guarantees.iter().map(|g| g.violations).sum();
                 if total > listed {
-                    println!(
+                    say!(
+                        text,
                         "    ({} more violations not listed; at most {} per guarantee)",
                         total - listed,
                         zookeeper::MAX_LISTED
                     );
                 }
                 for note in &r.notes {
-                    println!("    note: {note}");
+                    say!(text, "    note: {note}");
                 }
             }
-            Err(e) => println!("{:<12} {shown}: {e:#}", "bad-input"),
+            Err(e) => say!(text, "{:<12} {shown}: {e:#}", "bad-input"),
         }
     }
-    outcome
+    finish(outcome, object, text)
 }
 
 fn read_and_check_zookeeper(
