@@ -128,7 +128,7 @@ struct Checked {
 struct Outputs {
     json_to_stdout: bool,
     json: Option<std::io::BufWriter<std::fs::File>>,
-    junit: Option<(PathBuf, Vec<(String, Outcome, String)>)>,
+    junit: Option<(PathBuf, Vec<JunitCase>)>,
 }
 
 impl Outputs {
@@ -179,8 +179,11 @@ impl Outputs {
     }
 }
 
+/// A history file's JUnit test case: its path, outcome and message.
+type JunitCase = (String, Outcome, String);
+
 /// JUnit XML of the files checked so far: one suite, one test case per file.
-fn junit_report(cases: &[(String, Outcome, String)]) -> String {
+fn junit_report(cases: &[JunitCase]) -> String {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut suite = TestSuite::new("zksim check");
     for (file, outcome, message) in cases {
