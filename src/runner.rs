@@ -308,7 +308,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     if let Some((from, limit)) = options.message_log {
         world.log_messages(from, limit);
     }
-    let (run_end, history) = run_world(&mut world, scenario);
+    let (run_end, history, client_assertions) = run_world(&mut world, scenario);
     let samples = report::samples(&history, world.now().as_ms_f64());
     let (ops, ops_by_type) = reports::outcome_counts(&samples);
     let mut checks = Vec::new();
@@ -347,6 +347,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     checks.extend(zookeeper_contract(&history, scenario));
     let report = P::report(&world);
     if scenario.checks.invariants {
+        checks.push(client_check(&client_assertions));
         for f in &report.findings {
             let verdict = if f.passed {
                 Verdict::Pass
@@ -509,22 +510,33 @@ mod panics {
 }
 
 /// Runs the world to the scenario's end, in steps of virtual time so that the clients' history can
-/// be counted against `limits.max_ops` as it grows; returns how the run ended and the history. The
-/// steps change nothing in the run: the world carries on from where a step ended.
-fn run_world<P: Protocol>(world: &mut World<Node<P>>, scenario: &Scenario) -> (RunEnd, Vec<Line>) {
+/// be counted against `limits.max_ops` as it grows; returns how the run ended, the history, and
+/// the client assertions that broke (with when). The steps change nothing in the run: the world
+/// carries on from where a step ended.
+fn run_world<P: Protocol>(
+    world: &mut World<Node<P>>,
+    scenario: &Scenario,
+) -> (RunEnd, Vec<Line>, Vec<String>) {
     use sim::world::RunEnd as WorldEnd;
     const STEP: u64 = 1_000_000_000;
     let end = SimTime(ms_to_ns(scenario.end_ms()));
     let (mut history, mut seen, mut invoked) = (Vec::new(), 0, 0);
+    let mut client_assertions = Vec::new();
     loop {
         let until = SimTime(world.now().0.saturating_add(STEP).min(end.0));
         let step_end = world.run_until(until, scenario.limits.max_events);
         let observations = world.observations();
         for o in &observations[seen..] {
-            if let Obs::History(record) = &o.observation {
-                let line = record.to_line(o.time);
-                invoked += u64::from(line.kind == LineType::Invoke);
-                history.push(line);
+            match &o.observation {
+                Obs::History(record) => {
+                    let line = record.to_line(o.time);
+                    invoked += u64::from(line.kind == LineType::Invoke);
+                    history.push(line);
+                }
+                Obs::ClientAssertion(what) => {
+                    client_assertions.push(format!("{what} at {:.3} ms", o.time.as_ms_f64()));
+                }
+                Obs::Replica(_) => {}
             }
         }
         seen = observations.len();
@@ -535,7 +547,7 @@ fn run_world<P: Protocol>(world: &mut World<Node<P>>, scenario: &Scenario) -> (R
             WorldEnd::Quiescent => RunEnd::NothingLeft,
             WorldEnd::EventLimit => RunEnd::EventLimit,
         };
-        return (run_end, history);
+        return (run_end, history, client_assertions);
     }
 }
 
@@ -695,9 +707,20 @@ fn liveness(history: &[Line], scenario: &Scenario) -> CheckResult {
     }
 }
 
+/// The clients' own rules (`protocols::client`): a broken one is a bug in the client, and the
+/// history it wrote cannot be trusted.
+fn client_check(broken: &[String]) -> CheckResult {
+    if broken.is_empty() {
+        let detail = "every client kept one operation open at a time".to_string();
+        CheckResult::new("client-assertions", Verdict::Pass, detail)
+    } else {
+        CheckResult::new("client-assertions", Verdict::Fail, broken.join("\n"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::panics;
+    use super::*;
 
     #[test]
     fn a_caught_panic_keeps_its_message_and_place_and_later_runs_go_on() {
@@ -711,5 +734,52 @@ mod tests {
         let formatted = panics::catch(|| -> u32 { panic!("seed {}", 7) }).unwrap_err();
         assert!(formatted.starts_with("seed 7 at "), "{formatted}");
         assert_eq!(panics::catch(|| 5), Ok(5));
+    }
+
+    use protocols::cluster::expiry_process;
+    use protocols::znode::SessionId;
+    use std::path::Path;
+
+    fn scenario() -> Scenario {
+        let text = r#"{
+            "name": "liveness",
+            "cluster": { "replicas": 1, "protocol": "reference" },
+            "workload": { "clients": 2, "duration_ms": 3000 },
+            "faults": { "window_ms": [0, 1000] },
+            "checks": { "liveness_ms": 1000 }
+        }"#;
+        Scenario::parse(text, Path::new("liveness.json"), PROTOCOLS).unwrap()
+    }
+
+    fn ok(process: u64, time_ms: f64) -> Line {
+        Line {
+            kind: LineType::Ok,
+            process,
+            f: "get_data".into(),
+            value: serde_json::Value::Null,
+            time: ms_to_ns(time_ms),
+            session: None,
+            zxid: None,
+            server: None,
+            error: None,
+        }
+    }
+
+    /// A session expiry the server records after the heal is no client's progress, and no
+    /// client's index (`zksim run scenarios/reference-nemesis.json --seeds 0..200` panicked here).
+    #[test]
+    fn liveness_counts_clients_only_and_ignores_server_recorded_expiries() {
+        let s = scenario();
+        let expiry = expiry_process(SessionId(7));
+        let history = vec![ok(0, 1500.0), ok(expiry, 1600.0)];
+        let check = liveness(&history, &s);
+        assert_eq!(check.verdict, Verdict::Fail);
+        assert!(
+            check.detail.ends_with("completed no operation between every fault was undone at 1000 ms and 2000 ms: client 1"),
+            "{}",
+            check.detail
+        );
+        let history = vec![ok(0, 1500.0), ok(expiry, 1600.0), ok(1, 1900.0)];
+        assert_eq!(liveness(&history, &s).verdict, Verdict::Pass);
     }
 }

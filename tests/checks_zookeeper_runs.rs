@@ -69,7 +69,6 @@ fn the_reference_server_keeps_every_guarantee_through_faults() {
         let mut s = load(name);
         // Small runs: the faults stay where the scenario puts them, the clients do less.
         s.workload.ops_per_client = Some(300);
-        s.checks.linearizable = Some(false);
         s.checks.zookeeper = true;
         s.checks.sync_read = true;
         for seed in 0..2 {

@@ -300,7 +300,7 @@ fn numbers_too_large_or_too_small_to_serve_are_refused_with_the_limit() {
         ),
         4,
         "workload.session_timeout_ms",
-        "at least 1 ms",
+        "at least 100 ms",
     );
     expect_error(
         &with(

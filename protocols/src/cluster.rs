@@ -56,6 +56,9 @@ pub enum Obs<E> {
     History(Record),
     /// A replica's protocol milestone.
     Replica(E),
+    /// A client broke one of its own rules (one operation open at a time): a bug in the client,
+    /// reported as a finding of the run.
+    ClientAssertion(String),
 }
 
 /// History `process` numbers from here on belong to servers, not clients (numbered from 0). A
@@ -128,6 +131,7 @@ impl<E: Debug> Debug for Obs<E> {
         match self {
             Obs::History(r) => write!(f, "history {r:?}"),
             Obs::Replica(e) => write!(f, "{e:?}"),
+            Obs::ClientAssertion(what) => write!(f, "client assertion: {what}"),
         }
     }
 }

@@ -6,8 +6,9 @@
 //! transaction log, and answered only after the fsync that covers it completes (ZooKeeper's
 //! `SyncRequestProcessor` before its `FinalRequestProcessor`). Every answer, watch notification and
 //! pong leaves in the order the requests arrived, across all sessions, so no client ever sees a
-//! write that a crash could still take back. Sessions expire on the server's tick; a restart rebuilds
-//! the tree from the log and gives every open session a fresh deadline.
+//! write that a crash could still take back; what is still queued for a connection when it closes
+//! is dropped with it. Sessions expire on the server's tick; a restart rebuilds the tree from the
+//! log and gives every open session a fresh deadline.
 
 use crate::cluster::{Node, Obs, Record, Replica, ReplicaCtx, Value, expiry_process};
 use crate::wire::{NoPeer, ToClient, ToServer, Wire};
@@ -217,6 +218,21 @@ impl ReferenceServer {
             }
             for record in entry.records {
                 ctx.record(Obs::History(record));
+            }
+        }
+    }
+
+    /// Drops what is still queued for `client`'s connection, which is gone: ZooKeeper writes an
+    /// answer to the connection its request came on (`ServerCnxn`), and an answer to a closed one is
+    /// lost. Everything queued before this moment was meant for the old connection, so none of it
+    /// may reach the client's next one: after a pause, a connection's stale `Connected` would hand
+    /// the client a session its new connection does not speak for (reference-nemesis seed 52), and
+    /// a stale close would cut the new connection.
+    fn forget_connection(&mut self, client: NodeId) {
+        for entry in &mut self.outgoing {
+            entry.messages.retain(|(to, _)| *to != client);
+            if entry.then_close == Some(client) {
+                entry.then_close = None;
             }
         }
     }
@@ -480,6 +496,7 @@ impl Replica for ReferenceServer {
                 if let Some(session) = self.connections.remove(&peer) {
                     self.watches.remove_session(session);
                 }
+                self.forget_connection(peer);
             }
         }
     }
@@ -504,5 +521,108 @@ impl crate::cluster::Protocol for ReferenceServer {
         _variant: &str,
     ) -> ReferenceServer {
         ReferenceServer::new(settings.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Client;
+    use crate::cluster::Protocol;
+    use crate::workload::WorkloadConfig;
+    use sim::disk::DiskConfig;
+    use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef};
+    use sim::net::NetworkConfig;
+    use sim::{NodeKind, World, WorldConfig};
+
+    /// One server paused from the start for `pause_ms`, one client asking for a 2 s session.
+    fn paused_world(pause_ms: f64) -> World<Node<ReferenceServer>> {
+        let workload: WorkloadConfig = serde_json::from_str(
+            r#"{"clients": 1, "duration_ms": 8000, "session_timeout_ms": 2000,
+                "mix": {"create_ephemeral": 1, "get_data": 1}}"#,
+        )
+        .unwrap();
+        let pause = FaultSpec {
+            at_ms: 0.0,
+            fault: FaultKind::Pause,
+            node: Some(NodeRef::Id(0)),
+            groups: None,
+            from: None,
+            to: None,
+            for_ms: Some(pause_ms),
+            unsynced: None,
+            mid_handler: None,
+            after_effects: None,
+        };
+        let config = WorldConfig {
+            seed: 1,
+            nodes: vec![NodeKind::Replica, NodeKind::Client],
+            network: NetworkConfig::default(),
+            fifo: ReferenceServer::FIFO,
+            disk: DiskConfig::default(),
+            nemesis: NemesisConfig {
+                scripted: vec![pause],
+                ..NemesisConfig::default()
+            },
+        };
+        World::new(config, move |id| {
+            if id.index() == 0 {
+                Node::Replica(ReferenceServer::new(ReferenceSettings::default()))
+            } else {
+                Node::Client(Box::new(Client::new(0, vec![NodeId(0)], workload.clone())))
+            }
+        })
+    }
+
+    /// The sessions of the `f` operations completed `ok`, in order.
+    fn completed(world: &World<Node<ReferenceServer>>, f: &str) -> Vec<SessionId> {
+        world
+            .observations()
+            .iter()
+            .filter_map(|o| match &o.observation {
+                Obs::History(r) if r.f == f && r.kind == LineType::Ok => r.session,
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The client's connection attempts time out (2 s / one server) while the server is paused;
+    /// on resume the server handles every parked Connect, each on a connection that was closed
+    /// after it but the last. Only the last one's session may reach the client; the first
+    /// attempt's `Connected`, sent on the new connection, had the client work in a session the
+    /// server did not tie to it, its ephemerals owned by another (reference-nemesis seed 52).
+    #[test]
+    fn an_answer_queued_for_a_closed_connection_never_reaches_the_next_one() {
+        let mut world = paused_world(5000.0);
+        world.run_until(SimTime::from_ms(4900), 1_000_000);
+        let attempts = world
+            .observations()
+            .iter()
+            .filter(|o| {
+                matches!(&o.observation, Obs::History(r)
+                    if r.f == "open_session" && r.kind == LineType::Invoke)
+            })
+            .count();
+        assert!(
+            attempts >= 3,
+            "{attempts} connection attempts before the resume"
+        );
+        // Past the stale sessions' deadlines (2 s after the resume) and the tick that sees them.
+        world.run_until(SimTime::from_ms(7500), 1_000_000);
+        let opened = completed(&world, "open_session");
+        let Some(Node::Replica(server)) = world.process(NodeId(0)) else {
+            panic!("the server runs");
+        };
+        let held = server.connections.get(&NodeId(1)).copied();
+        assert_eq!(opened.len(), 1, "one session opened: {opened:?}");
+        assert_eq!(
+            Some(opened[0]),
+            held,
+            "the client's session is its connection's"
+        );
+        // The stale attempts' sessions were created all the same, and the server expired them.
+        let expired = completed(&world, "close_session");
+        let stale: Vec<SessionId> = (1..opened[0].0).map(SessionId).collect();
+        assert_eq!(expired, stale);
     }
 }

@@ -70,6 +70,9 @@ fn default_mix() -> BTreeMap<OpKind, u32> {
 /// 100,000 operations per virtual second.
 pub const MAX_CLIENTS: u32 = 1_000;
 
+/// The shortest session timeout a client may ask for, in ms.
+pub const MIN_SESSION_TIMEOUT_MS: f64 = 100.0;
+
 /// The scenario's workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,12 +147,16 @@ impl WorkloadConfig {
             return Err(("keys".into(), "expected at least 1 key".into()));
         }
         ms("session_timeout_ms", self.session_timeout_ms)?;
-        // The client pings at a third of it: below a millisecond it would ping at a rate no
-        // server clamps (and at 0 ns it would spin at one instant).
-        if self.session_timeout_ms < 1.0 {
+        // The client's connect timeout is the requested timeout divided by the servers (as
+        // ZooKeeper's), and it pings at a third of it: below the bound no client can connect across
+        // a simulated network (and at 0 ns it would spin at one instant).
+        if self.session_timeout_ms < MIN_SESSION_TIMEOUT_MS {
             return Err((
                 "session_timeout_ms".into(),
-                format!("expected at least 1 ms, got {}", self.session_timeout_ms),
+                format!(
+                    "expected at least {MIN_SESSION_TIMEOUT_MS} ms (a client's connect timeout is this divided by the replicas), got {}",
+                    self.session_timeout_ms
+                ),
             ));
         }
         Ok(())

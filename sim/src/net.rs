@@ -314,8 +314,9 @@ pub enum Route {
         duplicate_at: Option<SimTime>,
         generation: u32,
     },
-    /// Hold until the link is unclogged.
-    Hold,
+    /// Hold until the link is unclogged; stamped with the channel generation, so that a reset in
+    /// the meantime discards it.
+    Hold { generation: u32 },
     /// Dropped; on an in-order channel the channel is reset as well.
     Drop(DropReason),
 }
@@ -473,7 +474,9 @@ impl Network {
             return Route::Drop(DropReason::Partition);
         }
         if self.is_clogged(from, to) {
-            return Route::Hold;
+            return Route::Hold {
+                generation: self.generation[p],
+            };
         }
         let lost = self.config.loss.sample(rng);
         if lost && !self.fifo {

@@ -54,6 +54,16 @@ pub struct Observed<O> {
     pub observation: O,
 }
 
+/// A message a clog holds, with the generation of the in-order channel it was sent on.
+struct Held<M> {
+    from: NodeId,
+    to: NodeId,
+    msg: M,
+    /// Its message-log entry, if it has one.
+    log: Option<u32>,
+    generation: u32,
+}
+
 /// One fault that fired.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultRecord {
@@ -236,7 +246,7 @@ struct Core<P: Process> {
     next_io: u64,
     last_sync_done: Vec<SimTime>,
     /// Messages held on clogged links, in send order.
-    held: Vec<(NodeId, NodeId, P::Msg, Option<u32>)>,
+    held: Vec<Held<P::Msg>>,
     /// The message log, if asked for: its capacity and the messages sent from `log_from` on.
     message_log: Option<(usize, Vec<MessageRecord>)>,
     log_from: SimTime,
@@ -343,7 +353,13 @@ impl<P: Process> Core<P> {
                     },
                 );
             }
-            Route::Hold => self.held.push((from, to, msg, log)),
+            Route::Hold { generation } => self.held.push(Held {
+                from,
+                to,
+                msg,
+                log,
+                generation,
+            }),
             Route::Drop(reason) => self.drop_message(from, to, &msg, reason, log),
         }
     }
@@ -1138,14 +1154,18 @@ impl<P: Process> World<P> {
     }
 
     /// Sends again, in their original order, the held messages whose link is no longer clogged.
+    /// A message whose in-order channel was reset while it was held died with that channel: sent
+    /// now, it would arrive on the next channel as if sent there.
     fn release_held(&mut self) {
-        let held = std::mem::take(&mut self.core.held);
-        for (from, to, msg, log) in held {
-            if self.core.net.is_clogged(from, to) {
-                self.core.held.push((from, to, msg, log));
+        for h in std::mem::take(&mut self.core.held) {
+            if self.core.net.is_clogged(h.from, h.to) {
+                self.core.held.push(h);
+            } else if !self.core.net.channel_alive(h.from, h.to, h.generation) {
+                self.core
+                    .drop_message(h.from, h.to, &h.msg, DropReason::ChannelReset, h.log);
             } else {
                 // Counted and logged when first sent: only routed now.
-                self.core.route(from, to, msg, log);
+                self.core.route(h.from, h.to, h.msg, h.log);
             }
         }
     }

@@ -92,7 +92,7 @@ fn events(world: &World<Node<Zab>>) -> Vec<At<'_>> {
                 node: o.node,
                 event,
             }),
-            Obs::History(_) => None,
+            Obs::History(_) | Obs::ClientAssertion(_) => None,
         })
         .collect()
 }
