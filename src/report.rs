@@ -22,50 +22,83 @@ pub const THROUGHPUT_PLOT: &str = "throughput.png";
 pub const MESSAGE_DIAGRAM: &str = "messages.svg";
 pub const MESSAGE_DIAGRAM_PNG: &str = "messages.png";
 
-/// The operations clients ran, one sample each, from the history: the one place that pairs a
-/// run's invocations with their completions and names how each ended. An `ok` line whose answer is
-/// a ZooKeeper error is an error reply; an operation still in flight when the run ended is open,
-/// its latency the time until the end.
-pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
-    let mut open: BTreeMap<u64, &Line> = BTreeMap::new();
-    let mut samples = Vec::new();
-    let ms = |t: u64| t as f64 / 1e6;
-    for line in history.iter().filter(|l| l.process < SERVER_PROCESS) {
+/// One client operation of a history: the index of its invocation and of the line that completed
+/// it, if one did before the run ended. Server-recorded transactions (session expiries) are not
+/// client operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operation {
+    pub invoke: usize,
+    pub done: Option<usize>,
+}
+
+/// The one place that pairs a run's invocations with their completions, in invocation order.
+pub fn operations(history: &[Line]) -> Vec<Operation> {
+    let mut open: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut ops = Vec::new();
+    for (i, line) in history.iter().enumerate() {
+        if line.process >= SERVER_PROCESS {
+            continue;
+        }
         match line.kind {
             LineType::Invoke => {
-                open.insert(line.process, line);
+                open.insert(line.process, i);
             }
             LineType::Ok | LineType::Fail | LineType::Info => {
-                let Some(invoke) = open.remove(&line.process) else {
-                    continue;
-                };
-                let outcome = match line.kind {
-                    LineType::Ok if line.value.get("err").is_some() => Outcome::ErrorReply,
-                    LineType::Ok => Outcome::Ok,
-                    LineType::Fail => Outcome::Fail,
-                    _ => Outcome::Info,
-                };
-                samples.push(OpSample {
-                    start_ms: ms(invoke.time),
-                    latency_ms: ms(line.time - invoke.time),
-                    op: invoke.f.clone(),
-                    outcome,
-                });
+                if let Some(invoke) = open.remove(&line.process) {
+                    ops.push(Operation {
+                        invoke,
+                        done: Some(i),
+                    });
+                }
             }
             LineType::Event => {}
         }
     }
-    for invoke in open.into_values() {
-        let start_ms = ms(invoke.time);
-        samples.push(OpSample {
-            start_ms,
-            latency_ms: (end_ms - start_ms).max(0.0),
-            op: invoke.f.clone(),
-            outcome: Outcome::Open,
-        });
+    ops.extend(
+        open.into_values()
+            .map(|invoke| Operation { invoke, done: None }),
+    );
+    ops.sort_by_key(|op| op.invoke);
+    ops
+}
+
+/// How a completed (or never completed) operation ended, in the plots' words. An `ok` line whose
+/// answer is a ZooKeeper error is an error reply; an operation still in flight when the run ended
+/// is open.
+pub fn outcome(history: &[Line], op: Operation) -> Outcome {
+    let Some(done) = op.done else {
+        return Outcome::Open;
+    };
+    let line = &history[done];
+    match line.kind {
+        LineType::Ok if line.value.get("err").is_some() => Outcome::ErrorReply,
+        LineType::Ok => Outcome::Ok,
+        LineType::Fail => Outcome::Fail,
+        _ => Outcome::Info,
     }
-    samples.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
-    samples
+}
+
+/// The operations clients ran, one sample each, from the history; an open operation's latency is
+/// the time until the end.
+pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
+    let ms = |t: u64| t as f64 / 1e6;
+    operations(history)
+        .into_iter()
+        .map(|op| {
+            let invoke = &history[op.invoke];
+            let start_ms = ms(invoke.time);
+            let latency_ms = match op.done {
+                Some(done) => ms(history[done].time - invoke.time),
+                None => (end_ms - start_ms).max(0.0),
+            };
+            OpSample {
+                start_ms,
+                latency_ms,
+                op: invoke.f.clone(),
+                outcome: outcome(history, op),
+            }
+        })
+        .collect()
 }
 
 /// Pairs each fault with the event that undid it (crash/restart, pause/resume, partition and
@@ -269,6 +302,17 @@ pub fn failed_checks(run: &Run) -> Vec<FailedCheck> {
         .collect()
 }
 
+/// The moments the protocol asked to mark (leader changes, ...).
+pub fn marks(run: &Run) -> Vec<Mark> {
+    run.marks
+        .iter()
+        .map(|(t, label)| Mark {
+            at_ms: t.as_ms_f64(),
+            label: label.clone(),
+        })
+        .collect()
+}
+
 /// Draws the run's plots into `dir`.
 pub fn plots(
     dir: &Path,
@@ -278,14 +322,7 @@ pub fn plots(
     end_ms: f64,
 ) -> Result<(), reports::ReportError> {
     let windows = fault_windows(&run.fault_log, end_ms);
-    let marks: Vec<Mark> = run
-        .marks
-        .iter()
-        .map(|(t, label)| Mark {
-            at_ms: t.as_ms_f64(),
-            label: label.clone(),
-        })
-        .collect();
+    let marks = marks(run);
     let failures = failed_checks(run);
     reports::latency_over_time(
         dir.join(LATENCY_PLOT),

@@ -4,6 +4,7 @@
 //! history checks, the protocol's invariants, and liveness after the fault window. It reads no
 //! file and prints nothing; the CLI does.
 
+use crate::page::{PageRecorder, PageRecording, PageWindow};
 use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
@@ -202,6 +203,8 @@ pub struct RunOptions {
     pub message_log: Option<(SimTime, usize)>,
     /// Run this variant of the protocol instead of the scenario's (named in the replay command).
     pub variant: Option<String>,
+    /// Record this window of the run for its run page (`crate::page`).
+    pub page: Option<PageWindow>,
 }
 
 impl Run {
@@ -226,6 +229,7 @@ impl RunOptions {
             scenario_path: scenario_path.to_string(),
             message_log: None,
             variant: None,
+            page: None,
         }
     }
 }
@@ -246,6 +250,8 @@ pub struct Run {
     /// The logged messages, if asked for, and the names of the nodes they travel between.
     pub messages: Vec<MessageRecord>,
     pub node_names: Vec<String>,
+    /// What the run page shows, if one was asked for.
+    pub page: Option<PageRecording>,
 }
 
 /// Runs `scenario` once with `options.seed` and checks it.
@@ -299,16 +305,24 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             )))
         }
     });
-    if let Some(sink) = options.trace {
-        world.set_trace_sink(sink);
+    let recorder = options
+        .page
+        .map(|window| PageRecorder::new(window, world.node_count()));
+    match (&recorder, options.trace) {
+        (Some(recorder), inner) => world.set_trace_sink(recorder.sink(inner)),
+        (None, Some(sink)) => world.set_trace_sink(sink),
+        (None, None) => {}
     }
     if options.prefix_hashes {
         world.keep_prefix_hashes();
     }
     if let Some((from, limit)) = options.message_log {
         world.log_messages(from, limit);
+    } else if recorder.is_some() {
+        // The page draws the messages of its window; it picks them from all of them.
+        world.log_messages(SimTime::ZERO, PAGE_MESSAGES);
     }
-    let (run_end, history, client_assertions) = run_world(&mut world, scenario);
+    let (run_end, history, client_assertions) = run_world(&mut world, scenario, recorder.as_ref());
     let samples = report::samples(&history, world.now().as_ms_f64());
     let (ops, ops_by_type) = reports::outcome_counts(&samples);
     let mut checks = Vec::new();
@@ -414,6 +428,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             .map(|i| format!("replica {i}"))
             .chain((0..clients).map(|c| format!("client {c}")))
             .collect(),
+        page: recorder.map(PageRecorder::finish),
     };
     run.results.metrics = report::metrics(
         &run,
@@ -516,6 +531,7 @@ mod panics {
 fn run_world<P: Protocol>(
     world: &mut World<Node<P>>,
     scenario: &Scenario,
+    recorder: Option<&PageRecorder>,
 ) -> (RunEnd, Vec<Line>, Vec<String>) {
     use sim::world::RunEnd as WorldEnd;
     const STEP: u64 = 1_000_000_000;
@@ -524,7 +540,7 @@ fn run_world<P: Protocol>(
     let mut client_assertions = Vec::new();
     loop {
         let until = SimTime(world.now().0.saturating_add(STEP).min(end.0));
-        let step_end = world.run_until(until, scenario.limits.max_events);
+        let step_end = advance(world, until, scenario.limits.max_events, recorder);
         let observations = world.observations();
         for o in &observations[seen..] {
             match &o.observation {
@@ -548,6 +564,34 @@ fn run_world<P: Protocol>(
             WorldEnd::EventLimit => RunEnd::EventLimit,
         };
         return (run_end, history, client_assertions);
+    }
+}
+
+/// The most messages a run page's run logs (a page draws those of its window).
+const PAGE_MESSAGES: usize = 5_000_000;
+
+/// Runs the world until `until` like `World::run_until`; while a page recorder's window is open,
+/// one event at a time, letting it look at every node after each.
+fn advance<P: Protocol>(
+    world: &mut World<Node<P>>,
+    until: SimTime,
+    max_events: u64,
+    recorder: Option<&PageRecorder>,
+) -> sim::world::RunEnd {
+    let Some(recorder) = recorder else {
+        return world.run_until(until, max_events);
+    };
+    loop {
+        if recorder.done() {
+            return world.run_until(until, max_events);
+        }
+        let next = world.stats().events.saturating_add(1).min(max_events);
+        let end = world.run_until(until, next);
+        recorder.observe(world);
+        match end {
+            sim::world::RunEnd::EventLimit if next < max_events => continue,
+            end => return end,
+        }
     }
 }
 

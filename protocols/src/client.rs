@@ -125,6 +125,26 @@ impl Client {
         }
     }
 
+    /// Where this client stands, in a few words, as a run page shows it at each step: its
+    /// connection, its session and the operation it has open.
+    pub fn status(&self) -> String {
+        let conn = match self.conn {
+            Conn::Disconnected if self.finished => "finished".to_string(),
+            Conn::Disconnected => "disconnected".to_string(),
+            Conn::Connecting { server, .. } => format!("connecting to {server}"),
+            Conn::Connected { server } => format!("connected to {server}"),
+        };
+        let session = match self.session {
+            Some(s) => format!(", session {:#x}", s.0),
+            None => String::new(),
+        };
+        let open = match self.open {
+            Some(f) => format!(", {f} open"),
+            None => String::new(),
+        };
+        format!("{conn}{session}{open}")
+    }
+
     /// ZooKeeper's read timeout: two thirds of the session timeout without hearing from the server.
     fn read_timeout(&self) -> SimDuration {
         SimDuration(self.timeout.as_nanos() * 2 / 3)

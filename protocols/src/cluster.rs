@@ -34,6 +34,24 @@ pub trait Replica: Sized {
     fn leadership(&self) -> Option<u64> {
         None
     }
+
+    /// What this replica believes right now, as a run page shows it at each step.
+    fn status(&self) -> ReplicaStatus;
+}
+
+/// A replica's own view of itself at one moment: what a student stepping through a run wants to
+/// see beside each replica. Positions are the protocol's own (a zxid in hex for ZAB).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaStatus {
+    /// `looking`, `following`, `leading`, `serving`, ..., with the stage where it matters
+    /// (`leading (discovery)`).
+    pub role: String,
+    /// The epoch, term or ballot round it is in.
+    pub term: u64,
+    /// The last position in its log (durable or not).
+    pub logged: String,
+    /// The last position it knows to be committed.
+    pub committed: String,
 }
 
 /// A process of a world running protocol `R`.

@@ -10,7 +10,9 @@
 //! is dropped with it. Sessions expire on the server's tick; a restart rebuilds the tree from the
 //! log and gives every open session a fresh deadline.
 
-use crate::cluster::{Node, Obs, Record, Replica, ReplicaCtx, Value, expiry_process};
+use crate::cluster::{
+    Node, Obs, Record, Replica, ReplicaCtx, ReplicaStatus, Value, expiry_process,
+};
 use crate::wire::{NoPeer, ToClient, ToServer, Wire};
 use crate::znode::watch::{Notification, WatchTable, watch_left_by};
 use crate::znode::{DataTree, Request, SessionId, Write, Zxid};
@@ -450,6 +452,16 @@ impl Replica for ReferenceServer {
     type Timer = Timer;
     type Stored = LoggedTxn;
     type Event = Event;
+
+    fn status(&self) -> ReplicaStatus {
+        // One server: everything it logged is committed once it is durable.
+        ReplicaStatus {
+            role: "serving".to_string(),
+            term: 0,
+            logged: format!("{:#x}", self.last_zxid.0),
+            committed: format!("{:#x}", self.last_zxid.0),
+        }
+    }
 
     fn on_input(&mut self, input: Input<Wire<NoPeer>, Timer>, ctx: &mut Ctx<'_, Node<Self>>) {
         match input {

@@ -71,6 +71,18 @@ pub struct Args {
     /// Start the diagram's messages at this virtual time (ms; before the run's end).
     #[arg(long, value_name = "MS", requires = "diagram", default_value_t = 0.0)]
     pub diagram_from: f64,
+    /// Write run.html into the store folder: a self-contained page to step through the run in a
+    /// browser (operations, faults, messages, every node's state at each event). One seed.
+    #[arg(long, conflicts_with = "seeds")]
+    pub page: bool,
+    /// Centre the page's window of events on this virtual time (ms, before the run's end).
+    /// Default: where the first failing check places its failure, else the run's start.
+    #[arg(long, value_name = "MS", requires = "page")]
+    pub page_at: Option<f64>,
+    /// How many trace lines (events) the page keeps around its centre, 100 to 1,000,000.
+    #[arg(long, value_name = "N", requires = "page", default_value_t = zksim::page::DEFAULT_EVENTS as u64,
+          value_parser = clap::value_parser!(u64).range(zksim::page::MIN_EVENTS as u64..=zksim::page::MAX_EVENTS as u64))]
+    pub page_events: u64,
     /// Run only shard K of N of the --seeds range (seeds whose offset from the start is K-1
     /// modulo N); `zksim merge` joins the shards' --json summaries.
     #[arg(long, value_name = "K/N", requires = "seeds", value_parser = Shard::parse)]
@@ -174,6 +186,14 @@ pub fn main(args: Args) -> Result<Outcome> {
             "--diagram-from: expected milliseconds from 0 to before the run's end ({} ms), got {}",
             scenario.end_ms(),
             args.diagram_from
+        );
+    }
+    if let Some(at) = args.page_at
+        && !(at.is_finite() && at >= 0.0 && at < scenario.end_ms())
+    {
+        bail!(
+            "--page-at: expected milliseconds from 0 to before the run's end ({} ms), got {at}",
+            scenario.end_ms()
         );
     }
     match &args.seeds {
@@ -302,6 +322,9 @@ fn run_one(
         );
     }
     let mut outcome = Outcome::from(run.verdict);
+    if args.page {
+        outcome = outcome.max(write_page(args, scenario, scenario_path, seed, &run, &dir)?);
+    }
     if args.check_determinism {
         let again = determinism(scenario, seed, scenario_path, &args.variant);
         println!("{}", again.describe(seed));
@@ -309,6 +332,53 @@ fn run_one(
     }
     println!("trace {}", run.results.trace_hash);
     Ok(outcome)
+}
+
+/// Runs the seed again, recording the page's window, and writes run.html. The page is a replay:
+/// its trace must be the first run's, or the page would show another run.
+fn write_page(
+    args: &Args,
+    scenario: &Scenario,
+    scenario_path: &str,
+    seed: u64,
+    first: &Run,
+    dir: &Path,
+) -> Result<Outcome> {
+    let centre = match args.page_at {
+        Some(ms) => sim::SimTime(sim::net::ms_to_ns(ms)),
+        None => zksim::page::default_centre(first),
+    };
+    let mut opts = options(seed, scenario_path, &args.variant);
+    opts.page = Some(zksim::page::PageWindow {
+        centre,
+        events: args.page_events as usize,
+    });
+    let run = match runner::run_isolated(scenario, opts) {
+        Ok(run) => run,
+        Err(p) => bail!(
+            "the run page's replay of seed {seed} panicked: {}",
+            p.message
+        ),
+    };
+    if run.results.trace_hash != first.results.trace_hash {
+        println!(
+            "page: NOT written: replaying seed {seed} for the page gave trace {} instead of {} (a determinism bug)",
+            run.results.trace_hash, first.results.trace_hash
+        );
+        return Ok(Outcome::Fail);
+    }
+    let path = dir.join(zksim::page::PAGE_FILE);
+    std::fs::write(&path, zksim::page::html(&run))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let page = run.page.as_ref().expect("recorded");
+    println!(
+        "page: {} (events {} to {} of {})",
+        path.display(),
+        page.lines.first().map_or(0, |l| l.index + 1),
+        page.lines.last().map_or(0, |l| l.index + 1),
+        page.total_lines
+    );
+    Ok(Outcome::Pass)
 }
 
 /// How many lines of a check's detail the summary shows; results.json has them all.

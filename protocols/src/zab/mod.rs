@@ -34,7 +34,7 @@ pub use messages::{PeerState, Txn, ZabMsg};
 pub use settings::ZabSettings;
 pub use variants::Variant;
 
-use crate::cluster::{Node, Protocol, ProtocolReport, Replica, ReplicaCtx};
+use crate::cluster::{Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus};
 use crate::wire::Wire;
 use crate::znode::{SessionId, Zxid};
 use database::Db;
@@ -569,6 +569,25 @@ impl Replica for Zab {
         match &self.state {
             State::Leading(l) if l.established => l.epoch.map(u64::from),
             _ => None,
+        }
+    }
+
+    fn status(&self) -> ReplicaStatus {
+        let role = match &self.state {
+            State::Looking => "looking".to_string(),
+            State::Following(f) if f.stage == FStage::Broadcast => {
+                format!("following {}", f.leader)
+            }
+            State::Following(f) => format!("following {} (syncing)", f.leader),
+            State::Leading(l) if l.established => "leading".to_string(),
+            State::Leading(l) if l.epoch.is_none() => "leading (discovery)".to_string(),
+            State::Leading(_) => "leading (syncing)".to_string(),
+        };
+        ReplicaStatus {
+            role,
+            term: u64::from(self.store.current_epoch),
+            logged: format!("{:#x}", self.store.last_zxid().0),
+            committed: format!("{:#x}", self.db.last_processed.0),
         }
     }
 }
