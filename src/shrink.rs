@@ -408,25 +408,30 @@ fn shorten_faults(s: &Scenario, _: &Size) -> Vec<(String, Scenario)> {
     out
 }
 
-/// Renumber a node reference after the cluster lost `replicas_dropped` replicas (ids at or above
-/// `first_dropped`) and keeps `clients` clients: `None` if the node is gone.
-fn renumber(r: &NodeRef, replicas: u32, kept_replicas: u32, kept_clients: u32) -> Option<NodeRef> {
+/// Renumber a node reference for a cluster that keeps the replicas `kept` (old ids, in order: the
+/// first becomes replica 0) of `replicas`, and its first `kept_clients` clients: `None` if the node
+/// is gone.
+fn renumber(r: &NodeRef, replicas: u32, kept: &[u32], kept_clients: u32) -> Option<NodeRef> {
     match r {
-        NodeRef::Id(i) if *i < replicas => (*i < kept_replicas).then_some(r.clone()),
+        NodeRef::Id(i) if *i < replicas => kept
+            .iter()
+            .position(|k| k == i)
+            .map(|new| NodeRef::Id(new as u32)),
         NodeRef::Id(i) => {
             let client = i - replicas;
-            (client < kept_clients).then(|| NodeRef::Id(kept_replicas + client))
+            (client < kept_clients).then(|| NodeRef::Id(kept.len() as u32 + client))
         }
         role => Some(role.clone()),
     }
 }
 
-/// The scenario with only the first `replicas` replicas and `clients` clients: faults naming a node
-/// that is gone are dropped, the others renumbered.
-fn resized(s: &Scenario, replicas: u32, clients: u32) -> Scenario {
+/// The scenario with only the replicas `kept` (renumbered in order) and the first `clients`
+/// clients: faults naming a node that is gone are dropped, the others renumbered.
+fn resized(s: &Scenario, kept: &[u32], clients: u32) -> Scenario {
     let mut t = s.clone();
     let old = s.cluster.replicas;
-    let map = |r: &NodeRef| renumber(r, old, replicas, clients);
+    let replicas = kept.len() as u32;
+    let map = |r: &NodeRef| renumber(r, old, kept, clients);
     t.cluster.replicas = replicas;
     t.workload.clients = clients;
     t.faults.scripted = s
@@ -470,22 +475,29 @@ fn fewer_clients(s: &Scenario, _: &Size) -> Vec<(String, Scenario)> {
         .map(|n| {
             (
                 format!("{c} clients → {n}"),
-                resized(s, s.cluster.replicas, n),
+                resized(s, &(0..s.cluster.replicas).collect::<Vec<_>>(), n),
             )
         })
         .collect()
 }
 
+/// Fewer replicas: the first `n` or the last `n` of them, renumbered. Keeping the last ones keeps
+/// the roles that follow from ids (ZooKeeper's election prefers the highest id, so a frozen fault
+/// on the leader n4 of five lands on n2, the leader of three).
 fn fewer_replicas(s: &Scenario, _: &Size) -> Vec<(String, Scenario)> {
     let r = s.cluster.replicas;
     let mut out = Vec::new();
     for n in [3, 1] {
-        if n < r && n >= 1 {
-            let mut t = resized(s, n, s.workload.clients);
+        if n >= r {
+            continue;
+        }
+        for (which, kept) in [("first", 0..n), ("last", r - n..r)] {
+            let kept: Vec<u32> = kept.collect();
+            let mut t = resized(s, &kept, s.workload.clients);
             if t.faults.max_down.is_some_and(|m| m >= n) {
                 t.faults.max_down = Some(n.saturating_sub(1) / 2);
             }
-            out.push((format!("{r} replicas → {n}"), t));
+            out.push((format!("{r} replicas → {n} (the {which} {n})"), t));
         }
     }
     out
@@ -593,4 +605,23 @@ fn calmer_network(s: &Scenario, _: &Size) -> Vec<(String, Scenario)> {
         out.push(("no duplicates".into(), t));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumber;
+    use sim::nemesis::NodeRef;
+
+    #[test]
+    fn keeping_the_last_replicas_renumbers_them_and_the_clients_after_them() {
+        let kept = [2, 3, 4];
+        let id = |i| Some(NodeRef::Id(i));
+        // Replicas 2..5 of five become 0..3; 0 and 1 are gone.
+        assert_eq!(renumber(&NodeRef::Id(4), 5, &kept, 2), id(2));
+        assert_eq!(renumber(&NodeRef::Id(2), 5, &kept, 2), id(0));
+        assert_eq!(renumber(&NodeRef::Id(1), 5, &kept, 2), None);
+        // Client 1 (node 6) follows the three replicas; client 2 (node 7) is dropped.
+        assert_eq!(renumber(&NodeRef::Id(6), 5, &kept, 2), id(4));
+        assert_eq!(renumber(&NodeRef::Id(7), 5, &kept, 2), None);
+    }
 }

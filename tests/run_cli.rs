@@ -445,15 +445,16 @@ fn the_merge_of_a_sweeps_shards_is_the_unsharded_sweep() {
     );
 }
 
-/// A buggy variant's failure shrinks to a much smaller scenario that fails the same check, and
-/// the printed replay command replays the shrunk run bit for bit.
+/// A buggy variant's failure shrinks to a much smaller scenario that fails the same check (five
+/// replicas to three, the isolated leader renumbered with them), and the printed replay command
+/// replays the shrunk run bit for bit.
 #[test]
 fn a_failure_shrinks_and_the_shrunk_scenario_replays_it() {
     let dir = temp_dir("shrink");
     let out_file = dir.join("shrunk.json");
     let out = run(&[
         "shrink",
-        &scenario("zab-isolate-leader-3"),
+        &scenario("zab-isolate-leader-5"),
         "--seed",
         "0",
         "--variant",
@@ -465,6 +466,7 @@ fn a_failure_shrinks_and_the_shrunk_scenario_replays_it() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("(fails prefix-agreement)"), "{stdout}");
     assert!(stdout.contains("5 clients → 1"), "{stdout}");
+    assert!(stdout.contains("5 replicas → 3"), "{stdout}");
     let shrunk: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
     assert_eq!(shrunk["cluster"]["variant"], "sync-no-trunc");
