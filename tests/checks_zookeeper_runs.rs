@@ -173,3 +173,94 @@ fn the_seeds_that_found_the_checker_wrong_pass() {
         }
     }
 }
+
+/// Mutants of real histories: every `changed` notification at the zxid of the successful
+/// `set_data` that fired it, turned into `deleted`. That write leaves the node in place, so no
+/// mutant may pass, even where a delete of the same node with an unknown zxid exists elsewhere
+/// in the history (which once let 26 of 56 such mutants through).
+#[test]
+fn a_notification_turned_into_another_type_fails_watch_order() {
+    use protocols::checks::zookeeper::{Level, Verdict as ZkVerdict, check_lines};
+    use sim::check::Budget;
+    use sim::history::LineType;
+    let budget = Budget {
+        timeout: Some(std::time::Duration::from_secs(20)),
+        ..Budget::default()
+    };
+    let (mut mutants, mut beside_a_floating_delete) = (0, 0);
+    for (name, seeds) in [("zab-lossy-3", 0..2), ("reference-nemesis", 0..2)] {
+        let mut s = load(name);
+        s.workload.ops_per_client = Some(300);
+        for seed in seeds {
+            let history = runner::run(&s, RunOptions::new(seed, &s.name)).history;
+            // The path each process's open operation names, and the zxid → path of every
+            // successful set_data.
+            let mut open = std::collections::BTreeMap::new();
+            let mut sets = std::collections::BTreeMap::new();
+            let mut lost_deletes = std::collections::BTreeSet::new();
+            for line in &history {
+                let p = line.value["path"].as_str().map(str::to_string);
+                match line.kind {
+                    LineType::Invoke => {
+                        open.insert(line.process, (line.f.clone(), p));
+                    }
+                    LineType::Ok | LineType::Info => {
+                        let Some((f, Some(p))) = open.remove(&line.process) else {
+                            continue;
+                        };
+                        match (line.kind, f.as_str(), line.zxid) {
+                            (LineType::Ok, "set_data", Some(z))
+                                if line.value.get("ok").is_some() =>
+                            {
+                                sets.insert(z, p);
+                            }
+                            (LineType::Info, "delete", _) => {
+                                lost_deletes.insert(p);
+                            }
+                            _ => {}
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (i, line) in history.iter().enumerate() {
+                let p = line.value["path"].as_str();
+                let fired_by_set = line
+                    .zxid
+                    .and_then(|z| sets.get(&z))
+                    .is_some_and(|q| Some(q.as_str()) == p);
+                if line.kind != LineType::Event || line.value["type"] != "changed" || !fired_by_set
+                {
+                    continue;
+                }
+                let mut mutant = history.clone();
+                mutant[i].value["type"] = "deleted".into();
+                let report = check_lines(&mutant, Level::Zookeeper, &budget)
+                    .unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+                assert_eq!(
+                    report.verdict,
+                    ZkVerdict::Violation,
+                    "{name} seed {seed}, `deleted` at history line {}:\n{report}",
+                    i + 2
+                );
+                // Where no write may delete the node, no write fires it at all; else the zxid
+                // names the set, which cannot.
+                assert!(
+                    report
+                        .violations
+                        .iter()
+                        .any(|v| ["wrong-type", "no-write-fires"].contains(&v.rule)),
+                    "{report}"
+                );
+                mutants += 1;
+                beside_a_floating_delete += usize::from(lost_deletes.contains(p.unwrap_or("")));
+            }
+        }
+    }
+    assert!(mutants >= 10, "only {mutants} mutants");
+    assert!(
+        beside_a_floating_delete >= 1,
+        "{beside_a_floating_delete} of {mutants}"
+    );
+    eprintln!("{mutants} mutants, {beside_a_floating_delete} beside a lost delete of their node");
+}

@@ -400,6 +400,67 @@ fn a_notification_no_write_explains_breaks_watch_order() {
     breaks_only(&h, Guarantee::WatchOrder, "no-write-fires");
 }
 
+/// Session 2 watches /a; the `set_data` at zxid 4 fires `changed`, reported as `kind`. Process 2
+/// (session 3) tries to delete /a and loses its connection: that delete floats, zxid unknown.
+fn notified_at_a_sets_zxid(kind: &str) -> H {
+    let mut h = start();
+    h.open(2, 3);
+    h.op(1, 2, "get_data", get("/a", true), data(3, 3, 0, "x"), 3);
+    h.invoke(2, 3, "delete", json!({"path": "/a", "version": -1}));
+    h.info(2, 3, "delete");
+    h.op(
+        0,
+        1,
+        "set_data",
+        set("/a", "y"),
+        json!({"ok": stat(3, 4, 1, "y")}),
+        4,
+    );
+    h.watch(1, 2, kind, "/a", 4);
+    h
+}
+
+#[test]
+fn a_notification_of_another_type_than_the_write_at_its_zxid_breaks_watch_order() {
+    // The zxid names the set_data, which leaves /a in place: `deleted` cannot be its
+    // notification, although the lost delete could have fired one at some other zxid.
+    let report = breaks_only(
+        &notified_at_a_sets_zxid("deleted"),
+        Guarantee::WatchOrder,
+        "wrong-type",
+    );
+    let roles: Vec<&str> = report.violations[0]
+        .involved
+        .iter()
+        .map(|i| i.role.as_str())
+        .collect();
+    assert_eq!(
+        roles,
+        ["left the watch", "the write at its zxid", "notification"]
+    );
+    assert_eq!(
+        notified_at_a_sets_zxid("changed")
+            .check(Level::Zookeeper)
+            .verdict,
+        Verdict::Valid
+    );
+    // A re-arm stamped with the set's zxid reads the tree it leaves: /a exists, so an `exists`
+    // watch left while /a was missing may be answered `created` at that zxid.
+    let mut h = start();
+    h.op(1, 2, "exists", get("/b", true), json!({"err": "NoNode"}), 3);
+    h.op(0, 1, "create", create("/b", "z"), created("/b", 4, "z"), 4);
+    h.op(
+        0,
+        1,
+        "set_data",
+        set("/b", "y"),
+        json!({"ok": stat(4, 5, 1, "y")}),
+        5,
+    );
+    h.watch(1, 2, "created", "/b", 5);
+    assert_eq!(h.check(Level::Zookeeper).verdict, Verdict::Valid);
+}
+
 #[test]
 fn data_seen_before_the_notification_breaks_watch_order() {
     // The set of /a is answered only with connection loss (its zxid unknown): a notification at

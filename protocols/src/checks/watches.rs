@@ -5,7 +5,7 @@
 //! and `exists` a data watch, `exists` answered `NoNode` too, `get_children` a child watch); a
 //! notification consumes the watches it answers (`created`, `changed`: the data watch; `deleted`:
 //! both; `child`: the child watch); the end of the session drops them all; a reconnect keeps them
-//! (the client re-arms them with SetWatches). Four rules:
+//! (the client re-arms them with SetWatches). Five rules:
 //!
 //! - `no-watch-held`: a notification answers a watch the session holds (a read whose answer is
 //!   unknown may have left one). A `deleted` that consumed a data and a child watch may come
@@ -15,6 +15,10 @@
 //!   notification under `WatchTable::trigger`'s rules, or under SetWatches's (`changed` also for
 //!   a node re-created, since its mzxid moved). The notification's own zxid need not be the
 //!   write's: a server re-arming watches on a reconnect stamps what it fires with its latest zxid;
+//! - `wrong-type`: the write the notification's zxid names, where its answer shows it changed the
+//!   node, fired that type or leaves the tree that type says (a re-arm reads the tree at the
+//!   server's last zxid): a `set_data` at that zxid rules out `deleted`, however many writes with
+//!   unknown zxids could have deleted the node elsewhere;
 //! - `notification-late`: no reply with a zxid at or above the notification's reached the session
 //!   after the watch was left and before the notification;
 //! - `missed-notification`: where the history decides it — a write with a known zxid whose answer
@@ -215,6 +219,39 @@ impl Effects {
                 wanted.contains(change) && family_match(parent, prefix)
             })
             .map(|&(.., op)| op)
+    }
+
+    /// The write at zxid `z` when its answer shows it changed `p` and it can have fired neither
+    /// a `kind` notification on `p` itself nor one stamped with its zxid on a re-arm.
+    ///
+    /// A notification's zxid names a write: the one that fired it (`WatchTable::trigger` runs as
+    /// the transaction is applied), or, on a re-arm, the last write the server had applied
+    /// (ZooKeeper's `DataTree.setWatches` decides from the tree at that zxid). Either way the
+    /// type must fit that write: fired by it (`created` by a creation of `p`, `changed` by a
+    /// data change, `deleted` by a deletion, `child` by a creation or deletion of a child), or
+    /// fitting the tree it leaves (`deleted` only if `p` is gone after it; `created`, `changed`
+    /// and `child` only if `p` exists). A write that does not change `p` says nothing about it.
+    fn contradicted_by(&self, kind: EventType, p: &str, z: u64) -> Option<usize> {
+        let at_z = |list: Option<&Vec<Fx>>| -> Vec<Fx> {
+            list.into_iter()
+                .flatten()
+                .filter(|f| f.sure && f.zxid == Some(z))
+                .copied()
+                .collect()
+        };
+        let own = at_z(self.node.get(p));
+        // Sorted stably by (zxid, op): a multi's changes to `p` stay in its order, so the last
+        // one is what the tree holds after it.
+        let last = own.last()?;
+        let exists_after = last.change != Change::Deleted;
+        let fired = |c: Change| own.iter().any(|f| f.change == c);
+        let fits = match kind {
+            EventType::NodeCreated => fired(Change::Created) || exists_after,
+            EventType::NodeDataChanged => fired(Change::DataChanged) || exists_after,
+            EventType::NodeDeleted => fired(Change::Deleted) || !exists_after,
+            EventType::NodeChildrenChanged => !at_z(self.parent.get(p)).is_empty() || exists_after,
+        };
+        (!fits).then_some(last.op)
     }
 
     /// The first change with a known zxid above `r` that surely fires watch `kind` on `p`, and
@@ -617,6 +654,28 @@ fn notified(
         return;
     }
     let Some(z) = event.zxid else { return };
+    if let Some(write) = fx.contradicted_by(kind, p, z) {
+        let mut involved = vec![
+            Involved::op("the write at its zxid", &h.ops[write]),
+            Involved::event("notification", event),
+        ];
+        left(&mut involved);
+        found.add(
+            "wrong-type",
+            format!(
+                "the {} notification on {p} at zxid {z} does not fit the write at zxid {z}, \
+                 which changed {p} otherwise",
+                kind.name()
+            ),
+            format!(
+                "a notification the write at zxid {z} fires on {p}, or one that fits the tree it \
+                 leaves"
+            ),
+            format!("{} on {p}", kind.name()),
+            involved,
+        );
+        return;
+    }
     for (_, w) in &consumed {
         let Some(s) = &w.sure else { continue };
         if s.reported {
