@@ -9,11 +9,17 @@ use std::fmt;
 /// ZooKeeper's `ZxidUtils`). The data tree never does arithmetic on it: it only stores the zxid the
 /// caller applies a write at, so the same tree serves a standalone replay (zxids 1, 2, 3, ...) and a
 /// replica that learns zxids from its leader.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Zxid(pub u64);
+
+/// In hex, as ZooKeeper's logs print zxids, so that the epoch reads off the high digits in traces
+/// (`Zxid(0x300000002)`: epoch 3, second transaction). Traces hash values, not this text.
+impl fmt::Debug for Zxid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Zxid({:#x})", self.0)
+    }
+}
 
 impl Zxid {
     /// The zxid of the state before any transaction: what the nodes present at start-up carry.
