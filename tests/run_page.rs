@@ -138,8 +138,44 @@ fn the_page_refuses_a_centre_after_the_run_and_a_window_out_of_bounds() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--page-at"));
     let out = zksim(&dir, &["run", &s, "--page", "--page-events", "5"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = zksim(&dir, &["run", &s, "--seeds", "0..2", "--page"]);
-    assert_eq!(out.status.code(), Some(2), "one seed only");
+}
+
+#[test]
+fn a_sweep_writes_a_page_for_every_seed_that_did_not_pass() {
+    let dir = std::env::temp_dir().join(format!("zksim-page-sweep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = zksim(
+        &dir,
+        &[
+            "run",
+            &scenario("zab-isolate-leader-3.json"),
+            "--variant",
+            "sync-no-trunc",
+            "--seeds",
+            "0..2",
+            "--no-plots",
+            "--page",
+            "--page-events",
+            "500",
+            "--out",
+            "sweep",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for seed in 0..2 {
+        let html = std::fs::read_to_string(dir.join(format!("sweep/seed-{seed}/run.html")))
+            .expect("a failing seed's folder holds its page");
+        let data = page_data(&html);
+        assert_eq!(data["run"]["seed"], seed);
+        assert_eq!(data["events"].as_array().unwrap().len(), 500);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn chromium() -> Option<PathBuf> {

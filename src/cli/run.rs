@@ -72,8 +72,10 @@ pub struct Args {
     #[arg(long, value_name = "MS", requires = "diagram", default_value_t = 0.0)]
     pub diagram_from: f64,
     /// Write run.html into the store folder: a self-contained page to step through the run in a
-    /// browser (operations, faults, messages, every node's state at each event). One seed.
-    #[arg(long, conflicts_with = "seeds")]
+    /// browser (operations, faults, messages, every node's state at each event). With --seeds,
+    /// into the folder of every seed that gets one (those that did not pass, or all with
+    /// --keep-all).
+    #[arg(long)]
     pub page: bool,
     /// Centre the page's window of events on this virtual time (ms, before the run's end).
     /// Default: where the first failing check places its failure, else the run's start.
@@ -323,7 +325,13 @@ fn run_one(
     }
     let mut outcome = Outcome::from(run.verdict);
     if args.page {
-        outcome = outcome.max(write_page(args, scenario, scenario_path, seed, &run, &dir)?);
+        match write_page(args, scenario, scenario_path, seed, &run, &dir)? {
+            Ok(written) => println!("page: {written}"),
+            Err(diverged) => {
+                println!("page: NOT written: {diverged}");
+                outcome = outcome.max(Outcome::Fail);
+            }
+        }
     }
     if args.check_determinism {
         let again = determinism(scenario, seed, scenario_path, &args.variant);
@@ -334,8 +342,9 @@ fn run_one(
     Ok(outcome)
 }
 
-/// Runs the seed again, recording the page's window, and writes run.html. The page is a replay:
-/// its trace must be the first run's, or the page would show another run.
+/// Runs the seed again, recording the page's window, and writes run.html; says where, or why the
+/// page was not written. The page is a replay: its trace must be the first run's, or the page
+/// would show another run.
 fn write_page(
     args: &Args,
     scenario: &Scenario,
@@ -343,7 +352,7 @@ fn write_page(
     seed: u64,
     first: &Run,
     dir: &Path,
-) -> Result<Outcome> {
+) -> Result<Result<String, String>> {
     let centre = match args.page_at {
         Some(ms) => sim::SimTime(sim::net::ms_to_ns(ms)),
         None => zksim::page::default_centre(first),
@@ -361,24 +370,22 @@ fn write_page(
         ),
     };
     if run.results.trace_hash != first.results.trace_hash {
-        println!(
-            "page: NOT written: replaying seed {seed} for the page gave trace {} instead of {} (a determinism bug)",
+        return Ok(Err(format!(
+            "replaying seed {seed} for the page gave trace {} instead of {} (a determinism bug)",
             run.results.trace_hash, first.results.trace_hash
-        );
-        return Ok(Outcome::Fail);
+        )));
     }
     let path = dir.join(zksim::page::PAGE_FILE);
     std::fs::write(&path, zksim::page::html(&run))
         .with_context(|| format!("cannot write {}", path.display()))?;
     let page = run.page.as_ref().expect("recorded");
-    println!(
-        "page: {} (events {} to {} of {})",
+    Ok(Ok(format!(
+        "{} (events {} to {} of {})",
         path.display(),
         page.lines.first().map_or(0, |l| l.index + 1),
         page.lines.last().map_or(0, |l| l.index + 1),
         page.total_lines
-    );
-    Ok(Outcome::Pass)
+    )))
 }
 
 /// How many lines of a check's detail the summary shows; results.json has them all.
@@ -773,7 +780,14 @@ fn sweep_seed(
     let events = run.results.events;
     let keep = run.verdict != Verdict::Pass || args.keep_all || !deterministic;
     let stored = if keep {
-        store::prepare(&seed_dir).and_then(|()| store::write(&seed_dir, &run, !args.no_plots))
+        store::prepare(&seed_dir)
+            .and_then(|()| store::write(&seed_dir, &run, !args.no_plots))
+            .and_then(|()| match args.page {
+                true => write_page(args, scenario, scenario_path, seed, &run, &seed_dir)?
+                    .map(drop)
+                    .map_err(|diverged| anyhow::anyhow!("run.html not written: {diverged}")),
+                false => Ok(()),
+            })
     } else {
         store::remove_stale(&seed_dir)
     };
