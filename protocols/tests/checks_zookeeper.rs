@@ -827,8 +827,9 @@ fn an_answer_that_reveals_a_lost_writes_zxid_places_it_there_only_where_it_may_f
         Verdict::Valid
     );
     // Invoked after its session saw zxid 5, it cannot hold zxid 4: not pinned there, and the read
-    // is not explained.
-    breaks_only(&revealed(true), Guarantee::ReadsAtZxid, "read-at-zxid");
+    // is not explained. No set of /a can be at or below 5, so version 1 there is convicted
+    // before any search.
+    breaks_only(&revealed(true), Guarantee::ReadsAtZxid, "from-the-future");
 }
 
 /// Session 2 holds a data watch on /a (and a child watch, with `child_watch`), /a is deleted at
@@ -870,4 +871,93 @@ fn a_deleted_node_with_a_data_and_a_child_watch_may_be_notified_twice_at_one_zxi
     for h in [deleted_notified(true, 3), deleted_notified(false, 2)] {
         assert_eq!(rules(&h.check(Level::Zookeeper)), ["no-watch-held"]);
     }
+}
+
+/// No search at all: a budget with one byte of memory ends every search at once.
+fn no_search_budget() -> Budget {
+    Budget {
+        timeout: Some(std::time::Duration::from_secs(5)),
+        memory_bytes: Some(1),
+        shrink_steps: 0,
+    }
+}
+
+/// `start()`, then session 1 loses 30 `set_data`s of /a (zxids unknown), then `read`.
+fn after_lost_sets(read: impl FnOnce(&mut H)) -> H {
+    let mut h = start();
+    for k in 0..30 {
+        h.invoke(0, 1, "set_data", set("/a", &format!("v{k}")));
+        h.info(0, 1, "set_data");
+    }
+    read(&mut h);
+    h
+}
+
+fn check_with(h: &H, budget: &Budget) -> Report {
+    let raw = read(&h.text(), None).expect("the history reads");
+    check(&raw, Level::Zookeeper, budget).expect("the history decodes")
+}
+
+#[test]
+fn evident_violations_are_convicted_without_a_search() {
+    let never_written =
+        after_lost_sets(|h| h.op(1, 2, "get_data", get("/a", false), data(3, 3, 0, "zz"), 3));
+    let future_zxid =
+        after_lost_sets(|h| h.op(1, 2, "get_data", get("/a", false), data(3, 9, 1, "v1"), 3));
+    // Version 2 at zxid 3: no lost set can be at or below 3 (each floats above 3, the zxid
+    // session 1 saw before it).
+    let future_version =
+        after_lost_sets(|h| h.op(1, 2, "get_data", get("/a", false), data(3, 3, 2, "x"), 3));
+    let children = after_lost_sets(|h| {
+        h.op(
+            1,
+            2,
+            "get_children",
+            get("/", false),
+            json!({"ok": {"children": ["a", "b", "zookeeper"], "stat": stat(0, 0, 0, "")}}),
+            3,
+        )
+    });
+    for (h, rule) in [
+        (never_written, "never-written"),
+        (future_zxid, "from-the-future"),
+        (future_version, "from-the-future"),
+        (children, "never-written"),
+    ] {
+        let report = check_with(&h, &no_search_budget());
+        assert_eq!(report.verdict, Verdict::Violation, "{report}");
+        assert_eq!(rules(&report), [rule], "{report}");
+        assert_eq!(broken(&report), [Guarantee::ReadsAtZxid], "{report}");
+    }
+    // What the lost sets may have written, and the version they may have reached above their
+    // floor, is no conviction.
+    let maybe =
+        after_lost_sets(|h| h.op(1, 2, "get_data", get("/a", false), data(3, 9, 1, "v7"), 9));
+    assert_eq!(
+        check_with(&maybe, &no_search_budget()).verdict,
+        Verdict::Valid
+    );
+}
+
+#[test]
+fn a_sequential_name_given_twice_is_convicted_without_a_search() {
+    let seq = json!({"path": "/s-", "data": "", "mode": "persistent_sequential"});
+    let mut h = after_lost_sets(|_| {});
+    h.op(
+        0,
+        1,
+        "create",
+        seq.clone(),
+        created("/s-0000000001", 4, ""),
+        4,
+    );
+    h.op(1, 2, "create", seq, created("/s-0000000001", 5, ""), 5);
+    let report = check_with(&h, &no_search_budget());
+    assert_eq!(report.verdict, Verdict::Violation, "{report}");
+    assert_eq!(rules(&report), ["sequential-reused"], "{report}");
+    // The reads are left undecided: the writes have no order to place them in.
+    assert_eq!(
+        report.guarantee(Guarantee::ReadsAtZxid).unwrap().verdict,
+        Verdict::Unknown
+    );
 }

@@ -10,6 +10,7 @@
 //! Everything here reads a finished history: it never runs inside a world, never panics on a
 //! history, and waits for nothing but the budget of the two searches it starts.
 
+mod evident;
 mod history;
 mod order;
 mod reads;

@@ -28,6 +28,9 @@ pub(crate) enum Explained {
     /// No order explains the answers: the search's counterexample, pointed at the history.
     No(Box<Counterexample>),
     Unknown(UnknownReason),
+    /// Not searched: a conviction that needs no search (`evident`) already decides the
+    /// guarantee.
+    NotSearched,
 }
 
 /// How the work went, for reports and benchmarks.
@@ -168,7 +171,7 @@ pub(crate) fn explain(
 /// For each floating write, the largest zxid shown before it was invoked: by an operation that
 /// had completed, or to its own session (replies and notifications). It takes a zxid above that.
 /// An implied expiry began with its session; it follows every write its session made.
-fn floating_floors(h: &History) -> Vec<u64> {
+pub(crate) fn floating_floors(h: &History) -> Vec<u64> {
     let mut floor: Vec<u64> = h
         .before
         .iter()

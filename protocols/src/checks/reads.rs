@@ -11,17 +11,20 @@
 
 use super::history::{History, Role};
 use super::order::Explained;
-use super::report::{Found, Guarantee, GuaranteeResult, Involved, Violation};
+use super::report::{Found, GuaranteeResult, Involved, Violation};
 
 /// Guarantee 2, given what the zxid order of writes and reads says (`order::explain` with
 /// reads) and whether the writes alone have an order (guarantee 1): if they have none, no order of
 /// the reads can be judged, and the verdict is unknown rather than a violation blamed on reads.
+///
+/// `found` holds what `evident` convicted without a search: those stand even when the writes
+/// have no order or the search runs out of budget.
 pub(crate) fn check_reads(
     h: &History,
+    mut found: Found,
     explained: Explained,
     writes_ordered: bool,
 ) -> (GuaranteeResult, Vec<Violation>) {
-    let mut found = Found::new(Guarantee::ReadsAtZxid);
     found.checked = h.ops.iter().filter(|op| op.role == Role::Read).count() as u64;
     if !writes_ordered {
         let why = "the writes alone have no order by zxid (linearizable-writes), so the reads \
@@ -30,7 +33,7 @@ pub(crate) fn check_reads(
     }
     let mut unknown = None;
     match explained {
-        Explained::Yes => {}
+        Explained::Yes | Explained::NotSearched => {}
         Explained::Unknown(reason) => unknown = Some(reason.to_string()),
         Explained::No(cx) => {
             let role = |i: usize| match h.ops[i].role {

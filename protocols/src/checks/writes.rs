@@ -16,18 +16,22 @@
 
 use super::history::{History, Role};
 use super::order::Explained;
-use super::report::{Found, Guarantee, GuaranteeResult, Involved, Violation};
+use super::report::{Found, GuaranteeResult, Involved, Violation};
 use std::collections::BTreeMap;
 
 /// Guarantee 1, given what the zxid order of the writes alone says (`order::explain` without
 /// reads).
-pub(crate) fn check_writes(h: &History, explained: Explained) -> (GuaranteeResult, Vec<Violation>) {
-    let mut found = Found::new(Guarantee::LinearizableWrites);
+/// `found` holds what `evident` convicted without a search.
+pub(crate) fn check_writes(
+    h: &History,
+    mut found: Found,
+    explained: Explained,
+) -> (GuaranteeResult, Vec<Violation>) {
     zxid_rules(h, &mut found);
     found.checked = h.ops.iter().filter(|op| op.is_write()).count() as u64;
     let mut unknown = None;
     match explained {
-        Explained::Yes => {}
+        Explained::Yes | Explained::NotSearched => {}
         Explained::Unknown(reason) => unknown = Some(reason.to_string()),
         Explained::No(cx) => {
             let mut involved: Vec<Involved> = cx

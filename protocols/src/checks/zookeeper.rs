@@ -9,10 +9,11 @@
 
 use super::history::History;
 use super::order::{self, Explained};
+use super::report::Found;
 pub use super::report::{
     Guarantee, GuaranteeResult, Involved, Level, MAX_LISTED, Report, Verdict, Violation,
 };
-use super::{reads, sessions, sync_read, watches, writes};
+use super::{evident, reads, sessions, sync_read, watches, writes};
 use sim::check::formats::RawHistory;
 use sim::check::{Budget, Error};
 use sim::history::Line;
@@ -45,22 +46,37 @@ pub fn check_lines(lines: &[Line], level: Level, budget: &Budget) -> Result<Repo
 }
 
 fn check_history(history: &History, level: Level, budget: &Budget) -> Result<Report, Error> {
+    // Convictions that need no search first: however many floating writes make the searches
+    // slow, these are decided (`evident`), and a guarantee they decide needs no search.
+    let floor = order::floating_floors(history);
+    let mut writes_found = Found::new(Guarantee::LinearizableWrites);
+    evident::check_writes(history, &floor, &mut writes_found);
+    let mut reads_found = Found::new(Guarantee::ReadsAtZxid);
+    evident::check_reads(history, &floor, &mut reads_found);
+    let writes_convicted = writes_found.count > 0;
+    let reads_convicted = reads_found.count > 0;
     let half = Budget {
         timeout: budget.timeout.map(|t| t / 2),
         ..budget.clone()
     };
     // The writes and reads together first: if one order by zxid explains them all, it explains
     // the writes alone too (reads only narrow where writes can go), so the common case orders the
-    // history once. Otherwise the writes alone say whether guarantee 1 holds.
-    let (with_reads, _) = order::explain(history, true, &half)?;
-    let writes_alone = match with_reads {
-        Explained::Yes => Explained::Yes,
+    // history once. Otherwise the writes alone say whether guarantee 1 holds. A search whose
+    // guarantee is already convicted is skipped, and the one left gets the whole budget.
+    let with_reads = match writes_convicted || reads_convicted {
+        true => Explained::NotSearched,
+        false => order::explain(history, true, &half)?.0,
+    };
+    let writes_alone = match (&with_reads, writes_convicted, reads_convicted) {
+        (Explained::Yes, ..) => Explained::Yes,
+        (_, true, _) => Explained::NotSearched,
+        (_, false, true) => order::explain(history, false, budget)?.0,
         _ => order::explain(history, false, &half)?.0,
     };
-    let writes_ordered = !matches!(writes_alone, Explained::No(_));
+    let writes_ordered = !writes_convicted && !matches!(writes_alone, Explained::No(_));
     let mut results = vec![
-        writes::check_writes(history, writes_alone),
-        reads::check_reads(history, with_reads, writes_ordered),
+        writes::check_writes(history, writes_found, writes_alone),
+        reads::check_reads(history, reads_found, with_reads, writes_ordered),
     ];
     results.extend(sessions::check_sessions(history));
     results.push(watches::check_watches(history));
