@@ -578,6 +578,37 @@ impl Model for ZnodeModel {
         Some(next)
     }
 
+    /// The order of the zxids and the settled parents came from determinate answers; a relaxed
+    /// write shows no zxid, so both are learned again from `ops` (else the chain would still
+    /// demand the relaxed write between its neighbours, and the shrinking would keep a "core"
+    /// that fails only because of that). Parents settled by creates `ops` lacks stay settled:
+    /// they are in other parts, which the shrinking of this part never relaxes.
+    fn relaxed(&self, ops: &[Operation<ZkInput, ZkOutput>]) -> Option<ZnodeModel> {
+        let mut model = ZnodeModel::for_history(ops);
+        model.reads_at_zxid = self.reads_at_zxid;
+        let created_here: BTreeSet<&str> = ops
+            .iter()
+            .flat_map(|op| creates_and_deletes(&op.input.request).0)
+            .map(|c| c.path.as_str())
+            .collect();
+        let placed: BTreeSet<u64> = ops.iter().filter_map(chained_zxid).collect();
+        for (zxid, parents) in &self.settled {
+            if !placed.contains(zxid) {
+                continue;
+            }
+            for q in parents {
+                if created_here.contains(q.as_str()) {
+                    continue;
+                }
+                let list = model.settled.entry(*zxid).or_default();
+                if !list.contains(q) {
+                    list.push(q.clone());
+                }
+            }
+        }
+        Some(model)
+    }
+
     fn partition(&self, ops: &[Operation<ZkInput, ZkOutput>]) -> Vec<Vec<usize>> {
         partition_with(ops, &self.settled)
     }

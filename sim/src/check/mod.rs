@@ -100,6 +100,18 @@ pub trait Model: Sync {
         format!("{state:?}")
     }
 
+    /// The model to check `ops` with, a history like the one this model was built for but with
+    /// some operations made indeterminate (the counterexample's shrinking). A model that learned
+    /// facts from its history's answers must forget those the relaxed operations gave: else it
+    /// refuses orders the relaxed history allows, and the shrinking blames too few operations.
+    /// `None` (the default): this model suits any history.
+    fn relaxed(&self, _ops: &[Operation<Self::Input, Self::Output>]) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
     /// Heap bytes `state` owns beyond `size_of::<State>()` (strings, maps), for the memory budget.
     /// An estimate is enough; the default suits states that own no heap memory.
     fn state_heap_bytes(&self, _state: &Self::State) -> usize {

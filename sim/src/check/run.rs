@@ -242,7 +242,40 @@ fn counterexample<M: Model>(
         .saturating_mul(SHRINK_TOTAL_FACTOR)
         .max(SHRINK_TOTAL_MIN_STEPS)
         .min(budget.shrink_steps);
-    let (core, core_minimal) = shrink(model, ops, &members, relevant, total, per_check, control);
+    // The culprit is the operation the search could not place (`blocking`, below); with it, the
+    // operations the search looked at. Those are checked to fail on their own before shrinking
+    // starts from them; if they do not (or the check is too hard), shrinking starts from the
+    // whole part, which is known to fail. Every set shrinking keeps was thus checked to fail.
+    let blocking_index = blocking_op(ops, part, &failure.longest);
+    let mut start = relevant;
+    if let Some(j) = members.iter().position(|&i| i == blocking_index)
+        && !start.contains(&j)
+    {
+        start.push(j);
+        start.sort_unstable();
+    }
+    let mut spent = 0;
+    let fails = |start: &[usize], spent: &mut u64| {
+        let candidate = relax_all_but(ops, &members, start);
+        let own = model.relaxed(&candidate);
+        let m = own.as_ref().unwrap_or(model);
+        let all: Vec<usize> = (0..members.len()).collect();
+        let (outcome, stats) = linear::search(m, &candidate, &all, control, per_check);
+        *spent += stats.steps;
+        matches!(outcome, Outcome::Violation(_))
+    };
+    if start.len() < members.len() && !fails(&start, &mut spent) {
+        start = (0..members.len()).collect();
+    }
+    let (core, core_minimal) = shrink(
+        model,
+        ops,
+        &members,
+        start,
+        total.saturating_sub(spent),
+        per_check,
+        control,
+    );
 
     let op_ref = |i: usize| {
         let op = &ops[i];
@@ -280,12 +313,11 @@ fn counterexample<M: Model>(
     // At the end of that prefix the search walked the pending calls up to the earliest completion
     // of an unplaced operation and found nothing to place.
     let unplaced = (0..part.len()).filter(|&k| !placed[k]);
-    let blocking_k = unplaced
-        .clone()
-        .filter(|&k| ops[part[k]].ret != u64::MAX)
-        .min_by_key(|&k| (ops[part[k]].ret, k))
-        .expect("a failing search leaves a determinate operation unplaced");
-    let blocking_ret = ops[part[blocking_k]].ret;
+    let blocking_k = part
+        .iter()
+        .position(|&i| i == blocking_index)
+        .expect("in the part");
+    let blocking_ret = ops[blocking_index].ret;
     let stuck = unplaced
         .filter(|&k| ops[part[k]].call <= blocking_ret)
         .map(|k| {
@@ -312,6 +344,44 @@ fn counterexample<M: Model>(
         blocking: op_ref(part[blocking_k]),
         stuck,
     }
+}
+
+/// The operation the failed search could not place: after the longest prefix it reached, the
+/// unplaced determinate operation that completes first (an index into `ops`).
+fn blocking_op<I, O>(ops: &[Operation<I, O>], part: &[usize], longest: &[u32]) -> usize {
+    let mut placed = vec![false; part.len()];
+    for &k in longest {
+        placed[k as usize] = true;
+    }
+    (0..part.len())
+        .filter(|&k| !placed[k] && ops[part[k]].ret != u64::MAX)
+        .min_by_key(|&k| (ops[part[k]].ret, k))
+        .map(|k| part[k])
+        .expect("a failing search leaves a determinate operation unplaced")
+}
+
+/// The part `members` with every operation made indeterminate but those at positions `kept`.
+fn relax_all_but<I: Clone, O: Clone>(
+    ops: &[Operation<I, O>],
+    members: &[usize],
+    kept: &[usize],
+) -> Vec<Operation<I, O>> {
+    let mut keep = vec![false; members.len()];
+    for &j in kept {
+        keep[j] = true;
+    }
+    members
+        .iter()
+        .zip(&keep)
+        .map(|(&i, &keep)| {
+            let mut op = ops[i].clone();
+            if !keep {
+                op.output = None;
+                op.ret = u64::MAX;
+            }
+            op
+        })
+        .collect()
 }
 
 /// Shrinks the operations whose answers and timing conflict. `members` is the failing part;
@@ -351,22 +421,12 @@ fn shrink<M: Model>(
             if left == 0 {
                 return (as_indices(core), false);
             }
-            let mut kept = vec![false; members.len()];
-            for &j in core[..at].iter().chain(&core[end..]) {
-                kept[j] = true;
-            }
-            let candidate: Vec<Operation<M::Input, M::Output>> = members
-                .iter()
-                .zip(&kept)
-                .map(|(&i, &keep)| {
-                    let mut op = ops[i].clone();
-                    if !keep {
-                        op.output = None;
-                        op.ret = u64::MAX;
-                    }
-                    op
-                })
-                .collect();
+            let kept: Vec<usize> = core[..at].iter().chain(&core[end..]).copied().collect();
+            let candidate = relax_all_but(ops, members, &kept);
+            // The model for the relaxed part: what it knew from the answers just relaxed no
+            // longer holds (`Model::relaxed`).
+            let own = model.relaxed(&candidate);
+            let m = own.as_ref().unwrap_or(model);
             // Relaxing many operations at once is a gamble that often explodes the search; such
             // checks get an eighth of the steps of a single-operation check.
             let allowed = if end - at > 1 {
@@ -375,7 +435,7 @@ fn shrink<M: Model>(
                 per_check
             };
             let cap = left.min(allowed);
-            let (outcome, stats) = linear::search(model, &candidate, &all, control, cap);
+            let (outcome, stats) = linear::search(m, &candidate, &all, control, cap);
             spent = spent.saturating_add(stats.steps);
             match outcome {
                 Outcome::Violation(_) => {
