@@ -58,28 +58,40 @@ fn status_at(data: &Value, pos: usize) -> Vec<Vec<String>> {
     status
 }
 
-/// A failing run's page, written into a fresh folder.
-fn failing_page(events: &str) -> (PathBuf, String, Value) {
-    let dir = std::env::temp_dir().join(format!("zksim-page-{}-{events}", std::process::id()));
+/// A fresh folder named for `name`.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("zksim-page-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let out = zksim(
-        &dir,
-        &[
-            "run",
-            &scenario("zab-isolate-leader-3.json"),
-            "--variant",
-            "sync-no-trunc",
-            "--seed",
-            "1",
-            "--no-plots",
-            "--page",
-            "--page-events",
-            events,
-            "--out",
-            "out",
-        ],
-    );
+    dir
+}
+
+/// Runs the failing `sync-no-trunc` variant on `zab-isolate-leader-3` in `dir` with a page of
+/// `events` lines, for `seeds` (`--seed N` or `--seeds A..B`), into `out`.
+fn run_failing_with_page(
+    dir: &Path,
+    seeds: [&str; 2],
+    events: &str,
+    out: &str,
+) -> std::process::Output {
+    let s = scenario("zab-isolate-leader-3.json");
+    let mut args = vec![
+        "run",
+        &s,
+        "--variant",
+        "sync-no-trunc",
+        "--no-plots",
+        "--page",
+    ];
+    args.extend(seeds);
+    args.extend(["--page-events", events, "--out", out]);
+    zksim(dir, &args)
+}
+
+/// A failing run's page, written into a fresh folder.
+fn failing_page(events: &str) -> (PathBuf, String, Value) {
+    let dir = fresh_dir(events);
+    let out = run_failing_with_page(&dir, ["--seed", "1"], events, "out");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(1), "the variant fails: {stdout}");
     assert!(stdout.contains("page: out/run.html"), "{stdout}");
@@ -142,26 +154,8 @@ fn the_page_refuses_a_centre_after_the_run_and_a_window_out_of_bounds() {
 
 #[test]
 fn a_sweep_writes_a_page_for_every_seed_that_did_not_pass() {
-    let dir = std::env::temp_dir().join(format!("zksim-page-sweep-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = zksim(
-        &dir,
-        &[
-            "run",
-            &scenario("zab-isolate-leader-3.json"),
-            "--variant",
-            "sync-no-trunc",
-            "--seeds",
-            "0..2",
-            "--no-plots",
-            "--page",
-            "--page-events",
-            "500",
-            "--out",
-            "sweep",
-        ],
-    );
+    let dir = fresh_dir("sweep");
+    let out = run_failing_with_page(&dir, ["--seeds", "0..2"], "500", "sweep");
     assert_eq!(
         out.status.code(),
         Some(1),

@@ -782,11 +782,13 @@ fn sweep_seed(
     let stored = if keep {
         store::prepare(&seed_dir)
             .and_then(|()| store::write(&seed_dir, &run, !args.no_plots))
-            .and_then(|()| match args.page {
-                true => write_page(args, scenario, scenario_path, seed, &run, &seed_dir)?
+            .and_then(|()| {
+                if !args.page {
+                    return Ok(());
+                }
+                write_page(args, scenario, scenario_path, seed, &run, &seed_dir)?
                     .map(drop)
-                    .map_err(|diverged| anyhow::anyhow!("run.html not written: {diverged}")),
-                false => Ok(()),
+                    .map_err(|diverged| anyhow::anyhow!("run.html not written: {diverged}"))
             })
     } else {
         store::remove_stale(&seed_dir)

@@ -99,14 +99,11 @@ impl PageRecorder {
         for i in 0..world.node_count() {
             let node = NodeId(i as u32);
             let status = status(world, node);
+            // Every line is kept until the window is full (then nothing observes any more), so a
+            // change belongs to the last kept line; `line` folds it into `base` if it falls out.
             if r.current[i] != status {
                 r.current[i] = status.clone();
-                if r.lines.back().is_some_and(|l| l.index == index) {
-                    r.changes.push_back((index, i, status));
-                } else if r.lines.is_empty() || !r.passed_centre {
-                    // Before the window's first line: part of its starting state.
-                    r.base[i] = status;
-                }
+                r.changes.push_back((index, i, status));
             }
         }
     }
