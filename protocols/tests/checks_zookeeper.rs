@@ -961,3 +961,30 @@ fn a_sequential_name_given_twice_is_convicted_without_a_search() {
         Verdict::Unknown
     );
 }
+
+#[test]
+fn a_sequential_name_may_come_again_after_its_parent_is_deleted_and_made_again() {
+    // The suffix counts the parent's children changes; a parent made again counts from zero
+    // (found by zab-short-tick-3 seed 9, where /k3 was deleted and created again).
+    let seq = json!({"path": "/p/s-", "data": "", "mode": "persistent_sequential"});
+    let remove = |path: &str| json!({"path": path, "version": -1});
+    let made_again = |lost_delete: bool| {
+        let mut h = start();
+        h.op(0, 1, "create", create("/p", ""), created("/p", 4, ""), 4);
+        h.op(0, 1, "create", seq.clone(), created("/p/s-0000000000", 5, ""), 5);
+        h.op(0, 1, "delete", remove("/p/s-0000000000"), json!({"ok": null}), 6);
+        if lost_delete {
+            h.invoke(0, 1, "delete", remove("/p"));
+            h.info(0, 1, "delete");
+        } else {
+            h.op(0, 1, "delete", remove("/p"), json!({"ok": null}), 7);
+        }
+        h.op(1, 2, "create", create("/p", ""), created("/p", 8, ""), 8);
+        h.op(1, 2, "create", seq.clone(), created("/p/s-0000000000", 9, ""), 9);
+        h
+    };
+    for lost_delete in [false, true] {
+        let report = made_again(lost_delete).check(Level::Zookeeper);
+        assert_eq!(report.verdict, Verdict::Valid, "{report}");
+    }
+}

@@ -13,7 +13,8 @@
 //! - `sequential-reused` (linearizable-writes): two creates answered with the same sequential
 //!   name. The suffix is the parent's count of child creations, which only grows (ZooKeeper's
 //!   `PrepRequestProcessor` takes it from the parent's cversion), so no name is given twice,
-//!   even after the first node is deleted.
+//!   even after the first node is deleted, unless the parent itself may have been deleted (and
+//!   made again, its count starting afresh) between the two creates.
 //!
 //! Each is a necessary condition of the search's model (`ZnodeModel` at read zxids): whatever it
 //! convicts, the search would too, given the time.
@@ -62,6 +63,8 @@ struct Written<'a> {
     set_at: BTreeMap<&'a str, Vec<(u64, bool)>>,
     /// Sequential names answered by successful creates: name → the op.
     sequential: Vec<(String, usize)>,
+    /// Nodes a delete may have removed, with its zxid as in `set_at`.
+    deleted: BTreeMap<&'a str, Vec<(u64, bool)>>,
 }
 
 /// What each write may have done: from its answer where known (nothing, if it failed), else
@@ -107,6 +110,7 @@ fn written<'a>(h: &'a History, floor: &[u64]) -> Written<'a> {
             }
             (Write::Create(c), None) => create(c, None),
             (Write::SetData(s), _) => set(&s.path, &s.data),
+            (Write::Delete(d), _) => w.deleted.entry(d.path.as_str()).or_default().push(at),
             (Write::Multi(m), answer) => {
                 let entries = match answer {
                     Some(Outcome::Ok(Reply::Multi(e))) if e.iter().all(Outcome::is_ok) => Some(e),
@@ -123,7 +127,10 @@ fn written<'a>(h: &'a History, floor: &[u64]) -> Written<'a> {
                             create(c, made);
                         }
                         SubOp::SetData(s) => set(&s.path, &s.data),
-                        SubOp::Delete(_) | SubOp::Check(_) => {}
+                        SubOp::Delete(d) => {
+                            w.deleted.entry(d.path.as_str()).or_default().push(at)
+                        }
+                        SubOp::Check(_) => {}
                     }
                 }
             }
@@ -261,10 +268,28 @@ pub(crate) fn check_reads(h: &History, floor: &[u64], found: &mut Found) {
 /// `sequential-reused`, added to linearizable-writes's `found`.
 pub(crate) fn check_writes(h: &History, floor: &[u64], found: &mut Found) {
     let w = written(h, floor);
+    // Whether the parent of `name` may have been deleted between the zxids of creates `j` and
+    // `i`: a delete placed strictly between them, or a floating one whose floor is below the
+    // later (it may have taken any zxid above its floor).
+    let parent_may_be_remade = |name: &str, j: usize, i: usize| {
+        let (a, b) = (h.ops[j].zxid.unwrap_or(0), h.ops[i].zxid.unwrap_or(0));
+        let (lo, hi) = (a.min(b), a.max(b));
+        path::parent(name)
+            .and_then(|p| w.deleted.get(p))
+            .is_some_and(|at| {
+                at.iter().any(|&(z, placed)| {
+                    if placed {
+                        lo < z && z < hi
+                    } else {
+                        z < hi
+                    }
+                })
+            })
+    };
     let mut first: BTreeMap<&str, usize> = BTreeMap::new();
     for (name, i) in &w.sequential {
         match first.get(name.as_str()) {
-            Some(&j) if j != *i => found.add(
+            Some(&j) if j != *i && !parent_may_be_remade(name, j, *i) => found.add(
                 "sequential-reused",
                 format!("two creates were both answered with the sequential name {name}"),
                 "a new suffix for every sequential create under a parent (the parent's count of \
