@@ -971,8 +971,22 @@ fn a_sequential_name_may_come_again_after_its_parent_is_deleted_and_made_again()
     let made_again = |lost_delete: bool| {
         let mut h = start();
         h.op(0, 1, "create", create("/p", ""), created("/p", 4, ""), 4);
-        h.op(0, 1, "create", seq.clone(), created("/p/s-0000000000", 5, ""), 5);
-        h.op(0, 1, "delete", remove("/p/s-0000000000"), json!({"ok": null}), 6);
+        h.op(
+            0,
+            1,
+            "create",
+            seq.clone(),
+            created("/p/s-0000000000", 5, ""),
+            5,
+        );
+        h.op(
+            0,
+            1,
+            "delete",
+            remove("/p/s-0000000000"),
+            json!({"ok": null}),
+            6,
+        );
         if lost_delete {
             h.invoke(0, 1, "delete", remove("/p"));
             h.info(0, 1, "delete");
@@ -980,7 +994,14 @@ fn a_sequential_name_may_come_again_after_its_parent_is_deleted_and_made_again()
             h.op(0, 1, "delete", remove("/p"), json!({"ok": null}), 7);
         }
         h.op(1, 2, "create", create("/p", ""), created("/p", 8, ""), 8);
-        h.op(1, 2, "create", seq.clone(), created("/p/s-0000000000", 9, ""), 9);
+        h.op(
+            1,
+            2,
+            "create",
+            seq.clone(),
+            created("/p/s-0000000000", 9, ""),
+            9,
+        );
         h
     };
     for lost_delete in [false, true] {

@@ -127,9 +127,7 @@ fn written<'a>(h: &'a History, floor: &[u64]) -> Written<'a> {
                             create(c, made);
                         }
                         SubOp::SetData(s) => set(&s.path, &s.data),
-                        SubOp::Delete(d) => {
-                            w.deleted.entry(d.path.as_str()).or_default().push(at)
-                        }
+                        SubOp::Delete(d) => w.deleted.entry(d.path.as_str()).or_default().push(at),
                         SubOp::Check(_) => {}
                     }
                 }
@@ -277,13 +275,11 @@ pub(crate) fn check_writes(h: &History, floor: &[u64], found: &mut Found) {
         path::parent(name)
             .and_then(|p| w.deleted.get(p))
             .is_some_and(|at| {
-                at.iter().any(|&(z, placed)| {
-                    if placed {
-                        lo < z && z < hi
-                    } else {
-                        z < hi
-                    }
-                })
+                at.iter().any(
+                    |&(z, placed)| {
+                        if placed { lo < z && z < hi } else { z < hi }
+                    },
+                )
             })
     };
     let mut first: BTreeMap<&str, usize> = BTreeMap::new();
