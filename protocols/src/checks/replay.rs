@@ -11,11 +11,11 @@
 //! order. What is left to decide is where the *floating* writes go (answered without a zxid, or
 //! not answered): at any place after their earliest position, or nowhere. The replay leaves each
 //! one out until an answer cannot be explained without it. Then, for the point that failed, it
-//! tries each floating write that changes something the point observes, at a few places: just
-//! before the point; at the gap of a zxid the point's answer shows and no known write has (the
-//! floating write's own zxid, as the answer reveals it); just after the last operation that
-//! observed what the write changes; and last, every place from its earliest on, skipping ahead
-//! past the operations that refuse it. Choices that lead nowhere are undone (depth-first, with the
+//! tries each floating write that changes something the point observes, at a few places: at the
+//! gap of a zxid that no known write has and that the point's answer, or a later answer observing
+//! what the write changes, shows (the floating write's own zxid, as an answer reveals it); just
+//! before the point; just after the last operation that observed what the write changes; and
+//! last, every place from its earliest on, skipping ahead past the operations that refuse it. Choices that lead nowhere are undone (depth-first, with the
 //! order so far and copies of the state every `CHECKPOINT_EVERY` operations, made only once a
 //! point needed a floating write). It tries one floating write per point first, then more
 //! (iterative deepening, `PASSES`).
@@ -219,16 +219,48 @@ pub(crate) fn explains(
         .iter()
         .map(|&f| Footprint::of(&ops[f], &ephemeral))
         .collect();
+    // The zxids each point's answer shows that no known write has: floating writes' own.
+    let mut revealing: Vec<(usize, Vec<u64>)> = Vec::new();
+    for (p, &i) in points.iter().enumerate() {
+        let mut zxids = Vec::new();
+        if let Some(output) = &ops[i].output {
+            output.outcome.map(|r| {
+                r.map_zxids(&mut |z| {
+                    if z.0 != 0 && known.binary_search(&z.0).is_err() && !zxids.contains(&z.0) {
+                        zxids.push(z.0);
+                    }
+                })
+            });
+        }
+        if !zxids.is_empty() {
+            revealing.push((p, zxids));
+        }
+    }
+    // For each floating write, the points that reveal a zxid and observe what it changes, with
+    // the zxids they reveal.
+    let revealed_to: Vec<Vec<(usize, &[u64])>> = float_prints
+        .iter()
+        .map(|print| {
+            revealing
+                .iter()
+                .filter(|(p, _)| {
+                    let observes = Footprint::of(&ops[points[*p]], &ephemeral).observes;
+                    meets(&print.touches, &observes)
+                })
+                .map(|(p, zxids)| (*p, zxids.as_slice()))
+                .collect()
+        })
+        .collect();
     let mut spent = 0;
     for (max_depth, scans) in PASSES {
         let mut r = Replay {
             model,
             ops,
-            known,
             ephemeral: &ephemeral,
             points: &points,
             floats: &floats,
             float_prints: &float_prints,
+            revealed_to: &revealed_to,
             placed: vec![false; floats.len()],
             log: Vec::new(),
             checkpoints: vec![(0, model.init())],
@@ -252,7 +284,6 @@ pub(crate) fn explains(
 struct Replay<'a> {
     model: &'a ZnodeModel,
     ops: &'a [Op],
-    known: &'a [u64],
     /// Ephemeral creates by session (for what a close touches).
     ephemeral: &'a [(SessionId, &'a str)],
     /// Points (indices into `ops`) in order.
@@ -260,6 +291,9 @@ struct Replay<'a> {
     /// Floating writes (indices into `ops`) and their footprints.
     floats: &'a [usize],
     float_prints: &'a [Footprint<'a>],
+    /// For each floating write, the points (in order) whose answers show zxids no known write
+    /// has and observe what the write changes, and those zxids.
+    revealed_to: &'a [Vec<(usize, &'a [u64])>],
     placed: Vec<bool>,
     /// The order so far: point `k` is entry `2k`, floating write `k` is entry `2k + 1`.
     log: Vec<usize>,
@@ -471,17 +505,6 @@ impl<'a> Replay<'a> {
     fn options(&self, p: usize, after: Option<usize>) -> Vec<Opt> {
         let point = &self.ops[self.points[p]];
         let observed = Footprint::of(point, self.ephemeral).observes;
-        // Zxids the point's answer shows that no known write has: a floating write's own.
-        let mut revealed = Vec::new();
-        if let Some(output) = &point.output {
-            output.outcome.map(|r| {
-                r.map_zxids(&mut |z| {
-                    if z.0 != 0 && self.known.binary_search(&z.0).is_err() {
-                        revealed.push(z.0);
-                    }
-                })
-            });
-        }
         // Single tries of every floating write come before the scans, which cost more.
         let mut options = Vec::new();
         let mut scans = Vec::new();
@@ -501,18 +524,26 @@ impl<'a> Replay<'a> {
                 .iter()
                 .rposition(|&e| e % 2 == 0 && self.op(e).call < float.call)
                 .map_or(0, |n| n + 1);
-            let mut at = vec![self.log.len()];
-            // The gap of zxid `v`: before the first point at or above it.
-            for &v in &revealed {
-                let n = self.log.iter().position(|&e| {
-                    e % 2 == 0
-                        && (self.op(e).output.as_ref())
-                            .and_then(|o| o.zxid)
-                            .is_some_and(|z| z.0 >= v)
-                });
-                at.push(n.unwrap_or(self.log.len()));
+            // First the gaps of the zxids that this point's answer, or a later answer that
+            // observes what the write changes, shows and no known write has: the floating
+            // write's own zxid, maybe. A gap a later answer shows is where the write must be for
+            // that answer, so trying it first spares undoing this choice when that answer comes.
+            // The gap of zxid `v` is before the first point at or above it.
+            let mut at = Vec::new();
+            for &(_, zxids) in self.revealed_to[k].iter().filter(|(q, _)| *q >= p) {
+                for &v in zxids {
+                    let n = self.log.iter().position(|&e| {
+                        e % 2 == 0
+                            && (self.op(e).output.as_ref())
+                                .and_then(|o| o.zxid)
+                                .is_some_and(|z| z.0 >= v)
+                    });
+                    at.push(n.unwrap_or(self.log.len()));
+                }
             }
-            // Just after the last operation that observed what the write changes.
+            // Then just before the point.
+            at.push(self.log.len());
+            // Then just after the last operation that observed what the write changes.
             let last = self
                 .log
                 .iter()
@@ -717,6 +748,40 @@ mod tests {
             .point(5, create("/b"), made("/b", 5))
             .point(6, read("/a"), data(stat(1, 3, 1, 1, 0, 0)));
         assert!(ops.explained().0);
+    }
+
+    #[test]
+    fn a_floating_write_goes_first_to_the_zxid_a_later_answer_reveals() {
+        // The delete of /a/c (answer unknown) is needed by the NoNode at zxid 1,000, and a later
+        // read of /a shows that it took zxid 300 (the pzxid of /a), among many unrelated creates.
+        // Placed just before the NoNode, the read would refuse it, and scanning back for its place
+        // costs a replay of the whole log per place: more than the replay may spend here.
+        let mut ops = Ops(Vec::new())
+            .point(1, create("/a"), made("/a", 1))
+            .point(2, create("/a/c"), made("/a/c", 2))
+            .float(2, delete("/a/c"));
+        for z in (3..1_000).filter(|&z| z != 300) {
+            let b = format!("/b{z}");
+            ops = ops.point(z, create(&b), made(&b, z));
+        }
+        let ops = ops
+            .point(
+                1_000,
+                delete("/a/c"),
+                Outcome::Err(crate::znode::ZkError::NoNode),
+            )
+            .point(
+                1_001,
+                children("/a"),
+                Outcome::Ok(Reply::Children(Children {
+                    children: vec![],
+                    stat: stat(1, 1, 300, 0, 2, 0),
+                })),
+            );
+        let (explained, steps) = ops.explained();
+        assert!(explained);
+        // One replay of the points, and one of those after the placed write.
+        assert!(steps < 3_000, "{steps} steps");
     }
 
     #[test]
