@@ -19,6 +19,7 @@ mod report;
 mod sessions;
 mod sync_read;
 mod watches;
+pub mod witness;
 mod writes;
 pub mod zookeeper;
 

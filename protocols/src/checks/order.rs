@@ -128,7 +128,9 @@ pub(crate) fn explain(
         &known,
         limit,
         &mut effort.replay_steps,
-    ) {
+    )
+    .is_some()
+    {
         return Ok((Explained::Yes, effort));
     }
     // Else part by part, and the exact search for the parts the replay cannot explain.
@@ -141,7 +143,7 @@ pub(crate) fn explain(
     let mut stuck: Vec<usize> = Vec::new();
     for part in &parts {
         let limit = REPLAY_STEPS_PER_OP * part.len() as u64 + 10_000;
-        if !replay::explains(&model, &ops, part, &known, limit, &mut effort.replay_steps) {
+        if replay::explains(&model, &ops, part, &known, limit, &mut effort.replay_steps).is_none() {
             effort.searched += 1;
             stuck.extend(part);
         }

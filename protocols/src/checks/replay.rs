@@ -175,8 +175,9 @@ struct Frame {
 /// `call`; indeterminate ones float from their `call`) on `model`, which must not expect the
 /// operations split any other way (a model built for the whole history knows the order of each of
 /// its own parts' zxids; `ZnodeModel::default()` knows none and takes any set). `known` holds the
-/// zxids of the writes whose zxid is known, sorted. Returns whether it found an order the model
-/// accepts within `limit` model steps, and adds the steps it took to `steps`.
+/// zxids of the writes whose zxid is known, sorted. Returns the order the model accepts (indices
+/// into `ops`; the floating writes left out did not take effect), if it found one within `limit`
+/// model steps, and adds the steps it took to `steps`.
 pub(crate) fn explains(
     model: &ZnodeModel,
     ops: &[Op],
@@ -184,7 +185,7 @@ pub(crate) fn explains(
     known: &[u64],
     limit: u64,
     steps: &mut u64,
-) -> bool {
+) -> Option<Vec<usize>> {
     let mut points: Vec<usize> = part
         .iter()
         .copied()
@@ -271,14 +272,17 @@ pub(crate) fn explains(
         };
         let explained = r.run();
         spent = r.steps;
-        // Without floating writes there is nothing to choose: one replay decides.
-        if explained || floats.is_empty() || spent > limit {
+        if explained {
             *steps += spent;
-            return explained;
+            return Some(r.log.iter().map(|&e| r.index(e)).collect());
+        }
+        // Without floating writes there is nothing to choose: one replay decides.
+        if floats.is_empty() || spent > limit {
+            break;
         }
     }
     *steps += spent;
-    false
+    None
 }
 
 struct Replay<'a> {
@@ -308,12 +312,16 @@ struct Replay<'a> {
 }
 
 impl<'a> Replay<'a> {
+    /// The index into `ops` of an entry of the log.
+    fn index(&self, entry: usize) -> usize {
+        match entry % 2 {
+            0 => self.points[entry / 2],
+            _ => self.floats[entry / 2],
+        }
+    }
+
     fn op(&self, entry: usize) -> &'a Op {
-        let k = entry / 2;
-        &self.ops[match entry % 2 {
-            0 => self.points[k],
-            _ => self.floats[k],
-        }]
+        &self.ops[self.index(entry)]
     }
 
     fn footprint(&self, entry: usize) -> Footprint<'a> {
@@ -679,7 +687,7 @@ mod tests {
             let model = ZnodeModel::default().at_read_zxids();
             let all: Vec<usize> = (0..self.0.len()).collect();
             let mut steps = 0;
-            let ok = explains(&model, &self.0, &all, &known, 10_000, &mut steps);
+            let ok = explains(&model, &self.0, &all, &known, 10_000, &mut steps).is_some();
             (ok, steps)
         }
     }
