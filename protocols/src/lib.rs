@@ -10,3 +10,4 @@ pub mod wire;
 pub mod workload;
 pub mod zab;
 pub mod znode;
+pub mod zookeeper;

@@ -17,6 +17,7 @@ use super::messages::{Txn, ZabMsg};
 use super::{Cx, FStage, LStage, PendingSync, Proposal, State, SyncOrigin, Variant, Zab, ZabEvent};
 use crate::cluster::ReplicaCtx;
 use crate::znode::{SessionId, Write, Zxid};
+use crate::zookeeper::server;
 use sim::NodeId;
 use std::collections::BTreeSet;
 
@@ -139,7 +140,7 @@ impl Zab {
             self.apply_committed(p.txn, ctx);
             ctx.report(ZabEvent::Committed {
                 zxid,
-                chain: self.db.chain,
+                chain: self.zk.db.chain,
             });
             committed = true;
         }
@@ -149,24 +150,12 @@ impl Zab {
         }
     }
 
-    /// Applies a committed transaction (Zab's deliver), keeps the session tracker in step, and
-    /// answers the clients of this server.
+    /// Applies a committed transaction (Zab's deliver) through the front end, which keeps the
+    /// session tracker in step and answers the clients of this server.
     pub(crate) fn apply_committed(&mut self, txn: Txn, ctx: &mut Cx<'_>) {
-        match self.db.apply(&txn) {
+        match server::commit(self, &txn, ctx) {
             Err(e) => self.violation(ctx, e),
-            Ok(applied) => {
-                self.report_applied(ctx);
-                match txn.write {
-                    Write::OpenSession => self.tracker.add(txn.session, txn.timeout_ms, ctx.now()),
-                    Write::CloseSession if applied.outcome.is_ok() => {
-                        self.tracker.remove(txn.session)
-                    }
-                    _ => {}
-                }
-                if self.is_serving() {
-                    self.deliver(&txn, &applied, ctx);
-                }
-            }
+            Ok(_) => self.report_applied(ctx),
         }
     }
 
@@ -245,7 +234,7 @@ impl Zab {
         ) {
             return;
         }
-        if zxid <= self.db.last_processed {
+        if zxid <= self.zk.db.last_processed {
             // Logged before this connection and applied when the database was loaded.
             return;
         }
@@ -345,7 +334,7 @@ impl Zab {
             h.round_acked = h.round_acked.max(round);
         }
         for s in touches {
-            self.tracker.touch(s, now);
+            self.zk.tracker.touch(s, now);
         }
         self.release_syncs(ctx);
     }
@@ -356,7 +345,7 @@ impl Zab {
             return;
         };
         let leader = f.leader;
-        let touches = self.touches.take();
+        let touches = self.zk.touches.take();
         ctx.send_peer(leader, ZabMsg::Ping { round, touches });
     }
 
@@ -404,7 +393,7 @@ impl Zab {
     ) {
         let through_quorum = self.variant == Variant::SyncThroughQuorum;
         if origin == SyncOrigin::Local && !through_quorum {
-            self.sync_done(session, xid, ctx);
+            server::synced(self, session, xid, ctx);
             return;
         }
         let State::Leading(l) = &mut self.state else {
@@ -442,7 +431,7 @@ impl Zab {
 
     /// Answers, in arrival order, the pending syncs whose conditions hold.
     pub(crate) fn release_syncs(&mut self, ctx: &mut Cx<'_>) {
-        let (n, committed) = (self.n, self.db.last_processed);
+        let (n, committed) = (self.n, self.zk.db.last_processed);
         let State::Leading(l) = &mut self.state else {
             return;
         };
@@ -469,26 +458,18 @@ impl Zab {
                         xid: p.xid,
                     },
                 ),
-                SyncOrigin::Local => self.sync_done(p.session, p.xid, ctx),
+                SyncOrigin::Local => server::synced(self, p.session, p.xid, ctx),
             }
         }
     }
 
     /// Every tick: the established leader expires sessions by proposing closeSession
     /// (`SessionTrackerImpl` → `PrepRequestProcessor`); under `local-session-expiry` every serving
-    /// server deletes them locally instead.
+    /// server deletes them locally instead (the front end's `ExpiryRule`), and its database is
+    /// then no longer a prefix of its log.
     pub(crate) fn expire_sessions(&mut self, ctx: &mut Cx<'_>) {
-        let now = ctx.now();
-        if self.variant == Variant::LocalSessionExpiry {
-            if self.is_serving() {
-                for s in self.tracker.expire(now) {
-                    self.close_session_locally(s, ctx);
-                }
-            }
-        } else if self.is_established_leader() {
-            for s in self.tracker.expire(now) {
-                self.propose(s, 0, Write::CloseSession, 0, ctx);
-            }
+        if server::expire_sessions(self, ctx) {
+            self.db_from_disk = false;
         }
     }
 }

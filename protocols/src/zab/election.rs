@@ -99,7 +99,7 @@ impl Zab {
     fn init_vote(&self) -> Vote {
         Vote {
             leader: self.id,
-            zxid: self.db.last_processed,
+            zxid: self.zk.db.last_processed,
             peer_epoch: self.store.current_epoch,
         }
     }
