@@ -6,6 +6,7 @@ pub mod checks;
 pub mod client;
 pub mod cluster;
 pub mod reference;
+pub mod replication;
 pub mod wire;
 pub mod workload;
 pub mod zab;

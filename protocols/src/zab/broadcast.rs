@@ -16,6 +16,7 @@
 use super::messages::{Txn, ZabMsg};
 use super::{Cx, FStage, LStage, PendingSync, Proposal, State, SyncOrigin, Variant, Zab, ZabEvent};
 use crate::cluster::ReplicaCtx;
+use crate::replication::is_quorum;
 use crate::znode::{SessionId, Write, Zxid};
 use crate::zookeeper::server;
 use sim::NodeId;
@@ -128,7 +129,7 @@ impl Zab {
             let Some((&zxid, p)) = l.outstanding.first_key_value() else {
                 break;
             };
-            if !super::is_quorum(n, p.acks.len()) {
+            if !is_quorum(n, p.acks.iter().copied()) {
                 break;
             }
             let p = l.outstanding.remove(&zxid).expect("just seen");
@@ -273,10 +274,11 @@ impl Zab {
     /// initLimit + syncLimit while it is still being synced).
     pub(crate) fn leader_tick(&mut self, ctx: &mut Cx<'_>, full_tick: bool) {
         let now = ctx.now();
-        let (sync_limit, init_limit, n) = (
+        let (sync_limit, init_limit, n, me) = (
             self.settings.sync_limit(),
             self.settings.init_limit(),
             self.n,
+            self.id,
         );
         let State::Leading(l) = &mut self.state else {
             return;
@@ -301,10 +303,10 @@ impl Zab {
             }
         }
         if full_tick {
-            let synced = 1 + l
+            let synced = l
                 .learners
-                .values()
-                .filter(|h| {
+                .iter()
+                .filter(|(_, h)| {
                     let limit = if h.stage == LStage::Broadcast {
                         sync_limit
                     } else {
@@ -312,8 +314,8 @@ impl Zab {
                     };
                     h.stage >= LStage::Syncing && now.since(h.last_heard) <= limit
                 })
-                .count();
-            if !super::is_quorum(n, synced) {
+                .map(|(&id, _)| id);
+            if !is_quorum(n, std::iter::once(me).chain(synced)) {
                 self.enter_looking(ctx, "not sufficient followers synced", None);
             }
         }
@@ -431,17 +433,17 @@ impl Zab {
 
     /// Answers, in arrival order, the pending syncs whose conditions hold.
     pub(crate) fn release_syncs(&mut self, ctx: &mut Cx<'_>) {
-        let (n, committed) = (self.n, self.zk.db.last_processed);
+        let (n, me, committed) = (self.n, self.id, self.zk.db.last_processed);
         let State::Leading(l) = &mut self.state else {
             return;
         };
         let quorum_since = |r: u64| {
             let answered = l
                 .learners
-                .values()
-                .filter(|h| h.stage >= LStage::Syncing && h.round_acked >= r)
-                .count();
-            super::is_quorum(n, 1 + answered)
+                .iter()
+                .filter(|(_, h)| h.stage >= LStage::Syncing && h.round_acked >= r)
+                .map(|(&id, _)| id);
+            is_quorum(n, std::iter::once(me).chain(answered))
         };
         let ready_count = l
             .pending_syncs

@@ -15,6 +15,7 @@
 use super::messages::ZabMsg;
 use super::{Cx, FStage, Following, LStage, Leading, Learner, State, Variant, Zab, ZabTimer};
 use crate::cluster::ReplicaCtx;
+use crate::replication::is_quorum;
 use crate::znode::Zxid;
 use sim::{NodeId, SimDuration};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -226,7 +227,7 @@ impl Zab {
         };
         if l.epoch.is_some()
             || !l.connecting.contains_key(&me)
-            || !super::is_quorum(n, l.connecting.len())
+            || !is_quorum(n, l.connecting.keys().copied())
         {
             return;
         }
@@ -334,7 +335,7 @@ impl Zab {
         };
         if l.election_finished
             || !l.epoch_acks.contains(&me)
-            || !super::is_quorum(n, l.epoch_acks.len())
+            || !is_quorum(n, l.epoch_acks.iter().copied())
         {
             return;
         }

@@ -44,11 +44,6 @@ use storage::{Snapshot, Storage, Stored};
 
 pub(crate) type Cx<'a> = Ctx<'a, Node<Zab>>;
 
-/// Whether `count` voters are a quorum of an ensemble of `n`: a strict majority.
-pub(crate) fn is_quorum(n: usize, count: usize) -> bool {
-    2 * count > n
-}
-
 /// The replica's timers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZabTimer {
@@ -249,10 +244,10 @@ impl Zab {
         (self.store.accepted_epoch, self.store.current_epoch)
     }
 
-    /// Whether `count` voters (this replica included, where it counts itself) are a quorum: a
-    /// strict majority of the ensemble.
-    pub(crate) fn is_quorum(&self, count: usize) -> bool {
-        is_quorum(self.n, count)
+    /// Whether `voters` (this replica included, where it counts itself) are a quorum: a strict
+    /// majority of the ensemble's distinct members.
+    pub(crate) fn is_quorum(&self, voters: impl IntoIterator<Item = NodeId>) -> bool {
+        crate::replication::is_quorum(self.n, voters)
     }
 
     pub(crate) fn peers(&self) -> impl Iterator<Item = NodeId> + use<> {

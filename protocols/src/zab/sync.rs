@@ -16,6 +16,7 @@ use super::messages::{Txn, ZabMsg};
 use super::storage::Snapshot;
 use super::{Cx, FStage, LStage, State, Variant, Zab, ZabEvent};
 use crate::cluster::ReplicaCtx;
+use crate::replication::is_quorum;
 use crate::znode::Zxid;
 use sim::NodeId;
 
@@ -396,7 +397,7 @@ impl Zab {
         };
         if l.established
             || !l.newleader_acks.contains(&me)
-            || !super::is_quorum(n, l.newleader_acks.len())
+            || !is_quorum(n, l.newleader_acks.iter().copied())
         {
             return;
         }
