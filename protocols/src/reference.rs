@@ -2,24 +2,23 @@
 //! It is the baseline the replicated protocols are compared with, and a working end-to-end service
 //! for the engine, the client and the checkers.
 //!
-//! Each write gets the next zxid and is applied to the data tree at once, appended to the
-//! transaction log, and answered only after the fsync that covers it completes (ZooKeeper's
-//! `SyncRequestProcessor` before its `FinalRequestProcessor`). Every answer, watch notification and
-//! pong leaves in the order the requests arrived, across all sessions, so no client ever sees a
-//! write that a crash could still take back; what is still queued for a connection when it closes
-//! is dropped with it. Sessions expire on the server's tick; a restart rebuilds the tree from the
-//! log and gives every open session a fresh deadline.
+//! It runs the shared front end (`crate::zookeeper`) with the simplest replication there is: each
+//! transaction gets the next zxid and is appended to the transaction log, and it commits once the
+//! fsync that covers it completes (ZooKeeper's `SyncRequestProcessor` before its
+//! `FinalRequestProcessor`); only then is it applied to the tree and answered. No client ever sees
+//! a write that a crash could still take back. An answer belongs to the connection its request came
+//! on: what commits after the connection closed finds no connection for its session and is not
+//! sent. Sessions expire on the server's tick, recorded in the history; a restart rebuilds the tree
+//! from the log and gives every open session a fresh deadline.
 
-use crate::cluster::{
-    Node, Obs, Record, Replica, ReplicaCtx, ReplicaStatus, Value, expiry_process,
-};
-use crate::wire::{NoPeer, ToClient, ToServer, Wire};
-use crate::znode::watch::{Notification, WatchTable, watch_left_by};
-use crate::znode::{DataTree, Request, SessionId, Write, Zxid};
+use crate::cluster::{Node, Replica, ReplicaCtx, ReplicaStatus};
+use crate::wire::{NoPeer, Wire};
+use crate::znode::{SessionId, Write, Zxid};
+use crate::zookeeper::server::{self, Replication, Submitted, ZkCtx, ZkServer};
+use crate::zookeeper::{ExpiryRule, SessionLimits, Txn};
 use serde::{Deserialize, Serialize};
-use sim::history::LineType;
-use sim::{Ctx, Input, IoId, NodeId, SimDuration, SimTime};
-use std::collections::{BTreeMap, VecDeque};
+use sim::{Ctx, Input, IoId, NodeId, SimDuration};
+use std::collections::VecDeque;
 
 fn default_tick_ms() -> u64 {
     200
@@ -44,12 +43,7 @@ impl Default for ReferenceSettings {
 }
 
 /// A transaction as the log stores it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct LoggedTxn {
-    pub zxid: Zxid,
-    pub session: SessionId,
-    pub write: Write,
-}
+pub type LoggedTxn = Txn;
 
 /// The log file.
 const LOG: &str = "log";
@@ -65,70 +59,43 @@ pub enum Timer {
 pub enum Event {
     /// The server started, having recovered its log up to `zxid`.
     Recovered { zxid: Zxid },
+    /// A protocol assertion broke (its own log does not replay, a commit out of order): a
+    /// finding, not a panic.
+    Violation(String),
 }
 
-#[derive(Clone, Debug)]
-struct Session {
-    timeout: SimDuration,
-    deadline: SimTime,
-}
-
-/// Messages held until everything before them is durable.
-struct Outgoing {
-    /// The fsync this entry waits for; `None` if it waits only for the entries before it.
-    io: Option<IoId>,
-    messages: Vec<(NodeId, ToClient)>,
-    /// Close this client's connection once the messages are out (its session ended).
-    then_close: Option<NodeId>,
-    /// History records to report once the messages are out (a server-initiated transaction's
-    /// completion).
-    records: Vec<Record>,
+/// A `sync` waiting for the transactions logged before it to commit.
+struct PendingSync {
+    wait: Zxid,
+    session: SessionId,
+    xid: u64,
 }
 
 /// The reference server.
 pub struct ReferenceServer {
     settings: ReferenceSettings,
-    tree: DataTree,
-    watches: WatchTable,
-    last_zxid: Zxid,
-    last_session: u64,
-    sessions: BTreeMap<SessionId, Session>,
-    /// Which session each connected client speaks for.
-    connections: BTreeMap<NodeId, SessionId>,
-    outgoing: VecDeque<Outgoing>,
-    /// The last fsync that completed.
-    synced: Option<IoId>,
+    zk: ZkServer,
+    /// The last zxid logged (durable or not).
+    last_logged: Zxid,
+    /// Logged transactions waiting for their fsync, in zxid order.
+    unsynced: VecDeque<(IoId, Txn)>,
+    syncs: VecDeque<PendingSync>,
 }
 
 impl ReferenceServer {
     pub fn new(settings: ReferenceSettings) -> ReferenceServer {
+        let limits = SessionLimits::default_for_tick(settings.tick_ms);
         ReferenceServer {
+            zk: ZkServer::new(limits, ExpiryRule::Leader).recording_expiry(),
             settings,
-            tree: DataTree::default(),
-            watches: WatchTable::new(),
-            last_zxid: Zxid::ZERO,
-            last_session: 0,
-            sessions: BTreeMap::new(),
-            connections: BTreeMap::new(),
-            outgoing: VecDeque::new(),
-            synced: None,
+            last_logged: Zxid::ZERO,
+            unsynced: VecDeque::new(),
+            syncs: VecDeque::new(),
         }
     }
 
     fn tick(&self) -> SimDuration {
         SimDuration::from_ms(self.settings.tick_ms)
-    }
-
-    /// ZooKeeper clamps the requested timeout to [2, 20] ticks.
-    fn negotiate(&self, requested_ms: u64) -> u64 {
-        requested_ms.clamp(2 * self.settings.tick_ms, 20 * self.settings.tick_ms)
-    }
-
-    fn connection_of(&self, session: SessionId) -> Option<NodeId> {
-        self.connections
-            .iter()
-            .find(|(_, s)| **s == session)
-            .map(|(c, _)| *c)
     }
 
     /// Rebuilds the tree from the log: what a restarted standalone server loads.
@@ -139,311 +106,70 @@ impl ReferenceServer {
             ctx.truncate(LOG, log.len());
         }
         for txn in &log {
-            self.tree.apply(txn.zxid, txn.session, &txn.write);
-            self.last_zxid = txn.zxid;
-            if let Write::OpenSession = txn.write {
-                self.last_session = self.last_session.max(txn.session.0);
+            if let Err(e) = self.zk.db.apply(txn) {
+                ctx.report(Event::Violation(format!("recovering the log: {e}")));
+                break;
+            }
+            if txn.write == Write::OpenSession {
+                self.zk.next_session = self.zk.next_session.max(txn.session.0 + 1);
             }
         }
+        self.last_logged = self.zk.db.last_processed;
     }
 
-    /// Applies a write at the next zxid and logs it; its effects leave once it is durable.
-    fn write(
-        &mut self,
-        ctx: &mut Ctx<'_, Node<Self>>,
-        session: SessionId,
-        write: Write,
-    ) -> (Zxid, crate::znode::Applied) {
-        let zxid = Zxid(self.last_zxid.0 + 1);
-        self.last_zxid = zxid;
-        let applied = self.tree.apply(zxid, session, &write);
-        ctx.append(
-            LOG,
-            LoggedTxn {
-                zxid,
-                session,
-                write,
-            },
-        );
-        (zxid, applied)
-    }
-
-    fn notify(&self, notifications: Vec<Notification>, zxid: Zxid) -> Vec<(NodeId, ToClient)> {
-        notifications
-            .into_iter()
-            .filter_map(|n| {
-                let to = self.connection_of(n.session)?;
-                Some((
-                    to,
-                    ToClient::Notify {
-                        kind: n.kind,
-                        path: n.path,
-                        zxid,
-                    },
-                ))
-            })
-            .collect()
-    }
-
-    /// Queues messages behind everything already queued, waiting also for `io` if given.
-    fn queue(
-        &mut self,
-        ctx: &mut Ctx<'_, Node<Self>>,
-        io: Option<IoId>,
-        messages: Vec<(NodeId, ToClient)>,
-        then_close: Option<NodeId>,
-    ) {
-        self.outgoing.push_back(Outgoing {
-            io,
-            messages,
-            then_close,
-            records: Vec::new(),
-        });
-        self.flush(ctx);
-    }
-
-    /// Sends every queued entry whose wait is over, in order.
-    fn flush(&mut self, ctx: &mut Ctx<'_, Node<Self>>) {
-        while let Some(front) = self.outgoing.front() {
-            if front
-                .io
-                .is_some_and(|io| self.synced.is_none_or(|s| s < io))
-            {
+    /// Answers the syncs whose transactions all committed.
+    fn release_syncs(&mut self, ctx: &mut Ctx<'_, Node<Self>>) {
+        while let Some(s) = self.syncs.front() {
+            if s.wait > self.zk.db.last_processed {
                 return;
             }
-            let entry = self.outgoing.pop_front().expect("checked");
-            for (to, msg) in entry.messages {
-                ctx.send_client(to, msg);
-            }
-            if let Some(client) = entry.then_close {
-                ctx.disconnect(client);
-            }
-            for record in entry.records {
-                ctx.record(Obs::History(record));
-            }
+            let s = self.syncs.pop_front().expect("checked");
+            server::synced(self, s.session, s.xid, ctx);
         }
     }
+}
 
-    /// Drops what is still queued for `client`'s connection, which is gone: ZooKeeper writes an
-    /// answer to the connection its request came on (`ServerCnxn`), and an answer to a closed one is
-    /// lost. Everything queued before this moment was meant for the old connection, so none of it
-    /// may reach the client's next one: after a pause, a connection's stale `Connected` would hand
-    /// the client a session its new connection does not speak for (reference-nemesis seed 52), and
-    /// a stale close would cut the new connection.
-    fn forget_connection(&mut self, client: NodeId) {
-        for entry in &mut self.outgoing {
-            entry.messages.retain(|(to, _)| *to != client);
-            if entry.then_close == Some(client) {
-                entry.then_close = None;
-            }
-        }
+/// One server is its own quorum: it leads, it serves, and a transaction commits when it is
+/// durable on its disk.
+impl Replication for ReferenceServer {
+    fn zk(&self) -> &ZkServer {
+        &self.zk
     }
 
-    fn touch(&mut self, session: SessionId, now: SimTime) {
-        if let Some(s) = self.sessions.get_mut(&session) {
-            s.deadline = now + s.timeout;
-        }
+    fn zk_mut(&mut self) -> &mut ZkServer {
+        &mut self.zk
     }
 
-    fn on_client(&mut self, from: NodeId, msg: ToServer, ctx: &mut Ctx<'_, Node<Self>>) {
-        let now = ctx.now();
-        match msg {
-            ToServer::Connect {
-                session: None,
-                timeout_ms,
-                ..
-            } => {
-                self.last_session += 1;
-                let session = SessionId(self.last_session);
-                let timeout_ms = self.negotiate(timeout_ms);
-                let timeout = SimDuration::from_ms(timeout_ms);
-                self.sessions.insert(
-                    session,
-                    Session {
-                        timeout,
-                        deadline: now + timeout,
-                    },
-                );
-                self.connections.insert(from, session);
-                self.write(ctx, session, Write::OpenSession);
-                let io = ctx.fsync();
-                self.queue(
-                    ctx,
-                    Some(io),
-                    vec![(
-                        from,
-                        ToClient::Connected {
-                            session,
-                            timeout_ms,
-                        },
-                    )],
-                    None,
-                );
-            }
-            ToServer::Connect {
-                session: Some(session),
-                last_zxid_seen,
-                timeout_ms,
-            } => {
-                if last_zxid_seen > self.last_zxid {
-                    // "Refusing session request for client as it has seen zxid ... our last zxid
-                    // is ...": the client must try another server.
-                    ctx.disconnect(from);
-                    return;
-                }
-                if self.tree.is_open(session) && self.sessions.contains_key(&session) {
-                    self.connections.insert(from, session);
-                    self.touch(session, now);
-                    let timeout_ms = self.negotiate(timeout_ms);
-                    self.queue(
-                        ctx,
-                        None,
-                        vec![(
-                            from,
-                            ToClient::Connected {
-                                session,
-                                timeout_ms,
-                            },
-                        )],
-                        None,
-                    );
-                } else {
-                    self.queue(
-                        ctx,
-                        None,
-                        vec![(from, ToClient::Expired { session })],
-                        Some(from),
-                    );
-                }
-            }
-            ToServer::Ping => {
-                if let Some(&s) = self.connections.get(&from) {
-                    self.touch(s, now);
-                    let zxid = self.last_zxid;
-                    self.queue(ctx, None, vec![(from, ToClient::Pong { zxid })], None);
-                }
-            }
-            ToServer::SetWatches {
-                last_zxid_seen,
-                data,
-                exist,
-                child,
-            } => {
-                let Some(&session) = self.connections.get(&from) else {
-                    return;
-                };
-                self.touch(session, now);
-                let fired = self.watches.set_watches(
-                    &self.tree,
-                    session,
-                    last_zxid_seen,
-                    &data,
-                    &exist,
-                    &child,
-                );
-                let messages = self.notify(fired, self.last_zxid);
-                self.queue(ctx, None, messages, None);
-            }
-            ToServer::Request { xid, request } => {
-                let Some(&session) = self.connections.get(&from) else {
-                    return;
-                };
-                self.touch(session, now);
-                match request {
-                    Request::Write(write) => {
-                        let closing = write == Write::CloseSession;
-                        let (zxid, applied) = self.write(ctx, session, write);
-                        let fired = self.watches.trigger(&applied.changes);
-                        let mut messages = self.notify(fired, zxid);
-                        let mut then_close = None;
-                        if closing && applied.outcome.is_ok() {
-                            self.watches.remove_session(session);
-                            self.sessions.remove(&session);
-                            self.connections.remove(&from);
-                            then_close = Some(from);
-                        }
-                        messages.push((
-                            from,
-                            ToClient::Reply {
-                                xid,
-                                zxid,
-                                outcome: applied.outcome,
-                            },
-                        ));
-                        let io = ctx.fsync();
-                        self.queue(ctx, Some(io), messages, then_close);
-                    }
-                    Request::Read(read) => {
-                        let outcome = self.tree.read(session, &read);
-                        if let Some((path, kind)) = watch_left_by(&read, &outcome) {
-                            self.watches.register(session, path, kind);
-                        }
-                        let zxid = self.last_zxid;
-                        self.queue(
-                            ctx,
-                            None,
-                            vec![(from, ToClient::Reply { xid, zxid, outcome })],
-                            None,
-                        );
-                    }
-                }
-            }
-        }
+    fn may_serve(&self) -> bool {
+        true
     }
 
-    /// ZooKeeper's session tracker: a session not heard from within its timeout is closed by a
-    /// transaction, which deletes its ephemerals.
-    fn expire_sessions(&mut self, ctx: &mut Ctx<'_, Node<Self>>) {
-        let now = ctx.now();
-        let expired: Vec<SessionId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for session in expired {
-            self.sessions.remove(&session);
-            // The expiry is a transaction of the server's own: the history shows it as a
-            // close_session of process SERVER_PROCESS, from now until it is durable.
-            let me = ctx.me();
-            let record = |kind, value, zxid| Record {
-                kind,
-                process: expiry_process(session),
-                session: Some(session),
-                f: "close_session",
-                value,
-                zxid,
-                server: Some(me),
-                error: None,
-            };
-            let invoke = record(
-                LineType::Invoke,
-                Value::Request(Request::Write(Write::CloseSession)),
-                None,
-            );
-            ctx.record(Obs::History(invoke));
-            let (zxid, applied) = self.write(ctx, session, Write::CloseSession);
-            let done = record(
-                LineType::Ok,
-                Value::Outcome(applied.outcome.clone()),
-                Some(zxid),
-            );
-            let fired = self.watches.trigger(&applied.changes);
-            let messages = self.notify(fired, zxid);
-            self.watches.remove_session(session);
-            let client = self.connection_of(session);
-            if let Some(c) = client {
-                self.connections.remove(&c);
-            }
-            let io = ctx.fsync();
-            self.outgoing.push_back(Outgoing {
-                io: Some(io),
-                messages,
-                then_close: client,
-                records: vec![done],
-            });
-        }
-        self.flush(ctx);
+    fn is_leader(&self) -> bool {
+        true
+    }
+
+    fn submit(&mut self, txn: Submitted, ctx: &mut ZkCtx<'_, Self>) {
+        let zxid = Zxid(self.last_logged.0 + 1);
+        self.last_logged = zxid;
+        let txn = Txn {
+            zxid,
+            session: txn.session,
+            xid: txn.xid,
+            write: txn.write,
+            timeout_ms: txn.timeout_ms,
+        };
+        ctx.append(LOG, txn.clone());
+        let io = ctx.fsync();
+        self.unsynced.push_back((io, txn));
+    }
+
+    fn sync(&mut self, session: SessionId, xid: u64, ctx: &mut ZkCtx<'_, Self>) {
+        self.syncs.push_back(PendingSync {
+            wait: self.last_logged,
+            session,
+            xid,
+        });
+        self.release_syncs(ctx);
     }
 }
 
@@ -454,12 +180,11 @@ impl Replica for ReferenceServer {
     type Event = Event;
 
     fn status(&self) -> ReplicaStatus {
-        // One server: everything it logged is committed once it is durable.
         ReplicaStatus {
             role: "serving".to_string(),
             term: 0,
-            logged: format!("{:#x}", self.last_zxid.0),
-            committed: format!("{:#x}", self.last_zxid.0),
+            logged: format!("{:#x}", self.last_logged.0),
+            committed: format!("{:#x}", self.zk.db.last_processed.0),
         }
     }
 
@@ -469,20 +194,10 @@ impl Replica for ReferenceServer {
                 if restarted {
                     self.recover(ctx);
                     // A restarted server gives every open session a fresh deadline.
-                    let now = ctx.now();
-                    let timeout = SimDuration::from_ms(self.negotiate(u64::MAX));
-                    for session in self.tree.sessions().collect::<Vec<_>>() {
-                        self.sessions.insert(
-                            session,
-                            Session {
-                                timeout,
-                                deadline: now + timeout,
-                            },
-                        );
-                    }
+                    self.zk.rebuild_sessions(ctx.now());
                 }
                 ctx.report(Event::Recovered {
-                    zxid: self.last_zxid,
+                    zxid: self.zk.db.last_processed,
                 });
                 let tick = self.tick();
                 ctx.set_replica_timer(tick, Timer::Tick);
@@ -490,26 +205,26 @@ impl Replica for ReferenceServer {
             Input::Message {
                 from,
                 msg: Wire::ToServer(m),
-            } => self.on_client(from, m, ctx),
+            } => server::on_client(self, from, m, ctx),
             Input::Message { .. } => {}
             Input::Synced { io } => {
-                self.synced = Some(io);
-                self.flush(ctx);
+                // Everything logged before this fsync is durable: it commits, in zxid order.
+                while self.unsynced.front().is_some_and(|(w, _)| *w <= io) {
+                    let (_, txn) = self.unsynced.pop_front().expect("checked");
+                    if let Err(e) = server::commit(self, &txn, ctx) {
+                        ctx.report(Event::Violation(format!("committing: {e}")));
+                    }
+                }
+                self.release_syncs(ctx);
             }
             Input::Timer {
                 timer: Timer::Tick, ..
             } => {
-                self.expire_sessions(ctx);
+                server::expire_sessions(self, ctx);
                 let tick = self.tick();
                 ctx.set_replica_timer(tick, Timer::Tick);
             }
-            Input::Disconnected { peer } => {
-                // The connection's watches go with it; the session lives on until it expires.
-                if let Some(session) = self.connections.remove(&peer) {
-                    self.watches.remove_session(session);
-                }
-                self.forget_connection(peer);
-            }
+            Input::Disconnected { peer } => server::client_gone(self, peer),
         }
     }
 
@@ -540,12 +255,14 @@ impl crate::cluster::Protocol for ReferenceServer {
 mod tests {
     use super::*;
     use crate::client::Client;
+    use crate::cluster::Obs;
     use crate::cluster::Protocol;
     use crate::workload::WorkloadConfig;
     use sim::disk::DiskConfig;
+    use sim::history::LineType;
     use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef};
     use sim::net::NetworkConfig;
-    use sim::{NodeKind, World, WorldConfig};
+    use sim::{NodeKind, SimTime, World, WorldConfig};
 
     /// One server paused from the start for `pause_ms`, one client asking for a 2 s session.
     fn paused_world(pause_ms: f64) -> World<Node<ReferenceServer>> {
@@ -625,7 +342,7 @@ mod tests {
         let Some(Node::Replica(server)) = world.process(NodeId(0)) else {
             panic!("the server runs");
         };
-        let held = server.connections.get(&NodeId(1)).copied();
+        let held = server.zk.session_of(NodeId(1));
         assert_eq!(opened.len(), 1, "one session opened: {opened:?}");
         assert_eq!(
             Some(opened[0]),

@@ -16,7 +16,9 @@
 use super::messages::{Txn, ZabMsg};
 use super::{Cx, FStage, LStage, PendingSync, Proposal, State, SyncOrigin, Variant, Zab, ZabEvent};
 use crate::cluster::ReplicaCtx;
+use crate::replication::is_quorum;
 use crate::znode::{SessionId, Write, Zxid};
+use crate::zookeeper::server;
 use sim::NodeId;
 use std::collections::BTreeSet;
 
@@ -127,7 +129,7 @@ impl Zab {
             let Some((&zxid, p)) = l.outstanding.first_key_value() else {
                 break;
             };
-            if !super::is_quorum(n, p.acks.len()) {
+            if !is_quorum(n, p.acks.iter().copied()) {
                 break;
             }
             let p = l.outstanding.remove(&zxid).expect("just seen");
@@ -139,7 +141,7 @@ impl Zab {
             self.apply_committed(p.txn, ctx);
             ctx.report(ZabEvent::Committed {
                 zxid,
-                chain: self.db.chain,
+                chain: self.zk.db.chain,
             });
             committed = true;
         }
@@ -149,24 +151,12 @@ impl Zab {
         }
     }
 
-    /// Applies a committed transaction (Zab's deliver), keeps the session tracker in step, and
-    /// answers the clients of this server.
+    /// Applies a committed transaction (Zab's deliver) through the front end, which keeps the
+    /// session tracker in step and answers the clients of this server.
     pub(crate) fn apply_committed(&mut self, txn: Txn, ctx: &mut Cx<'_>) {
-        match self.db.apply(&txn) {
+        match server::commit(self, &txn, ctx) {
             Err(e) => self.violation(ctx, e),
-            Ok(applied) => {
-                self.report_applied(ctx);
-                match txn.write {
-                    Write::OpenSession => self.tracker.add(txn.session, txn.timeout_ms, ctx.now()),
-                    Write::CloseSession if applied.outcome.is_ok() => {
-                        self.tracker.remove(txn.session)
-                    }
-                    _ => {}
-                }
-                if self.is_serving() {
-                    self.deliver(&txn, &applied, ctx);
-                }
-            }
+            Ok(_) => self.report_applied(ctx),
         }
     }
 
@@ -245,7 +235,7 @@ impl Zab {
         ) {
             return;
         }
-        if zxid <= self.db.last_processed {
+        if zxid <= self.zk.db.last_processed {
             // Logged before this connection and applied when the database was loaded.
             return;
         }
@@ -284,10 +274,11 @@ impl Zab {
     /// initLimit + syncLimit while it is still being synced).
     pub(crate) fn leader_tick(&mut self, ctx: &mut Cx<'_>, full_tick: bool) {
         let now = ctx.now();
-        let (sync_limit, init_limit, n) = (
+        let (sync_limit, init_limit, n, me) = (
             self.settings.sync_limit(),
             self.settings.init_limit(),
             self.n,
+            self.id,
         );
         let State::Leading(l) = &mut self.state else {
             return;
@@ -312,10 +303,10 @@ impl Zab {
             }
         }
         if full_tick {
-            let synced = 1 + l
+            let synced = l
                 .learners
-                .values()
-                .filter(|h| {
+                .iter()
+                .filter(|(_, h)| {
                     let limit = if h.stage == LStage::Broadcast {
                         sync_limit
                     } else {
@@ -323,8 +314,8 @@ impl Zab {
                     };
                     h.stage >= LStage::Syncing && now.since(h.last_heard) <= limit
                 })
-                .count();
-            if !super::is_quorum(n, synced) {
+                .map(|(&id, _)| id);
+            if !is_quorum(n, std::iter::once(me).chain(synced)) {
                 self.enter_looking(ctx, "not sufficient followers synced", None);
             }
         }
@@ -345,7 +336,7 @@ impl Zab {
             h.round_acked = h.round_acked.max(round);
         }
         for s in touches {
-            self.tracker.touch(s, now);
+            self.zk.tracker.touch(s, now);
         }
         self.release_syncs(ctx);
     }
@@ -356,7 +347,7 @@ impl Zab {
             return;
         };
         let leader = f.leader;
-        let touches = self.touches.take();
+        let touches = self.zk.touches.take();
         ctx.send_peer(leader, ZabMsg::Ping { round, touches });
     }
 
@@ -404,7 +395,7 @@ impl Zab {
     ) {
         let through_quorum = self.variant == Variant::SyncThroughQuorum;
         if origin == SyncOrigin::Local && !through_quorum {
-            self.sync_done(session, xid, ctx);
+            server::synced(self, session, xid, ctx);
             return;
         }
         let State::Leading(l) = &mut self.state else {
@@ -442,17 +433,17 @@ impl Zab {
 
     /// Answers, in arrival order, the pending syncs whose conditions hold.
     pub(crate) fn release_syncs(&mut self, ctx: &mut Cx<'_>) {
-        let (n, committed) = (self.n, self.db.last_processed);
+        let (n, me, committed) = (self.n, self.id, self.zk.db.last_processed);
         let State::Leading(l) = &mut self.state else {
             return;
         };
         let quorum_since = |r: u64| {
             let answered = l
                 .learners
-                .values()
-                .filter(|h| h.stage >= LStage::Syncing && h.round_acked >= r)
-                .count();
-            super::is_quorum(n, 1 + answered)
+                .iter()
+                .filter(|(_, h)| h.stage >= LStage::Syncing && h.round_acked >= r)
+                .map(|(&id, _)| id);
+            is_quorum(n, std::iter::once(me).chain(answered))
         };
         let ready_count = l
             .pending_syncs
@@ -469,26 +460,18 @@ impl Zab {
                         xid: p.xid,
                     },
                 ),
-                SyncOrigin::Local => self.sync_done(p.session, p.xid, ctx),
+                SyncOrigin::Local => server::synced(self, p.session, p.xid, ctx),
             }
         }
     }
 
     /// Every tick: the established leader expires sessions by proposing closeSession
     /// (`SessionTrackerImpl` → `PrepRequestProcessor`); under `local-session-expiry` every serving
-    /// server deletes them locally instead.
+    /// server deletes them locally instead (the front end's `ExpiryRule`), and its database is
+    /// then no longer a prefix of its log.
     pub(crate) fn expire_sessions(&mut self, ctx: &mut Cx<'_>) {
-        let now = ctx.now();
-        if self.variant == Variant::LocalSessionExpiry {
-            if self.is_serving() {
-                for s in self.tracker.expire(now) {
-                    self.close_session_locally(s, ctx);
-                }
-            }
-        } else if self.is_established_leader() {
-            for s in self.tracker.expire(now) {
-                self.propose(s, 0, Write::CloseSession, 0, ctx);
-            }
+        if server::expire_sessions(self, ctx) {
+            self.db_from_disk = false;
         }
     }
 }

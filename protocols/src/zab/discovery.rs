@@ -15,6 +15,7 @@
 use super::messages::ZabMsg;
 use super::{Cx, FStage, Following, LStage, Leading, Learner, State, Variant, Zab, ZabTimer};
 use crate::cluster::ReplicaCtx;
+use crate::replication::is_quorum;
 use crate::znode::Zxid;
 use sim::{NodeId, SimDuration};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -35,7 +36,7 @@ impl Zab {
             not_logged: Vec::new(),
             pending: VecDeque::new(),
             unacked: VecDeque::new(),
-            last_received: self.db.last_processed,
+            last_received: self.zk.db.last_processed,
             retry_timer: None,
         }));
         self.send_follower_info(ctx);
@@ -75,7 +76,7 @@ impl Zab {
     /// is answered with -1 at once; an older one means this leader is stale.
     pub(crate) fn on_leader_info(&mut self, from: NodeId, epoch: u32, conn: u64, ctx: &mut Cx<'_>) {
         let accepted = self.store.accepted_epoch;
-        let last_zxid = self.db.last_processed;
+        let last_zxid = self.zk.db.last_processed;
         let State::Following(f) = &mut self.state else {
             return;
         };
@@ -132,7 +133,7 @@ impl Zab {
     /// Phase 1, learner step 2, continued: acceptedEpoch is durable, so the promise may leave.
     pub(crate) fn follower_epoch_durable(&mut self, ctx: &mut Cx<'_>) {
         let current_epoch = Some(self.store.current_epoch);
-        let last_zxid = self.db.last_processed;
+        let last_zxid = self.zk.db.last_processed;
         let State::Following(f) = &mut self.state else {
             return;
         };
@@ -155,7 +156,7 @@ impl Zab {
     pub(crate) fn become_leader(&mut self, ctx: &mut Cx<'_>) {
         let now = ctx.now();
         let deadline = now + self.settings.init_limit();
-        let last = self.db.last_processed;
+        let last = self.zk.db.last_processed;
         self.state = State::Leading(Box::new(Leading {
             epoch: None,
             accepted_wseq: None,
@@ -226,7 +227,7 @@ impl Zab {
         };
         if l.epoch.is_some()
             || !l.connecting.contains_key(&me)
-            || !super::is_quorum(n, l.connecting.len())
+            || !is_quorum(n, l.connecting.keys().copied())
         {
             return;
         }
@@ -298,7 +299,7 @@ impl Zab {
         conn: u64,
         ctx: &mut Cx<'_>,
     ) {
-        let summary = (self.store.current_epoch, self.db.last_processed);
+        let summary = (self.store.current_epoch, self.zk.db.last_processed);
         let State::Leading(l) = &mut self.state else {
             return;
         };
@@ -334,7 +335,7 @@ impl Zab {
         };
         if l.election_finished
             || !l.epoch_acks.contains(&me)
-            || !super::is_quorum(n, l.epoch_acks.len())
+            || !is_quorum(n, l.epoch_acks.iter().copied())
         {
             return;
         }

@@ -99,7 +99,7 @@ impl Zab {
     fn init_vote(&self) -> Vote {
         Vote {
             leader: self.id,
-            zxid: self.db.last_processed,
+            zxid: self.zk.db.last_processed,
             peer_epoch: self.store.current_epoch,
         }
     }
@@ -255,9 +255,9 @@ impl Zab {
         let e = &self.election;
         let agree = e
             .recv_set
-            .values()
-            .filter(|r| r.vote == e.vote && r.round == e.logical_clock)
-            .count();
+            .iter()
+            .filter(|(_, r)| r.vote == e.vote && r.round == e.logical_clock)
+            .map(|(&id, _)| id);
         if self.is_quorum(agree) && e.finalize_timer.is_none() {
             if let Some(t) = self.election.poll_timer.take() {
                 ctx.cancel_timer(t);
@@ -299,9 +299,9 @@ impl Zab {
             let agree = self
                 .election
                 .recv_set
-                .values()
-                .filter(|r| r.vote == vote && r.round == round)
-                .count();
+                .iter()
+                .filter(|(_, r)| r.vote == vote && r.round == round)
+                .map(|(&id, _)| id);
             if self.is_quorum(agree)
                 && self.check_leader(&self.election.recv_set, vote.leader, round)
             {
@@ -317,9 +317,9 @@ impl Zab {
         let agree = self
             .election
             .out_of_election
-            .values()
-            .filter(|r| same(r))
-            .count();
+            .iter()
+            .filter(|(_, r)| same(r))
+            .map(|(&id, _)| id);
         if self.is_quorum(agree)
             && self.check_leader(&self.election.out_of_election, vote.leader, round)
         {

@@ -13,28 +13,7 @@ use crate::wire::request_bytes;
 use crate::znode::{Request, SessionId, Write, Zxid};
 use sim::Message;
 
-/// One replicated transaction: the client's write as the leader stamped it (Zab's ⟨v, z⟩). Every
-/// replica applies it to its own data tree at commit, in zxid order.
-///
-/// ZooKeeper's leader pre-computes each transaction against its outstanding changes
-/// (`PrepRequestProcessor`) and replicates the resulting delta; zksim replicates the request and
-/// applies it deterministically. Because every replica applies the same requests in the same order
-/// to the same tree, every replica computes the same delta, so what a client can observe (answers,
-/// zxids, sequential names, watch events) is the same.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Txn {
-    pub zxid: Zxid,
-    /// The session that issued it; for `OpenSession`, the new session.
-    pub session: SessionId,
-    /// The client's request id (ZooKeeper's cxid), so that the server the client is connected to
-    /// can answer it when it commits; 0 for the leader's own closeSession at expiry and for
-    /// createSession.
-    pub xid: u64,
-    pub write: Write,
-    /// createSession only: the negotiated timeout, kept with the session in every replica's
-    /// database so that a new leader can rebuild its session tracker.
-    pub timeout_ms: u64,
-}
+pub use crate::zookeeper::Txn;
 
 /// A peer's state as a notification reports it (ZooKeeper's `ServerState`, without observers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,10 +3,10 @@
 //! discovery (`discovery`: FOLLOWERINFO / LEADERINFO / ACKEPOCH, Zab §5.1 phase 1), synchronisation
 //! (`sync`: DIFF / TRUNC / SNAP, NEWLEADER, UPTODATE, phase 2) and broadcast (`broadcast`:
 //! PROPOSAL / ACK / COMMIT, pings and quorum checks, phase 3). It serves ZooKeeper's client protocol
-//! (`serving`: sessions, local reads, per-session order, `sync`, watches), tracks sessions as
-//! quorum state (`sessions`), keeps its durable state in a transaction log, a snapshot and two
-//! epoch files (`storage`), applies committed transactions to its in-memory database
-//! (`database`), and reports what the checks need (`checks`). Its named variants (`variants`)
+//! through the shared front end (`crate::zookeeper`: sessions, local reads, per-session order,
+//! watches, the in-memory database), which it drives as a `Replication`; keeps its durable state in
+//! a transaction log, a snapshot and two epoch files (`storage`), and reports what the checks need
+//! (`checks`). Its named variants (`variants`)
 //! each flip one rule. Paper: Junqueira, Reed, Serafini, "Zab: High-performance broadcast for
 //! primary-backup systems", DSN 2011 (cited as "Zab §n"); implementation: ZooKeeper's
 //! `QuorumPeer`, `FastLeaderElection`, `Leader`, `LearnerHandler`, `Learner`, `Follower`.
@@ -18,12 +18,9 @@
 
 mod broadcast;
 pub mod checks;
-pub mod database;
 mod discovery;
 pub mod election;
 pub mod messages;
-mod serving;
-pub mod sessions;
 pub mod settings;
 pub mod storage;
 pub mod sync;
@@ -37,21 +34,15 @@ pub use variants::Variant;
 use crate::cluster::{Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus};
 use crate::wire::Wire;
 use crate::znode::{SessionId, Zxid};
-use database::Db;
+use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
+use crate::zookeeper::{Db, ExpiryRule};
 use election::Election;
 use rand::RngExt;
-use serving::Serving;
-use sessions::{SessionTracker, TouchTable};
 use sim::{Ctx, Input, NodeId, SimTime, TimerId, World};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use storage::{Snapshot, Storage, Stored};
 
 pub(crate) type Cx<'a> = Ctx<'a, Node<Zab>>;
-
-/// Whether `count` voters are a quorum of an ensemble of `n`: a strict majority.
-pub(crate) fn is_quorum(n: usize, count: usize) -> bool {
-    2 * count > n
-}
 
 /// The replica's timers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -203,15 +194,11 @@ pub struct Zab {
     pub(crate) settings: ZabSettings,
     pub(crate) variant: Variant,
     pub(crate) store: Storage,
-    pub(crate) db: Db,
     pub(crate) election: Election,
     pub(crate) state: State,
-    pub(crate) serving: Serving,
-    /// Session deadlines: acted on by the established leader only (every server under
-    /// `local-session-expiry`).
-    pub(crate) tracker: SessionTracker,
-    /// A learner's clients' activity since its last ping answer.
-    pub(crate) touches: TouchTable,
+    /// The ZooKeeper server this replica runs: client connections, sessions, watches and the
+    /// in-memory database (ZooKeeper's `ZKDatabase`) that committed transactions are applied to.
+    pub(crate) zk: ZkServer,
     /// Whether the database holds exactly a prefix of what the log holds (false while a sync
     /// has applied transactions not yet logged, or a snapshot not yet installed).
     pub(crate) db_from_disk: bool,
@@ -223,17 +210,21 @@ pub struct Zab {
 
 impl Zab {
     pub fn new(id: NodeId, replicas: usize, settings: ZabSettings, variant: Variant) -> Zab {
-        let tracker = SessionTracker::new(settings.tick());
+        // `local-session-expiry` flips the one rule of who acts on a session's expiry.
+        let expiry = if variant == Variant::LocalSessionExpiry {
+            ExpiryRule::EveryServerLocally
+        } else {
+            ExpiryRule::Leader
+        };
+        let mut zk = ZkServer::new(settings.session_limits(), expiry);
+        zk.db = Db::from_snapshot(&Snapshot::empty());
         Zab {
             id,
             n: replicas,
             store: Storage::empty(),
-            db: Db::from_snapshot(&Snapshot::empty()),
             election: Election::new(id, settings.min_notification_interval()),
             state: State::Looking,
-            serving: Serving::default(),
-            tracker,
-            touches: TouchTable::default(),
+            zk,
             db_from_disk: false,
             half_ticks: 0,
             next_conn: 0,
@@ -245,7 +236,7 @@ impl Zab {
 
     /// The in-memory database: for tests and tools, which must not change it.
     pub fn database(&self) -> &Db {
-        &self.db
+        &self.zk.db
     }
 
     /// (acceptedEpoch, currentEpoch) as this replica holds them.
@@ -253,10 +244,10 @@ impl Zab {
         (self.store.accepted_epoch, self.store.current_epoch)
     }
 
-    /// Whether `count` voters (this replica included, where it counts itself) are a quorum: a
-    /// strict majority of the ensemble.
-    pub(crate) fn is_quorum(&self, count: usize) -> bool {
-        is_quorum(self.n, count)
+    /// Whether `voters` (this replica included, where it counts itself) are a quorum: a strict
+    /// majority of the ensemble's distinct members.
+    pub(crate) fn is_quorum(&self, voters: impl IntoIterator<Item = NodeId>) -> bool {
+        crate::replication::is_quorum(self.n, voters)
     }
 
     pub(crate) fn peers(&self) -> impl Iterator<Item = NodeId> + use<> {
@@ -266,8 +257,8 @@ impl Zab {
 
     pub(crate) fn report_applied(&self, ctx: &mut Cx<'_>) {
         ctx.report(ZabEvent::Applied {
-            zxid: self.db.last_processed,
-            chain: self.db.chain,
+            zxid: self.zk.db.last_processed,
+            chain: self.zk.db.chain,
         });
     }
 
@@ -288,7 +279,7 @@ impl Zab {
         // Session ids: the server id in the high bits and the start time below, so that no two
         // servers, and no two lives of one server, hand out the same id (ZooKeeper's
         // `SessionTrackerImpl.initializeNextSessionId`, on virtual time).
-        self.serving.next_session =
+        self.zk.next_session =
             ((u64::from(self.id.0) + 1) << 45) | ((ctx.now().as_ms() & 0x1fff_ffff) << 16);
         self.schedule_compaction(ctx);
         let half = self.settings.half_tick();
@@ -302,14 +293,14 @@ impl Zab {
     /// memory survives it). When the database already holds a prefix of the log, applying the
     /// rest of the log gives the same database, and that is what is done.
     pub(crate) fn reload(&mut self, ctx: &mut Cx<'_>) {
-        let last = self.db.last_processed;
+        let last = self.zk.db.last_processed;
         let prefix = self.db_from_disk
             && (last == self.store.base.zxid || self.store.position(last).is_some());
         if prefix {
             let from = self.store.log.partition_point(|l| l.txn.zxid <= last);
             for i in from..self.store.log.len() {
                 let txn = self.store.log[i].txn.clone();
-                if let Err(e) = self.db.apply(&txn) {
+                if let Err(e) = self.zk.db.apply(&txn) {
                     self.violation(ctx, format!("reloading the database: {e}"));
                     break;
                 }
@@ -321,7 +312,7 @@ impl Zab {
                 .store
                 .load(|db| applied.push((db.last_processed, db.chain)))
             {
-                Ok(db) => self.db = db,
+                Ok(db) => self.zk.db = db,
                 Err(e) => self.violation(ctx, format!("reloading the database: {e}")),
             }
             for (zxid, chain) in applied {
@@ -370,7 +361,7 @@ impl Zab {
             why,
             lost_epoch: lost,
         });
-        self.stop_serving(ctx);
+        server::stop_serving(self, ctx);
         self.reload(ctx);
         self.look_for_leader(ctx);
     }
@@ -384,12 +375,12 @@ impl Zab {
 
     /// After a commit in broadcast: snapshot and compact once enough transactions piled up.
     pub(crate) fn maybe_compact(&mut self, ctx: &mut Cx<'_>) {
-        let since = self
-            .store
-            .log
-            .partition_point(|l| l.txn.zxid <= self.db.last_processed) as u64;
+        let since =
+            self.store
+                .log
+                .partition_point(|l| l.txn.zxid <= self.zk.db.last_processed) as u64;
         if since >= self.compact_after {
-            self.store.compact(ctx, &self.db);
+            self.store.compact(ctx, &self.zk.db);
             self.store.sync(ctx);
             self.schedule_compaction(ctx);
         }
@@ -475,8 +466,10 @@ impl Zab {
             ZabMsg::NewLeader { zxid } => self.on_new_leader(zxid, ctx),
             ZabMsg::UpToDate => self.on_up_to_date(ctx),
             ZabMsg::Ping { round, .. } => self.on_leader_ping(round, ctx),
-            ZabMsg::SyncDone { session, xid } => self.sync_done(session, xid, ctx),
-            ZabMsg::Revalidated { session, valid } => self.on_revalidated(session, valid, ctx),
+            ZabMsg::SyncDone { session, xid } => server::synced(self, session, xid, ctx),
+            ZabMsg::Revalidated { session, valid } => {
+                server::revalidated(self, session, valid, ctx)
+            }
             _ => {}
         }
     }
@@ -497,10 +490,19 @@ impl Zab {
                 self.leader_sync(SyncOrigin::Learner(from), session, xid, ctx)
             }
             ZabMsg::Revalidate { session, .. } => {
-                let valid = self.tracker.touch(session, ctx.now());
+                let valid = self.zk.tracker.touch(session, ctx.now());
                 ctx.send_peer(from, ZabMsg::Revalidated { session, valid });
             }
             _ => {}
+        }
+    }
+
+    /// Whether this server answers clients: an established leader, or a follower after UPTODATE.
+    pub(crate) fn is_serving(&self) -> bool {
+        match &self.state {
+            State::Looking => false,
+            State::Following(f) => f.stage == FStage::Broadcast,
+            State::Leading(l) => l.established,
         }
     }
 
@@ -510,7 +512,7 @@ impl Zab {
 
     fn on_disconnected(&mut self, peer: NodeId, ctx: &mut Cx<'_>) {
         if peer.index() >= self.n {
-            self.client_gone(peer, ctx);
+            server::client_gone(self, peer);
             return;
         }
         match &mut self.state {
@@ -544,7 +546,7 @@ impl Replica for Zab {
             Input::Message {
                 from,
                 msg: Wire::ToServer(m),
-            } => self.on_client(from, m, ctx),
+            } => server::on_client(self, from, m, ctx),
             Input::Message {
                 msg: Wire::ToClient(_),
                 ..
@@ -587,7 +589,71 @@ impl Replica for Zab {
             role,
             term: u64::from(self.store.current_epoch),
             logged: format!("{:#x}", self.store.last_zxid().0),
-            committed: format!("{:#x}", self.db.last_processed.0),
+            committed: format!("{:#x}", self.zk.db.last_processed.0),
+        }
+    }
+}
+
+/// What ZAB offers the ZooKeeper front end: writes go to the leader (forwarded as REQUEST by a
+/// follower) and are proposed there; a `sync` is answered by the leader after the proposals
+/// outstanding when it arrived (`Leader.processSync`); a learner asks the leader to revalidate a
+/// reconnecting client's session (REVALIDATE).
+impl Replication for Zab {
+    fn zk(&self) -> &ZkServer {
+        &self.zk
+    }
+
+    fn zk_mut(&mut self) -> &mut ZkServer {
+        &mut self.zk
+    }
+
+    fn may_serve(&self) -> bool {
+        self.is_serving()
+    }
+
+    fn is_leader(&self) -> bool {
+        self.is_established_leader()
+    }
+
+    fn submit(&mut self, txn: Submitted, ctx: &mut Cx<'_>) {
+        let Submitted {
+            session,
+            xid,
+            write,
+            timeout_ms,
+        } = txn;
+        match &self.state {
+            State::Following(f) => ctx.send_peer(
+                f.leader,
+                ZabMsg::Request {
+                    session,
+                    xid,
+                    write,
+                    timeout_ms,
+                },
+            ),
+            State::Leading(_) => self.propose(session, xid, write, timeout_ms, ctx),
+            State::Looking => {}
+        }
+    }
+
+    fn sync(&mut self, session: SessionId, xid: u64, ctx: &mut Cx<'_>) {
+        match &self.state {
+            State::Following(f) => ctx.send_peer(f.leader, ZabMsg::Sync { session, xid }),
+            State::Leading(_) => self.leader_sync(SyncOrigin::Local, session, xid, ctx),
+            State::Looking => {}
+        }
+    }
+
+    fn revalidate_at_leader(&mut self, session: SessionId, timeout_ms: u64, ctx: &mut Cx<'_>) {
+        if let State::Following(f) = &self.state {
+            ctx.send_peer(
+                f.leader,
+                ZabMsg::Revalidate {
+                    session,
+                    timeout_ms,
+                },
+            );
         }
     }
 }

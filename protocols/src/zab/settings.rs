@@ -30,6 +30,7 @@
 //! length of a run rather than to time: a run commits a few thousand transactions, and 500 makes
 //! snapshots, log compaction and SNAP synchronisation happen in every long run.
 
+use crate::zookeeper::SessionLimits;
 use serde::{Deserialize, Deserializer, Serialize};
 use sim::SimDuration;
 
@@ -123,11 +124,13 @@ impl ZabSettings {
         SimDuration::from_ms(self.min_notification_interval_ms)
     }
 
-    /// ZooKeeper clamps the timeout a client asks for to [minSessionTimeout, maxSessionTimeout].
-    pub fn negotiate_timeout_ms(&self, requested_ms: u64) -> u64 {
-        let lo = self.min_session_timeout_ticks * self.tick_ms;
-        let hi = (self.max_session_timeout_ticks * self.tick_ms).max(lo);
-        requested_ms.clamp(lo, hi)
+    /// The session timeouts this ensemble grants.
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            tick_ms: self.tick_ms,
+            min_ticks: self.min_session_timeout_ticks,
+            max_ticks: self.max_session_timeout_ticks,
+        }
     }
 }
 
@@ -142,13 +145,5 @@ mod tests {
         assert_eq!(s.sync_limit_ticks, 5);
         assert!(serde_json::from_str::<ZabSettings>(r#"{"tick": 100}"#).is_err());
         assert!(serde_json::from_str::<ZabSettings>(r#"{"tick_ms": 0}"#).is_err());
-    }
-
-    #[test]
-    fn session_timeouts_are_clamped_to_two_and_twenty_ticks() {
-        let s = ZabSettings::default();
-        assert_eq!(s.negotiate_timeout_ms(10), 400);
-        assert_eq!(s.negotiate_timeout_ms(1_000), 1_000);
-        assert_eq!(s.negotiate_timeout_ms(100_000), 4_000);
     }
 }

@@ -11,10 +11,10 @@
 //! sees it; a write is durable once an fsync issued after it completes. This module never decides
 //! what to write: the phases do.
 
-use super::database::Db;
 use super::messages::Txn;
 use crate::cluster::Node;
 use crate::znode::{DataTree, SessionId, Zxid};
+use crate::zookeeper::Db;
 use sim::{Ctx, IoId};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -317,5 +317,30 @@ impl Storage {
             applied(&db);
         }
         Ok(db)
+    }
+}
+
+/// A snapshot is the database at one zxid.
+impl Db {
+    /// The database a snapshot describes.
+    pub fn from_snapshot(s: &Snapshot) -> Db {
+        Db {
+            tree: s.tree.clone(),
+            timeouts: s.timeouts.clone(),
+            last_processed: s.zxid,
+            chain: s.chain,
+            history: s.history.clone(),
+        }
+    }
+
+    /// A snapshot of the database as it is now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            zxid: self.last_processed,
+            tree: self.tree.clone(),
+            timeouts: self.timeouts.clone(),
+            chain: self.chain,
+            history: self.history.clone(),
+        }
     }
 }

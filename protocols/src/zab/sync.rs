@@ -16,6 +16,7 @@ use super::messages::{Txn, ZabMsg};
 use super::storage::Snapshot;
 use super::{Cx, FStage, LStage, State, Variant, Zab, ZabEvent};
 use crate::cluster::ReplicaCtx;
+use crate::replication::is_quorum;
 use crate::znode::Zxid;
 use sim::NodeId;
 
@@ -96,7 +97,7 @@ impl Zab {
     /// proposals (`startForwarding`: from now on it receives every proposal and commit) and
     /// NEWLEADER.
     pub(crate) fn start_sync(&mut self, peer: NodeId, ctx: &mut Cx<'_>) {
-        let last_committed = self.db.last_processed;
+        let last_committed = self.zk.db.last_processed;
         let upto = self
             .store
             .log
@@ -126,7 +127,7 @@ impl Zab {
                 to
             }
             SyncPlan::Snap => {
-                ctx.send_peer(peer, ZabMsg::Snap(Box::new(self.db.snapshot())));
+                ctx.send_peer(peer, ZabMsg::Snap(Box::new(self.zk.db.snapshot())));
                 last_committed
             }
         };
@@ -157,7 +158,7 @@ impl Zab {
 
     /// Phase 2, learner: DIFF. What follows is the leader's history after our last zxid.
     pub(crate) fn on_diff(&mut self, _zxid: Zxid, _ctx: &mut Cx<'_>) {
-        let last = self.db.last_processed;
+        let last = self.zk.db.last_processed;
         if let State::Following(f) = &mut self.state
             && f.stage == FStage::AwaitSync
         {
@@ -178,7 +179,7 @@ impl Zab {
             return;
         }
         self.reload(ctx);
-        let last = self.db.last_processed;
+        let last = self.zk.db.last_processed;
         if let State::Following(f) = &mut self.state {
             f.stage = FStage::Syncing;
             f.last_received = last;
@@ -191,10 +192,10 @@ impl Zab {
         if !matches!(&self.state, State::Following(f) if f.stage == FStage::AwaitSync) {
             return;
         }
-        self.db = super::database::Db::from_snapshot(&snapshot);
+        self.zk.db = crate::zookeeper::Db::from_snapshot(&snapshot);
         self.db_from_disk = false;
         self.report_applied(ctx);
-        let last = self.db.last_processed;
+        let last = self.zk.db.last_processed;
         if let State::Following(f) = &mut self.state {
             f.stage = FStage::Syncing;
             f.last_received = last;
@@ -349,7 +350,7 @@ impl Zab {
         );
         self.update_election_vote(epoch);
         if self.variant == Variant::LocalSessionExpiry {
-            self.tracker.rebuild(&self.db.timeouts, now);
+            self.zk.rebuild_sessions(now);
         }
     }
 
@@ -396,7 +397,7 @@ impl Zab {
         };
         if l.established
             || !l.newleader_acks.contains(&me)
-            || !super::is_quorum(n, l.newleader_acks.len())
+            || !is_quorum(n, l.newleader_acks.iter().copied())
         {
             return;
         }
@@ -411,10 +412,10 @@ impl Zab {
         }
         ctx.report(ZabEvent::Established {
             epoch,
-            history: self.db.history.clone().into(),
+            history: self.zk.db.history.clone().into(),
         });
         self.update_election_vote(epoch);
-        self.tracker.rebuild(&self.db.timeouts, now);
+        self.zk.rebuild_sessions(now);
     }
 }
 

@@ -7,7 +7,7 @@
 use super::id::{SessionId, Zxid};
 use super::op::{Outcome, Reply, Request, Write, ZkInput};
 use super::tree::DataTree;
-use super::watch::{Notification, WatchTable, watch_left_by};
+use super::watch::{Notification, WatchTable};
 
 /// What one request produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,19 +67,10 @@ impl Standalone {
                     _ => session,
                 };
                 let applied = self.tree.apply(zxid, session, write);
-                notifications = self.watches.trigger(&applied.changes);
-                if let (Write::CloseSession, Outcome::Ok(_)) = (write, &applied.outcome) {
-                    self.watches.remove_session(session);
-                }
+                notifications = self.watches.fire_write(session, write, &applied);
                 applied.outcome
             }
-            Request::Read(read) => {
-                let outcome = self.tree.read(session, read);
-                if let Some((path, kind)) = watch_left_by(read, &outcome) {
-                    self.watches.register(session, path, kind);
-                }
-                outcome
-            }
+            Request::Read(read) => self.watches.read(&self.tree, session, read),
         };
         Answer {
             outcome,

@@ -154,6 +154,37 @@ impl WatchTable {
         fired
     }
 
+    /// Answers `read` from `tree` for `session` and registers the watch the answer leaves, if any:
+    /// what every server does with a read, standalone or replicated.
+    pub fn read(
+        &mut self,
+        tree: &DataTree<Zxid>,
+        session: SessionId,
+        read: &Read,
+    ) -> Outcome<Reply> {
+        let outcome = tree.read(session, read);
+        if let Some((path, kind)) = watch_left_by(read, &outcome) {
+            self.register(session, path, kind);
+        }
+        outcome
+    }
+
+    /// The notifications a write applied by `session` fires, in firing order. A session's own
+    /// close delivers its notifications to it as well; only then are its watches dropped
+    /// (FORMAT.md "Sessions and ephemerals").
+    pub fn fire_write(
+        &mut self,
+        session: SessionId,
+        write: &super::op::Write,
+        applied: &super::tree::Applied<Zxid>,
+    ) -> Vec<Notification> {
+        let fired = self.trigger(&applied.changes);
+        if *write == super::op::Write::CloseSession && applied.outcome.is_ok() {
+            self.remove_session(session);
+        }
+        fired
+    }
+
     /// Drops every watch of `session`: its connection is gone (ZooKeeper's `removeCnxn`). A
     /// server calls this after delivering the notifications of the session's own close.
     pub fn remove_session(&mut self, session: SessionId) {

@@ -7,12 +7,45 @@
 //! A new leader rebuilds its tracker from the sessions in its database, with fresh deadlines.
 //!
 //! Deadlines are rounded up to the next tick, so a session expires in [timeout, timeout + tick)
-//! after its last touch, as in ZooKeeper's tick buckets. This module decides *when*; the replica
-//! decides what expiry does (a transaction, or under `local-session-expiry` a local deletion).
+//! after its last touch, as in ZooKeeper's tick buckets. This module decides *when*; the front end
+//! (`server`) decides what expiry does (a transaction, or under `local-session-expiry` a local
+//! deletion). The negotiation of a session's timeout lives here too, once for every protocol.
 
 use crate::znode::SessionId;
 use sim::{SimDuration, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The session timeouts a server grants: ZooKeeper's minSessionTimeout and maxSessionTimeout,
+/// 2 and 20 ticks unless configured (`ZooKeeperServer.getMinSessionTimeout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub tick_ms: u64,
+    pub min_ticks: u64,
+    pub max_ticks: u64,
+}
+
+impl SessionLimits {
+    /// ZooKeeper's defaults for a tick of `tick_ms`: [2, 20] ticks.
+    pub fn default_for_tick(tick_ms: u64) -> SessionLimits {
+        SessionLimits {
+            tick_ms,
+            min_ticks: 2,
+            max_ticks: 20,
+        }
+    }
+
+    pub fn tick(&self) -> SimDuration {
+        SimDuration::from_ms(self.tick_ms)
+    }
+
+    /// The one place a requested timeout is clamped to [minSessionTimeout, maxSessionTimeout]
+    /// (`ZooKeeperServer.processConnectRequest`).
+    pub fn negotiate_ms(&self, requested_ms: u64) -> u64 {
+        let lo = self.min_ticks * self.tick_ms;
+        let hi = (self.max_ticks * self.tick_ms).max(lo);
+        requested_ms.clamp(lo, hi)
+    }
+}
 
 #[derive(Clone, Debug)]
 struct Tracked {
@@ -125,6 +158,14 @@ impl TouchTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_timeouts_are_clamped_to_two_and_twenty_ticks() {
+        let s = SessionLimits::default_for_tick(200);
+        assert_eq!(s.negotiate_ms(10), 400);
+        assert_eq!(s.negotiate_ms(1_000), 1_000);
+        assert_eq!(s.negotiate_ms(100_000), 4_000);
+    }
 
     #[test]
     fn expiry_falls_within_one_tick_after_the_timeout_and_touches_defer_it() {

@@ -10,8 +10,6 @@
 //! there). Folding the *answer* into the chain makes a replica whose tree silently diverged (a
 //! local deletion, say) show up at the next transaction that touches the difference.
 
-use super::messages::Txn;
-use super::storage::Snapshot;
 use crate::znode::{Applied, DataTree, SessionId, Write, Zxid};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -83,25 +81,14 @@ pub struct Db {
 }
 
 impl Db {
-    /// The database a snapshot describes.
-    pub fn from_snapshot(s: &Snapshot) -> Db {
+    /// The database of an empty data directory: no node but the root, no session, zxid 0.
+    pub fn empty() -> Db {
         Db {
-            tree: s.tree.clone(),
-            timeouts: s.timeouts.clone(),
-            last_processed: s.zxid,
-            chain: s.chain,
-            history: s.history.clone(),
-        }
-    }
-
-    /// A snapshot of the database as it is now.
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            zxid: self.last_processed,
-            tree: self.tree.clone(),
-            timeouts: self.timeouts.clone(),
-            chain: self.chain,
-            history: self.history.clone(),
+            tree: DataTree::default(),
+            timeouts: BTreeMap::new(),
+            last_processed: Zxid::ZERO,
+            chain: 0,
+            history: Vec::new(),
         }
     }
 
@@ -148,4 +135,28 @@ impl Db {
         }
         applied
     }
+}
+
+/// One transaction: a client's write (or a session's creation or close) as the replication
+/// protocol ordered it (Zab's ⟨v, z⟩, a Raft entry's command). Every
+/// replica applies it to its own data tree at commit, in zxid order.
+///
+/// ZooKeeper's leader pre-computes each transaction against its outstanding changes
+/// (`PrepRequestProcessor`) and replicates the resulting delta; zksim replicates the request and
+/// applies it deterministically. Because every replica applies the same requests in the same order
+/// to the same tree, every replica computes the same delta, so what a client can observe (answers,
+/// zxids, sequential names, watch events) is the same.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Txn {
+    pub zxid: Zxid,
+    /// The session that issued it; for `OpenSession`, the new session.
+    pub session: SessionId,
+    /// The client's request id (ZooKeeper's cxid), so that the server the client is connected to
+    /// can answer it when it commits; 0 for the leader's own closeSession at expiry and for
+    /// createSession.
+    pub xid: u64,
+    pub write: Write,
+    /// createSession only: the negotiated timeout, kept with the session in every replica's
+    /// database so that a new leader can rebuild its session tracker.
+    pub timeout_ms: u64,
 }
