@@ -426,6 +426,17 @@ fn a_workload_history_is_linearizable_until_an_answer_is_corrupted() {
     };
     let text = format!("{counterexample:?}");
     assert!(text.contains("never written"), "{text}");
+    // The text shows each step's own nodes, numbered by file line only; the JSON keeps every
+    // state in full.
+    let shown = counterexample.to_string();
+    assert!(!shown.contains("/zookeeper/config"), "{shown}");
+    assert!(
+        !shown.contains(", open]") && !shown.contains("  ["),
+        "{shown}"
+    );
+    let last = counterexample.longest.last().expect("a step");
+    assert!(last.state.contains("/zookeeper/config"), "{}", last.state);
+    assert!(shown.contains(&last.change));
 }
 
 /// What a client records with `invoke_line` and `ok_line` reads back as the same operations.

@@ -27,7 +27,8 @@ macro_rules! say {
 const LONG_HELP: &str = "\
 Checks each history FILE against a sequential model and prints one verdict line per file with
 its check time, then a summary. A violation is explained by the operations that cannot be
-ordered, the longest partial linearization the search reached, and the model states along it.
+ordered, the longest partial linearization the search reached, and what each of its steps read
+or changed, by the file's line numbers (--json has the full model state after every step).
 
 Formats (detected from the content unless --format is given):
   zksim         zksim JSON Lines: a header line, then one event per line (docs/history-format.md)

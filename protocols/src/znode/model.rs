@@ -102,7 +102,7 @@
 use super::id::{SessionId, Zxid};
 use super::op::{Create, Outcome, Read, Reply, Request, SubOp, Write, ZkError, ZkInput, ZkOutput};
 use super::path;
-use super::tree::{Change, DataTree, Name};
+use super::tree::{self, Change, DataTree, Name};
 use sim::check::{Model, Operation};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -635,36 +635,54 @@ impl Model for ZnodeModel {
     }
 
     fn describe_state(&self, state: &ZnodeState) -> String {
-        let zx = |z: Zx| match z {
-            Zx::Known(zxid) => zxid.to_string(),
-            Zx::Unknown(i) => format!("z{i}"),
-        };
         let mut text = String::new();
         for (p, node) in state.tree.nodes() {
-            let stat = node.stat();
-            let _ = write!(
-                text,
-                "{p} {:?} version={} cversion={} czxid={} mzxid={} pzxid={}",
-                node.data,
-                stat.version,
-                stat.cversion,
-                zx(stat.czxid),
-                zx(stat.mzxid),
-                zx(stat.pzxid)
-            );
-            if stat.ephemeral_owner != SessionId::NONE {
-                let _ = write!(text, " owner={}", stat.ephemeral_owner);
-            }
+            text.push_str(&describe_node(p, Some(node)));
             text.push_str("; ");
         }
         if !state.closed.is_empty() {
             let closed: Vec<String> = state.closed.iter().map(ToString::to_string).collect();
             let _ = write!(text, "closed sessions {}; ", closed.join(","));
         }
-        let _ = write!(text, "last zxid {}", state.floor);
-        for (i, u) in state.unknown.iter().enumerate() {
-            let _ = write!(text, "; {} < z{i} < {}", u.bounds.above, u.bounds.below);
+        text.push_str(&describe_zxids(state));
+        text
+    }
+
+    /// The nodes a read looked at, the nodes a write made, changed or deleted, the sessions it
+    /// closed, and the zxids: not the whole tree at every step.
+    fn describe_change(&self, before: &ZnodeState, after: &ZnodeState, input: &ZkInput) -> String {
+        let mut text = String::new();
+        let read = match &input.request {
+            Request::Read(Read::GetData(w) | Read::Exists(w) | Read::GetChildren(w)) => {
+                Some(w.path.as_str())
+            }
+            _ => None,
+        };
+        let mut shown = BTreeSet::new();
+        for (p, node) in after.tree.nodes() {
+            if read == Some(p) || before.tree.node(p) != Some(node) {
+                shown.insert(p);
+                text.push_str(&describe_node(p, Some(node)));
+                text.push_str("; ");
+            }
         }
+        for (p, _) in before.tree.nodes() {
+            if after.tree.node(p).is_none() {
+                let _ = write!(text, "{p} deleted; ");
+            }
+        }
+        if let Some(p) = read.filter(|p| !shown.contains(p) && after.tree.node(p).is_none()) {
+            let _ = write!(text, "{p} absent; ");
+        }
+        let closed: Vec<String> = after
+            .closed
+            .difference(&before.closed)
+            .map(ToString::to_string)
+            .collect();
+        if !closed.is_empty() {
+            let _ = write!(text, "session {} closed; ", closed.join(","));
+        }
+        text.push_str(&describe_zxids(after));
         text
     }
 
@@ -975,6 +993,40 @@ fn settled_parents(ops: &[Operation<ZkInput, ZkOutput>]) -> BTreeMap<u64, Vec<St
         }
     }
     settled
+}
+
+/// One node in words, for counterexamples.
+fn describe_node(p: &str, node: Option<&tree::Node<Zx>>) -> String {
+    let Some(node) = node else {
+        return format!("{p} absent");
+    };
+    let zx = |z: Zx| match z {
+        Zx::Known(zxid) => zxid.to_string(),
+        Zx::Unknown(i) => format!("z{i}"),
+    };
+    let stat = node.stat();
+    let mut text = format!(
+        "{p} {:?} version={} cversion={} czxid={} mzxid={} pzxid={}",
+        node.data,
+        stat.version,
+        stat.cversion,
+        zx(stat.czxid),
+        zx(stat.mzxid),
+        zx(stat.pzxid)
+    );
+    if stat.ephemeral_owner != SessionId::NONE {
+        let _ = write!(text, " owner={}", stat.ephemeral_owner);
+    }
+    text
+}
+
+/// The last zxid of a state and the bounds of the zxids it does not know yet.
+fn describe_zxids(state: &ZnodeState) -> String {
+    let mut text = format!("last zxid {}", state.floor);
+    for (i, u) in state.unknown.iter().enumerate() {
+        let _ = write!(text, "; {} < z{i} < {}", u.bounds.above, u.bounds.below);
+    }
+    text
 }
 
 /// Splits operations into independent parts (see the module documentation): lists of indices,

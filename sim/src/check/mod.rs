@@ -100,6 +100,19 @@ pub trait Model: Sync {
         format!("{state:?}")
     }
 
+    /// What operation `input` read or changed, stepping from `before` to `after`, in words: what
+    /// a counterexample's text shows at each step (a model with a large state shows only the part
+    /// the operation touches; by default, the whole state after it).
+    fn describe_change(
+        &self,
+        before: &Self::State,
+        after: &Self::State,
+        input: &Self::Input,
+    ) -> String {
+        let _ = (before, input);
+        self.describe_state(after)
+    }
+
     /// The model to check `ops` with, a history like the one this model was built for but with
     /// some operations made indeterminate (the counterexample's shrinking). A model that learned
     /// facts from its history's answers must forget those the relaxed operations gave: else it

@@ -298,6 +298,7 @@ fn counterexample<M: Model>(
     for &k in &failure.longest {
         placed[k as usize] = true;
         let op = &ops[part[k as usize]];
+        let before = state.clone();
         match model.step(&state, &op.input, op.output.as_ref()) {
             Some(next) => state = next,
             // A model whose step is not a function of its arguments; the search's prefix is still
@@ -307,6 +308,7 @@ fn counterexample<M: Model>(
         longest.push(LinearizedStep {
             op: op_ref(part[k as usize]),
             state: model.describe_state(&state),
+            change: model.describe_change(&before, &state, &op.input),
         });
     }
 

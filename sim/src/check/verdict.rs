@@ -102,6 +102,9 @@ pub struct LinearizedStep {
     pub op: OpRef,
     /// The model state after the operation (the model's `describe_state`).
     pub state: String,
+    /// What the operation read or changed of that state (the model's `describe_change`): what
+    /// the text shows.
+    pub change: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -125,24 +128,17 @@ const TEXT_STEPS: usize = 12;
 /// How many core operations the text shows (the JSON has them all).
 const TEXT_CORE: usize = 24;
 
-impl OpRef {
-    fn interval(&self) -> String {
-        match self.ret {
-            Some(r) => format!("[{}, {}]", self.call, r),
-            None => format!("[{}, open]", self.call),
-        }
-    }
-}
-
 impl fmt::Display for OpRef {
+    /// The operation at its line of the source: the one numbering a reader can look up (the
+    /// positions in event order are in the JSON form).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "line {:>5}  process {:>3}  {}  {}",
+            "line {:>5}  process {:>3}  {}{}",
             self.line,
             self.process,
             self.op,
-            self.interval()
+            if self.ret.is_none() { "  (open)" } else { "" }
         )
     }
 }
@@ -183,17 +179,17 @@ impl fmt::Display for Counterexample {
         }
         let _ = writeln!(
             s,
-            "longest partial linearization: {} of the part's {} operations, from initial state {}",
+            "longest partial linearization: {} of the part's {} operations, from the initial \
+             state; each step shows what it read or changed (--json has every state in full)",
             self.longest.len(),
             self.part_operations,
-            self.initial_state
         );
         let skipped = self.longest.len().saturating_sub(TEXT_STEPS);
         if skipped > 0 {
             let _ = writeln!(s, "  ... {skipped} earlier steps (all of them in --json)");
         }
         for (i, step) in self.longest.iter().enumerate().skip(skipped) {
-            let _ = writeln!(s, "  {:>4}. {}  => {}", i + 1, step.op, step.state);
+            let _ = writeln!(s, "  {:>4}. {}  => {}", i + 1, step.op, step.change);
         }
         let _ = writeln!(
             s,
