@@ -102,7 +102,7 @@ pub fn main(args: Args) -> Result<Outcome> {
     println!("written: {}", out.display());
     println!(
         "replay: {}",
-        zksim::runner::replay_command(&out.display().to_string(), args.seed, None)
+        zksim::runner::replay_command(&out.display().to_string(), args.seed, None, None)
     );
     println!("trace {}", shrunk.trace_hash);
     Ok(Outcome::Fail)
