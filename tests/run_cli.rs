@@ -585,6 +585,15 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
         stderr.contains("reference") && stderr.contains("zab"),
         "{stderr}"
     );
+    let shrink = run(&[
+        "shrink",
+        &scenario("zab-calm-3"),
+        "--seed",
+        "0",
+        "--protocol",
+        "raft",
+    ]);
+    assert_eq!(shrink.status.code(), Some(2), "{}", text(&shrink.stderr));
     let too_many = run(&["run", &scenario("zab-calm-3"), "--protocol", "reference"]);
     assert_eq!(too_many.status.code(), Some(2));
     assert!(
