@@ -25,16 +25,18 @@ use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Every protocol a scenario may name.
+/// Every protocol a scenario may name: the one table a new protocol is added to (its name,
+/// variants, settings type and constructor come with its `Protocol` implementation).
 pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>()];
 
-const fn info<P: Protocol>() -> ProtocolInfo {
+const fn info<P: Protocol + 'static>() -> ProtocolInfo {
     ProtocolInfo {
         name: P::NAME,
         variants: P::VARIANTS,
         resolve_settings: resolve_settings::<P>,
         linearizable_reads: P::LINEARIZABLE_READS,
         max_replicas: P::MAX_REPLICAS,
+        run: run_protocol::<P>,
     }
 }
 
@@ -201,6 +203,8 @@ pub struct RunOptions {
     pub scenario_path: String,
     /// Log this many messages from this time on, for a message diagram.
     pub message_log: Option<(SimTime, usize)>,
+    /// Run this protocol instead of the scenario's (named in the replay command).
+    pub protocol: Option<String>,
     /// Run this variant of the protocol instead of the scenario's (named in the replay command).
     pub variant: Option<String>,
     /// Record this window of the run for its run page (`crate::page`).
@@ -228,6 +232,7 @@ impl RunOptions {
             prefix_hashes: false,
             scenario_path: scenario_path.to_string(),
             message_log: None,
+            protocol: None,
             variant: None,
             page: None,
         }
@@ -257,6 +262,9 @@ pub struct Run {
 /// Runs `scenario` once with `options.seed` and checks it.
 pub fn run(scenario: &Scenario, options: RunOptions) -> Run {
     let mut scenario = scenario.clone();
+    if let Some(p) = &options.protocol {
+        scenario.switch_protocol(p);
+    }
     if let Some(v) = &options.variant {
         scenario.cluster.variant = Some(v.clone());
     }
@@ -264,11 +272,11 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> Run {
 }
 
 fn run_scenario(scenario: &Scenario, options: RunOptions) -> Run {
-    match scenario.cluster.protocol.as_str() {
-        ReferenceServer::NAME => run_protocol::<ReferenceServer>(scenario, options),
-        Zab::NAME => run_protocol::<Zab>(scenario, options),
-        other => unreachable!("scenario validation admits only known protocols, not {other}"),
-    }
+    let protocol = PROTOCOLS
+        .iter()
+        .find(|p| p.name == scenario.cluster.protocol)
+        .expect("scenario validation admits only known protocols");
+    (protocol.run)(scenario, options)
 }
 
 fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions) -> Run {
@@ -292,10 +300,11 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     };
     let servers: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
     let workload = scenario.workload.clone();
-    let factory_variant = variant.clone();
+    let factory_variant =
+        P::variant(&variant).expect("scenario validation admits only known variants");
     let mut world: World<Node<P>> = World::new(config, move |id| {
         if id.index() < replicas {
-            Node::Replica(P::new(id, replicas, &settings, &factory_variant))
+            Node::Replica(P::new(id, replicas, &settings, factory_variant))
         } else {
             let process = (id.index() - replicas) as u64;
             Node::Client(Box::new(Client::new(
@@ -411,6 +420,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         replay: replay_command(
             &options.scenario_path,
             options.seed,
+            options.protocol.as_deref(),
             options.variant.as_deref(),
         ),
     };
@@ -441,9 +451,17 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
 /// The command that replays a run: the scenario file, the seed, and every override the run was
 /// given on the command line, quoted for a POSIX shell. Every replay command zksim prints or
 /// records comes from here.
-pub fn replay_command(scenario_path: &str, seed: u64, variant: Option<&str>) -> String {
+pub fn replay_command(
+    scenario_path: &str,
+    seed: u64,
+    protocol: Option<&str>,
+    variant: Option<&str>,
+) -> String {
     let quote = |s: &str| shlex::try_quote(s).map_or_else(|_| format!("{s:?}"), |q| q.into_owned());
     let mut command = format!("zksim run {} --seed {seed}", quote(scenario_path));
+    if let Some(p) = protocol {
+        command += &format!(" --protocol {}", quote(p));
+    }
     if let Some(v) = variant {
         command += &format!(" --variant {}", quote(v));
     }
@@ -469,6 +487,7 @@ pub fn run_isolated(scenario: &Scenario, options: RunOptions) -> Result<Run, Pan
         replay_command(
             &options.scenario_path,
             options.seed,
+            options.protocol.as_deref(),
             options.variant.as_deref(),
         ),
     );

@@ -174,6 +174,8 @@ pub struct ProtocolInfo {
     pub linearizable_reads: bool,
     /// The most replicas it runs.
     pub max_replicas: u32,
+    /// Runs a validated scenario of this protocol once and checks it.
+    pub run: fn(&Scenario, crate::runner::RunOptions) -> crate::runner::Run,
 }
 
 /// The protocols a scenario may name.
@@ -372,6 +374,30 @@ impl Scenario {
             .get_or_insert_with(|| s.network.latency.clone());
         s.faults.max_down = Some(s.faults.max_down(s.cluster.replicas));
         s
+    }
+
+    /// This scenario run by `protocol` instead of its own: the cluster, network, disks, workload
+    /// and faults stay; the variant and settings belong to the protocol the file names, so under
+    /// another protocol they fall back to its defaults. An unknown protocol, or one that cannot
+    /// run this cluster (the reference server runs one replica), is an error naming the reason.
+    pub fn with_protocol(
+        &self,
+        protocol: &str,
+        registry: Registry<'_>,
+    ) -> Result<Scenario, String> {
+        let mut s = self.clone();
+        s.switch_protocol(protocol);
+        s.validate(registry).map_err(|(_, message)| message)?;
+        Ok(s)
+    }
+
+    /// Names `protocol` as the scenario's, dropping the other protocol's variant and settings.
+    pub fn switch_protocol(&mut self, protocol: &str) {
+        if self.cluster.protocol != protocol {
+            self.cluster.protocol = protocol.to_string();
+            self.cluster.variant = None;
+            self.cluster.settings = serde_json::Value::Null;
+        }
     }
 
     /// This scenario with `variant` of its protocol instead of its own; an unknown variant is an

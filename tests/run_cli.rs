@@ -543,3 +543,62 @@ fn a_swarm_seed_replays_from_its_command_and_from_its_scenario_file() {
         assert_eq!(trace_hash(&by_file), results["trace_hash"]);
     }
 }
+
+/// `--protocol` runs a scenario under another protocol, as `--variant` runs another variant: the
+/// store records the protocol and variant actually run, and the replay command names the
+/// override. An unknown protocol, or one that cannot run the cluster, is exit 2 naming why.
+#[test]
+fn protocol_overrides_the_scenarios_and_is_recorded() {
+    let dir = temp_dir("protocol");
+    let out = run(&[
+        "run",
+        &scenario("reference-calm"),
+        "--protocol",
+        "zab",
+        "--seed",
+        "1",
+        "--no-plots",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["protocol"], "zab");
+    assert_eq!(results["variant"], "correct");
+    assert!(
+        results["replay"]
+            .as_str()
+            .unwrap()
+            .contains("--protocol zab"),
+        "{}",
+        results["replay"]
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("scenario.json")).unwrap()).unwrap();
+    assert_eq!(written["cluster"]["protocol"], "zab");
+
+    let unknown = run(&["run", &scenario("zab-calm-3"), "--protocol", "raft"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = text(&unknown.stderr);
+    assert!(
+        stderr.contains("reference") && stderr.contains("zab"),
+        "{stderr}"
+    );
+    let shrink = run(&[
+        "shrink",
+        &scenario("zab-calm-3"),
+        "--seed",
+        "0",
+        "--protocol",
+        "raft",
+    ]);
+    assert_eq!(shrink.status.code(), Some(2), "{}", text(&shrink.stderr));
+    let too_many = run(&["run", &scenario("zab-calm-3"), "--protocol", "reference"]);
+    assert_eq!(too_many.status.code(), Some(2));
+    assert!(
+        text(&too_many.stderr).contains("one unreplicated server"),
+        "{}",
+        text(&too_many.stderr)
+    );
+}

@@ -244,6 +244,8 @@ pub trait Protocol: Replica {
     const NAME: &'static str;
     /// The named variants it offers; the first is the correct one and the default.
     const VARIANTS: &'static [&'static str];
+    /// Its variants as values: each flips one rule (see `Replica`'s modules).
+    type Variant: Copy + Debug + PartialEq;
     /// Whether it assumes in-order (TCP-like) channels between replicas.
     const FIFO: bool;
     /// Whether its reads are linearizable (so a whole history, reads included, must be).
@@ -253,8 +255,11 @@ pub trait Protocol: Replica {
     /// Its tuning (`cluster.settings`).
     type Settings: serde::de::DeserializeOwned + serde::Serialize + Default + Clone;
 
+    /// The variant named `name`, one of `VARIANTS`; `None` for a name it does not know.
+    fn variant(name: &str) -> Option<Self::Variant>;
+
     /// Replica `id` of a cluster of `replicas`, running `variant`.
-    fn new(id: NodeId, replicas: usize, settings: &Self::Settings, variant: &str) -> Self;
+    fn new(id: NodeId, replicas: usize, settings: &Self::Settings, variant: Self::Variant) -> Self;
 
     /// Judges a finished run by the protocol's own invariants (no committed write lost, logs that
     /// are prefixes of one another, one leader per epoch, ...) and measures it, from the replicas'

@@ -64,6 +64,10 @@ pub enum Event {
     Violation(String),
 }
 
+/// The reference server's one variant: a standalone ZooKeeper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standalone;
+
 /// A `sync` waiting for the transactions logged before it to commit.
 struct PendingSync {
     wait: Zxid,
@@ -236,16 +240,21 @@ impl Replica for ReferenceServer {
 impl crate::cluster::Protocol for ReferenceServer {
     const NAME: &'static str = "reference";
     const VARIANTS: &'static [&'static str] = &["standalone"];
+    type Variant = Standalone;
     const FIFO: bool = true;
     const LINEARIZABLE_READS: bool = true;
     const MAX_REPLICAS: u32 = 1;
     type Settings = ReferenceSettings;
 
+    fn variant(name: &str) -> Option<Standalone> {
+        (name == "standalone").then_some(Standalone)
+    }
+
     fn new(
         _id: NodeId,
         _replicas: usize,
         settings: &ReferenceSettings,
-        _variant: &str,
+        _variant: Standalone,
     ) -> ReferenceServer {
         ReferenceServer::new(settings.clone())
     }

@@ -35,6 +35,10 @@ pub struct Args {
     /// holds what was drawn.
     #[arg(long)]
     pub swarm: bool,
+    /// Run this protocol instead of the one the file names (with --swarm: draw scenarios for
+    /// it; default zab). Its variant and settings are then its defaults unless --variant says.
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// Run this variant of the scenario's protocol instead of the one the file names.
     #[arg(long)]
     pub variant: Option<String>,
@@ -142,11 +146,18 @@ enum Source {
 
 impl Source {
     /// The scenario seed `seed` runs, with the --variant asked for.
-    fn for_seed(&self, seed: u64, variant: &Option<String>) -> Result<Scenario> {
+    fn for_seed(&self, seed: u64, o: &Overrides) -> Result<Scenario> {
         let scenario = match self {
             Source::File(s) => (**s).clone(),
             Source::Swarm { protocol } => zksim::swarm::draw(seed, protocol),
         };
+        let scenario = match &o.protocol {
+            Some(p) => scenario
+                .with_protocol(p, PROTOCOLS)
+                .map_err(|e| anyhow::anyhow!("--protocol: {e}"))?,
+            None => scenario,
+        };
+        let variant = &o.variant;
         match variant {
             Some(v) => scenario
                 .with_variant(v, PROTOCOLS)
@@ -164,7 +175,7 @@ pub fn main(args: Args) -> Result<Outcome> {
         ),
         None => (
             Source::Swarm {
-                protocol: "zab".into(),
+                protocol: args.protocol.clone().unwrap_or_else(|| "zab".into()),
             },
             "--swarm".to_string(),
         ),
@@ -177,7 +188,7 @@ pub fn main(args: Args) -> Result<Outcome> {
         .unwrap_or(1);
     // The scenario that names the run (its store folder, its header); a swarm's are all alike.
     let scenario = source
-        .for_seed(first, &args.variant)
+        .for_seed(first, &args.overrides())
         .map_err(|e| anyhow::anyhow!("{scenario_path}: {e}"))?;
     if args.diagram.is_some()
         && !(args.diagram_from.is_finite()
@@ -212,9 +223,25 @@ fn timed_run(scenario: &Scenario, options: RunOptions) -> Result<Run, Panicked> 
     Ok(run)
 }
 
-fn options(seed: u64, scenario_path: &str, variant: &Option<String>) -> RunOptions {
+/// What the command line overrides in every scenario it runs.
+struct Overrides {
+    protocol: Option<String>,
+    variant: Option<String>,
+}
+
+impl Args {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            protocol: self.protocol.clone(),
+            variant: self.variant.clone(),
+        }
+    }
+}
+
+fn options(seed: u64, scenario_path: &str, o: &Overrides) -> RunOptions {
     RunOptions {
-        variant: variant.clone(),
+        protocol: o.protocol.clone(),
+        variant: o.variant.clone(),
         ..RunOptions::new(seed, scenario_path)
     }
 }
@@ -241,13 +268,13 @@ fn run_one(
     scenario_path: &str,
 ) -> Result<Outcome> {
     let seed = args.seed.or(template.seed).unwrap_or(1);
-    let scenario = &source.for_seed(seed, &args.variant)?;
+    let scenario = &source.for_seed(seed, &args.overrides())?;
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| default_store(scenario).join(format!("seed-{seed}")));
     store::prepare(&dir)?;
-    let mut opts = options(seed, scenario_path, &args.variant);
+    let mut opts = options(seed, scenario_path, &args.overrides());
     if let Some(n) = args.diagram {
         opts.message_log = Some((
             sim::SimTime(sim::net::ms_to_ns(args.diagram_from)),
@@ -334,7 +361,7 @@ fn run_one(
         }
     }
     if args.check_determinism {
-        let again = determinism(scenario, seed, scenario_path, &args.variant);
+        let again = determinism(scenario, seed, scenario_path, &args.overrides());
         println!("{}", again.describe(seed));
         outcome = outcome.max(again.outcome());
     }
@@ -357,7 +384,7 @@ fn write_page(
         Some(ms) => sim::SimTime(sim::net::ms_to_ns(ms)),
         None => zksim::page::default_centre(first),
     };
-    let mut opts = options(seed, scenario_path, &args.variant);
+    let mut opts = options(seed, scenario_path, &args.overrides());
     opts.page = Some(zksim::page::PageWindow {
         centre,
         events: args.page_events as usize,
@@ -522,10 +549,10 @@ fn determinism(
     scenario: &Scenario,
     seed: u64,
     scenario_path: &str,
-    variant: &Option<String>,
+    overrides: &Overrides,
 ) -> Determinism {
     let hashes = || -> Result<Vec<u64>, Panicked> {
-        let mut o = options(seed, scenario_path, variant);
+        let mut o = options(seed, scenario_path, overrides);
         o.prefix_hashes = true;
         Ok(runner::run_isolated(scenario, o)?
             .prefix_hashes
@@ -541,7 +568,7 @@ fn determinism(
     let line_at = || {
         let seen: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let keep = seen.clone();
-        let mut o = options(seed, scenario_path, variant);
+        let mut o = options(seed, scenario_path, overrides);
         o.trace = Some(Box::new(move |l: &TraceLine| {
             if l.index == index as u64 {
                 *keep.lock().expect("not poisoned") = Some(l.format());
@@ -747,9 +774,9 @@ fn sweep_seed(
 ) -> SeedDone {
     let seed_dir = dir.join(format!("seed-{seed}"));
     let scenario = &source
-        .for_seed(seed, &args.variant)
+        .for_seed(seed, &args.overrides())
         .expect("the variant was checked on the first seed's scenario, of the same protocol");
-    let run = match timed_run(scenario, options(seed, scenario_path, &args.variant)) {
+    let run = match timed_run(scenario, options(seed, scenario_path, &args.overrides())) {
         Ok(run) => run,
         Err(panicked) => {
             let store_error =
@@ -774,7 +801,7 @@ fn sweep_seed(
     };
     let again = args
         .check_determinism
-        .then(|| determinism(scenario, seed, scenario_path, &args.variant));
+        .then(|| determinism(scenario, seed, scenario_path, &args.overrides()));
     let deterministic = again.as_ref().is_none_or(|d| d.outcome() == Outcome::Pass);
     let ops = run.results.ops.completed();
     let events = run.results.events;

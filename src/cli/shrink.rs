@@ -26,6 +26,9 @@ pub struct Args {
     /// The failing seed.
     #[arg(long)]
     pub seed: u64,
+    /// Run this protocol instead of the scenario's (as `zksim run --protocol`).
+    #[arg(long)]
+    pub protocol: Option<String>,
     /// Run this variant of the scenario's protocol (as `zksim run --variant`).
     #[arg(long)]
     pub variant: Option<String>,
@@ -46,6 +49,11 @@ pub struct Args {
 
 pub fn main(args: Args) -> Result<Outcome> {
     let mut scenario = Scenario::load(&args.scenario, PROTOCOLS)?;
+    if let Some(p) = &args.protocol {
+        scenario = scenario
+            .with_protocol(p, PROTOCOLS)
+            .map_err(|e| anyhow::anyhow!("{}: --protocol: {e}", args.scenario.display()))?;
+    }
     if let Some(v) = &args.variant {
         scenario = scenario
             .with_variant(v, PROTOCOLS)
@@ -77,9 +85,13 @@ pub fn main(args: Args) -> Result<Outcome> {
     }
     let mut written = resolved.clone();
     written.description = format!(
-        "Shrunk by `zksim shrink {} --seed {}{}` in {} runs: fails check {} ({}). Steps: {}.",
+        "Shrunk by `zksim shrink {} --seed {}{}{}` in {} runs: fails check {} ({}). Steps: {}.",
         args.scenario.display(),
         args.seed,
+        args.protocol
+            .as_ref()
+            .map(|p| format!(" --protocol {p}"))
+            .unwrap_or_default(),
         args.variant
             .as_ref()
             .map(|v| format!(" --variant {v}"))
@@ -102,7 +114,7 @@ pub fn main(args: Args) -> Result<Outcome> {
     println!("written: {}", out.display());
     println!(
         "replay: {}",
-        zksim::runner::replay_command(&out.display().to_string(), args.seed, None)
+        zksim::runner::replay_command(&out.display().to_string(), args.seed, None, None)
     );
     println!("trace {}", shrunk.trace_hash);
     Ok(Outcome::Fail)

@@ -661,15 +661,17 @@ impl Replication for Zab {
 impl Protocol for Zab {
     const NAME: &'static str = "zab";
     const VARIANTS: &'static [&'static str] = Variant::NAMES;
+    type Variant = Variant;
     const FIFO: bool = true;
     /// Reads are served from the local tree of the server a client is connected to.
     const LINEARIZABLE_READS: bool = false;
     type Settings = ZabSettings;
 
-    fn new(id: NodeId, replicas: usize, settings: &ZabSettings, variant: &str) -> Zab {
-        let variant = Variant::parse(variant).unwrap_or_else(|| {
-            panic!("scenario validation admits only known variants, not {variant}")
-        });
+    fn variant(name: &str) -> Option<Variant> {
+        Variant::parse(name)
+    }
+
+    fn new(id: NodeId, replicas: usize, settings: &ZabSettings, variant: Variant) -> Zab {
         Zab::new(id, replicas, settings.clone(), variant)
     }
 
