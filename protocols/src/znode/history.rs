@@ -19,7 +19,8 @@ use super::op::{OP_NAMES, Outcome, Reply, Request, ZkInput, ZkOutput};
 use sim::check::datum::Datum;
 use sim::check::formats::{RawHistory, RawOp};
 use sim::check::models::{Decode, decode};
-use sim::check::{Budget, CheckResult, CheckStats, Error, Model, Verdict, check};
+use sim::check::verdict::OpRef;
+use sim::check::{Budget, CheckResult, CheckStats, Error, Model, Operation, Verdict, check};
 use sim::history::{Line, LineType};
 use std::sync::Arc;
 
@@ -112,18 +113,43 @@ pub fn check_history(
     budget: &Budget,
 ) -> Result<CheckResult, Error> {
     let ops = decode(&ZnodeModel::new(initial.or(raw.initial.as_ref()))?, raw)?;
+    check_operations(ops, budget)
+}
+
+/// Checks decoded znode operations for linearizability. The zxid order, where it is a
+/// linearization, decides at once what the exact search may take long to
+/// (`checks::witness`); the search decides the parts it leaves, and its counterexample points at
+/// `ops`.
+pub fn check_operations(
+    ops: Vec<Operation<ZkInput, ZkOutput>>,
+    budget: &Budget,
+) -> Result<CheckResult, Error> {
     let model = ZnodeModel::for_history(&ops);
-    // The zxid order, when it is a linearization, decides at once what the search may take
-    // long to (`checks::witness`); the search decides everything else.
-    if crate::checks::witness::linearizable_by_zxid(&ops) {
+    let left = crate::checks::witness::unexplained(&model, &ops);
+    if left.len() == ops.len() {
+        return check(Arc::new(model), ops.into(), budget);
+    }
+    let parts = model.partition(&ops).len();
+    if left.is_empty() {
         return Ok(CheckResult {
             verdict: Verdict::Linearizable,
             operations: ops.len(),
-            parts: model.partition(&ops).len(),
+            parts,
             stats: CheckStats::default(),
         });
     }
-    check(Arc::new(model), ops.into(), budget)
+    let sub: Vec<_> = left.iter().map(|&i| ops[i].clone()).collect();
+    let mut result = check(Arc::new(model), sub.into(), budget)?;
+    if let Verdict::Violation(cx) = &mut result.verdict {
+        let fix = |r: &mut OpRef| r.index = left[r.index];
+        cx.core.iter_mut().for_each(fix);
+        cx.longest.iter_mut().for_each(|s| fix(&mut s.op));
+        fix(&mut cx.blocking);
+        cx.stuck.iter_mut().for_each(|s| fix(&mut s.op));
+    }
+    result.operations = ops.len();
+    result.parts = parts;
+    Ok(result)
 }
 
 /// The invocation line of `request`, for a client recording its history.
