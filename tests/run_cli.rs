@@ -585,6 +585,13 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
         stderr.contains("reference") && stderr.contains("zab"),
         "{stderr}"
     );
+    let swarm = run(&["run", "--swarm", "--seeds", "0..1", "--protocol", "raft"]);
+    assert_eq!(swarm.status.code(), Some(2), "{}", text(&swarm.stderr));
+    assert!(
+        text(&swarm.stderr).contains("expected one of [\"reference\", \"zab\"]"),
+        "{}",
+        text(&swarm.stderr)
+    );
     let shrink = run(&[
         "shrink",
         &scenario("zab-calm-3"),

@@ -173,12 +173,14 @@ pub fn main(args: Args) -> Result<Outcome> {
             Source::File(Box::new(Scenario::load(path, PROTOCOLS)?)),
             path.display().to_string(),
         ),
-        None => (
-            Source::Swarm {
-                protocol: args.protocol.clone().unwrap_or_else(|| "zab".into()),
-            },
-            "--swarm".to_string(),
-        ),
+        None => {
+            let protocol = args.protocol.clone().unwrap_or_else(|| "zab".into());
+            if !PROTOCOLS.iter().any(|p| p.name == protocol) {
+                let known: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
+                bail!("--protocol: unknown protocol {protocol:?}: expected one of {known:?}");
+            }
+            (Source::Swarm { protocol }, "--swarm".to_string())
+        }
     };
     let first = args
         .seeds
