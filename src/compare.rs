@@ -59,7 +59,7 @@ pub struct Spread {
 /// What one configuration did over its seeds.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
-    /// `scenario` or `scenario [variant]`.
+    /// `scenario`, or `scenario [protocol variant]` with what the command line asked for.
     pub name: String,
     pub scenario: String,
     pub protocol: String,
@@ -89,6 +89,8 @@ pub struct Summary {
 /// Accumulates runs of one configuration.
 pub struct Tally {
     scenario: Scenario,
+    /// The protocol asked for on the command line, if any (it appears in replay commands).
+    protocol: Option<String>,
     /// The variant asked for on the command line, if any (it appears in replay commands).
     variant: Option<String>,
     name: String,
@@ -143,15 +145,27 @@ fn digest(run: &Run) -> RunDigest {
 }
 
 impl Tally {
-    /// A configuration: `scenario` (from the file `path`), with `variant` of its protocol if
-    /// given.
-    pub fn new(scenario: Scenario, variant: Option<String>, path: String) -> Tally {
-        let name = match &variant {
-            Some(v) => format!("{} [{v}]", scenario.name),
-            None => scenario.name.clone(),
+    /// A configuration: `scenario` (from the file `path`, already switched to `protocol` and
+    /// `variant` if the command line asked for them; they are named in replay commands).
+    pub fn new(
+        scenario: Scenario,
+        protocol: Option<String>,
+        variant: Option<String>,
+        path: String,
+    ) -> Tally {
+        let asked: Vec<&str> = [&protocol, &variant]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let name = if asked.is_empty() {
+            scenario.name.clone()
+        } else {
+            format!("{} [{}]", scenario.name, asked.join(" "))
         };
         Tally {
             scenario,
+            protocol,
             variant,
             name,
             path,
@@ -163,6 +177,7 @@ impl Tally {
     /// several threads at once).
     pub fn run(&self, seed: u64) -> RunDigest {
         let options = RunOptions {
+            protocol: self.protocol.clone(),
             variant: self.variant.clone(),
             ..RunOptions::new(seed, &self.path)
         };
@@ -194,6 +209,7 @@ impl Tally {
             scenario_path: self.path.clone(),
             protocol: self.scenario.cluster.protocol.clone(),
             variant: resolved.cluster.variant.unwrap_or_default(),
+            protocol_override: self.protocol.clone(),
             variant_override: self.variant.clone(),
             seeds,
             shard: None,
@@ -211,9 +227,10 @@ impl Tally {
             *failed_checks.entry(name.clone()).or_insert(0) += 1;
         }
         let variant = self
+            .scenario
+            .resolved(0, PROTOCOLS)
+            .cluster
             .variant
-            .clone()
-            .or_else(|| self.scenario.cluster.variant.clone())
             .unwrap_or_default();
         let writes_ok: u64 = runs.iter().map(|r| r.writes_ok).sum();
         let per_write = |total: u64| (writes_ok > 0).then(|| total as f64 / writes_ok as f64);

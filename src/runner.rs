@@ -8,8 +8,7 @@ use crate::page::{PageRecorder, PageRecording, PageWindow};
 use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
-use protocols::client::Client;
-use protocols::cluster::{Metric, Node, Obs, Protocol};
+use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
 use protocols::zab::Zab;
 use protocols::znode;
@@ -21,7 +20,7 @@ use sim::history::{Header, Line, LineType};
 use sim::net::{MessageCount, ms_to_ns};
 use sim::trace::TraceSink;
 use sim::world::{FaultRecord, MessageRecord};
-use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
+use sim::{SimTime, World};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -286,34 +285,16 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         .variant
         .clone()
         .unwrap_or_else(|| P::VARIANTS[0].to_string());
-    let replicas = scenario.cluster.replicas as usize;
-    let clients = scenario.workload.clients as usize;
-    let mut nodes = vec![NodeKind::Replica; replicas];
-    nodes.extend(std::iter::repeat_n(NodeKind::Client, clients));
-    let config = WorldConfig {
+    let cluster = ClusterConfig {
         seed: options.seed,
-        nodes,
+        replicas: scenario.cluster.replicas as usize,
+        workload: scenario.workload.clone(),
         network: scenario.network.clone(),
-        fifo: P::FIFO,
         disk: scenario.disk.clone(),
         nemesis: scenario.faults.clone(),
     };
-    let servers: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
-    let workload = scenario.workload.clone();
-    let factory_variant =
-        P::variant(&variant).expect("scenario validation admits only known variants");
-    let mut world: World<Node<P>> = World::new(config, move |id| {
-        if id.index() < replicas {
-            Node::Replica(P::new(id, replicas, &settings, factory_variant))
-        } else {
-            let process = (id.index() - replicas) as u64;
-            Node::Client(Box::new(Client::new(
-                process,
-                servers.clone(),
-                workload.clone(),
-            )))
-        }
-    });
+    let typed = P::variant(&variant).expect("scenario validation admits only known variants");
+    let mut world: World<Node<P>> = cluster.world(&settings, typed);
     let recorder = options
         .page
         .map(|window| PageRecorder::new(window, world.node_count()));
@@ -434,9 +415,9 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         marks: report.marks,
         samples,
         messages: world.message_log().to_vec(),
-        node_names: (0..replicas)
+        node_names: (0..scenario.cluster.replicas)
             .map(|i| format!("replica {i}"))
-            .chain((0..clients).map(|c| format!("client {c}")))
+            .chain((0..scenario.workload.clients).map(|c| format!("client {c}")))
             .collect(),
         page: recorder.map(PageRecorder::finish),
     };

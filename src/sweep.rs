@@ -125,6 +125,9 @@ pub struct Sweep {
     pub scenario_path: String,
     pub protocol: String,
     pub variant: String,
+    /// The protocol given on the command line, if any (replay commands name it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_override: Option<String>,
     /// The variant given on the command line, if any (replay commands name it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant_override: Option<String>,
@@ -189,6 +192,7 @@ impl Sweep {
             scenario_path: config.scenario_path,
             protocol: config.protocol,
             variant: config.variant,
+            protocol_override: config.protocol_override,
             variant_override: config.variant_override,
             seeds: config.seeds,
             shard: config.shard,
@@ -216,6 +220,7 @@ impl Sweep {
         String,
         String,
         Option<String>,
+        Option<String>,
         u64,
         u64,
     ) {
@@ -225,6 +230,7 @@ impl Sweep {
             self.scenario_path.clone(),
             self.protocol.clone(),
             self.variant.clone(),
+            self.protocol_override.clone(),
             self.variant_override.clone(),
             self.seeds.start,
             self.seeds.end,
@@ -280,6 +286,7 @@ pub struct SweepConfig {
     pub scenario_path: String,
     pub protocol: String,
     pub variant: String,
+    pub protocol_override: Option<String>,
     pub variant_override: Option<String>,
     pub seeds: Span,
     pub shard: Option<Shard>,
@@ -306,6 +313,7 @@ pub fn merge(files: Vec<SweepFile>) -> Result<SweepFile, String> {
         String,
         String,
         Option<String>,
+        Option<String>,
         u64,
         u64,
     );
@@ -323,7 +331,7 @@ pub fn merge(files: Vec<SweepFile>) -> Result<SweepFile, String> {
         let mut parts = groups.remove(&key).expect("grouped");
         let name = format!(
             "{} [{} {}] seeds {}..{}",
-            parts[0].scenario, parts[0].protocol, parts[0].variant, key.6, key.7
+            parts[0].scenario, parts[0].protocol, parts[0].variant, key.7, key.8
         );
         if parts.len() == 1 && parts[0].shard.is_none() {
             merged.push(parts.pop().expect("one"));
@@ -374,6 +382,7 @@ pub fn merge(files: Vec<SweepFile>) -> Result<SweepFile, String> {
             scenario_path: first.scenario_path.clone(),
             protocol: first.protocol.clone(),
             variant: first.variant.clone(),
+            protocol_override: first.protocol_override.clone(),
             variant_override: first.variant_override.clone(),
             seeds: first.seeds,
             shard: None,

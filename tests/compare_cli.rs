@@ -61,3 +61,108 @@ fn an_unknown_variant_is_bad_input() {
         .unwrap();
     assert_eq!(compare.status.code(), Some(2));
 }
+
+#[test]
+fn compare_and_bench_run_the_protocol_asked_for_and_record_it() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/reference-calm.json");
+    let out = std::env::temp_dir().join(format!("zksim-compare-protocol-{}", std::process::id()));
+    let json = out.join("sweeps.json");
+    std::fs::create_dir_all(&out).unwrap();
+    let compare = zksim()
+        .args([
+            "compare",
+            scenario,
+            "--protocol",
+            "reference,zab",
+            "--seeds",
+            "0..1",
+            "--jobs",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(
+        compare.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&compare.stderr)
+    );
+    let summaries: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
+    let ran: Vec<(&str, &str, &str)> = summaries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["protocol"].as_str().unwrap(),
+                s["variant"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ran,
+        [
+            ("reference-calm [reference]", "reference", "standalone"),
+            ("reference-calm [zab]", "zab", "correct"),
+        ]
+    );
+    let sweeps: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let zab = &sweeps["sweeps"][1];
+    assert_eq!(zab["protocol"], "zab");
+    assert_eq!(zab["protocol_override"], "zab");
+    let replay = zab["runs"][0]["replay"].as_str().unwrap();
+    assert!(replay.contains("--protocol zab"), "{replay}");
+    std::fs::remove_dir_all(&out).ok();
+
+    let unknown = zksim()
+        .args(["compare", scenario, "--protocol", "raft"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("reference") && stderr.contains("zab"),
+        "{stderr}"
+    );
+
+    let bench = zksim()
+        .args([
+            "bench",
+            "scenario",
+            scenario,
+            "--protocol",
+            "zab",
+            "--seeds",
+            "0..1",
+            "--jobs",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bench.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&bench.stdout);
+    assert!(stdout.contains("[zab correct]"), "{stdout}");
+    assert!(stdout.contains("0 of 1 seeds did not pass"), "{stdout}");
+    let unknown = zksim()
+        .args(["bench", "scenario", scenario, "--protocol", "raft"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("reference") && stderr.contains("zab"),
+        "{stderr}"
+    );
+}

@@ -625,19 +625,17 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::Protocol;
+    use crate::cluster::ClusterConfig;
     use crate::zab::{Variant, Zab, ZabSettings};
-    use sim::disk::DiskConfig;
-    use sim::nemesis::NemesisConfig;
+    use sim::World;
     use sim::net::NetworkConfig;
-    use sim::{NodeKind, World, WorldConfig};
 
     /// Three ZAB replicas with a 40 ms tick and five clients with sessions of four ticks, over a
     /// lossy, long-tailed network: connection attempts often time out with the server's answer
     /// still on its way, and sessions expire while their clients move between servers. What the
     /// clients recorded, and the rules they broke.
     fn short_tick_run(seed: u64) -> Vec<Obs<crate::zab::ZabEvent>> {
-        let (replicas, clients) = (3, 5);
+        let replicas = 3;
         let workload: WorkloadConfig = serde_json::from_str(
             r#"{"clients": 5, "duration_ms": 3000, "session_timeout_ms": 160}"#,
         )
@@ -651,29 +649,11 @@ mod tests {
             tick_ms: 40,
             ..ZabSettings::default()
         };
-        let mut nodes = vec![NodeKind::Replica; replicas];
-        nodes.extend(vec![NodeKind::Client; clients]);
-        let config = WorldConfig {
-            seed,
-            nodes,
+        let cluster = ClusterConfig {
             network,
-            fifo: Zab::FIFO,
-            disk: DiskConfig::default(),
-            nemesis: NemesisConfig::default(),
+            ..ClusterConfig::new(seed, replicas, workload)
         };
-        let servers: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
-        let mut world: World<Node<Zab>> = World::new(config, move |id| {
-            if id.index() < replicas {
-                Node::Replica(Zab::new(id, replicas, settings.clone(), Variant::Correct))
-            } else {
-                let process = (id.index() - replicas) as u64;
-                Node::Client(Box::new(Client::new(
-                    process,
-                    servers.clone(),
-                    workload.clone(),
-                )))
-            }
-        });
+        let mut world: World<Node<Zab>> = cluster.world(&settings, Variant::Correct);
         world.run_until(SimTime::from_ms(4000), 10_000_000);
         world
             .take_observations()

@@ -5,11 +5,18 @@
 
 use crate::client::{Client, ClientTimer};
 use crate::wire::{ToClient, Wire};
+use crate::workload::WorkloadConfig;
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Reply, Request, SessionId, Zxid};
 use serde::Serialize;
+use sim::disk::DiskConfig;
 use sim::history::{Line, LineType};
-use sim::{Ctx, Input, Message, NodeId, Process, SimDuration, SimTime, TimerId, World};
+use sim::nemesis::NemesisConfig;
+use sim::net::NetworkConfig;
+use sim::{
+    Ctx, Input, Message, NodeId, NodeKind, Process, SimDuration, SimTime, TimerId, World,
+    WorldConfig,
+};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -326,4 +333,76 @@ pub struct ProtocolReport {
     pub metrics: BTreeMap<String, Metric>,
     /// Moments worth marking on plots, e.g. "n2 leads epoch 3".
     pub marks: Vec<(SimTime, String)>,
+}
+
+/// What a cluster's world is made of besides its protocol: `replicas` replicas (ids
+/// `0..replicas`) followed by the workload's clients, on the given network and disks, with the
+/// given faults. The runner and the tests build their worlds here, so that a test's world is a
+/// run's world.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    pub seed: u64,
+    pub replicas: usize,
+    /// The clients' workload; `workload.clients` is how many clients there are.
+    pub workload: WorkloadConfig,
+    pub network: NetworkConfig,
+    pub disk: DiskConfig,
+    pub nemesis: NemesisConfig,
+}
+
+impl ClusterConfig {
+    /// `replicas` replicas and the workload's clients, on the default network and disks, without
+    /// faults.
+    pub fn new(seed: u64, replicas: usize, workload: WorkloadConfig) -> ClusterConfig {
+        ClusterConfig {
+            seed,
+            replicas,
+            workload,
+            network: NetworkConfig::default(),
+            disk: DiskConfig::default(),
+            nemesis: NemesisConfig::default(),
+        }
+    }
+
+    /// The world's configuration for protocol `P` (its channels are in-order if `P` assumes so).
+    pub fn world_config<P: Protocol>(&self) -> WorldConfig {
+        let mut nodes = vec![NodeKind::Replica; self.replicas];
+        nodes.extend(std::iter::repeat_n(
+            NodeKind::Client,
+            self.workload.clients as usize,
+        ));
+        WorldConfig {
+            seed: self.seed,
+            nodes,
+            network: self.network.clone(),
+            fifo: P::FIFO,
+            disk: self.disk.clone(),
+            nemesis: self.nemesis.clone(),
+        }
+    }
+
+    /// The world: every replica `P::new(id, replicas, settings, variant)`, every client running
+    /// the workload against all the replicas. Nothing has run yet.
+    pub fn world<P: Protocol + 'static>(
+        &self,
+        settings: &P::Settings,
+        variant: P::Variant,
+    ) -> World<Node<P>> {
+        let replicas = self.replicas;
+        let servers: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
+        let workload = self.workload.clone();
+        let settings = settings.clone();
+        World::new(self.world_config::<P>(), move |id| {
+            if id.index() < replicas {
+                Node::Replica(P::new(id, replicas, &settings, variant))
+            } else {
+                let process = (id.index() - replicas) as u64;
+                Node::Client(Box::new(Client::new(
+                    process,
+                    servers.clone(),
+                    workload.clone(),
+                )))
+            }
+        })
+    }
 }

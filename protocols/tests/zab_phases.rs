@@ -4,15 +4,12 @@
 //! requires; broadcast commits in zxid order; sessions expire by a transaction; a crashed replica
 //! rebuilds from its disk. Every world also passes ZAB's own invariants (`zab::checks`).
 
-use protocols::client::Client;
-use protocols::cluster::{Node, Obs, Protocol};
+use protocols::cluster::{ClusterConfig, Node, Obs, Protocol};
 use protocols::workload::WorkloadConfig;
 use protocols::zab::{PeerState, Variant, Zab, ZabEvent, ZabSettings};
 use protocols::znode::{Reply, SessionId, Zxid};
-use sim::disk::DiskConfig;
 use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef};
-use sim::net::NetworkConfig;
-use sim::{NodeId, NodeKind, SimTime, World, WorldConfig};
+use sim::{NodeId, SimTime, World};
 
 struct Setup {
     replicas: usize,
@@ -52,35 +49,16 @@ impl Setup {
     }
 
     fn run(self, until_ms: u64) -> World<Node<Zab>> {
-        let (replicas, settings) = (self.replicas, self.settings.clone());
         let mut workload: WorkloadConfig = serde_json::from_str(self.workload).unwrap();
         workload.clients = self.clients as u32;
-        let mut nodes = vec![NodeKind::Replica; replicas];
-        nodes.extend(std::iter::repeat_n(NodeKind::Client, self.clients));
-        let config = WorldConfig {
-            seed: self.seed,
-            nodes,
-            network: NetworkConfig::default(),
-            fifo: Zab::FIFO,
-            disk: DiskConfig::default(),
+        let cluster = ClusterConfig {
             nemesis: NemesisConfig {
                 scripted: self.faults,
                 ..NemesisConfig::default()
             },
+            ..ClusterConfig::new(self.seed, self.replicas, workload)
         };
-        let servers: Vec<NodeId> = (0..replicas as u32).map(NodeId).collect();
-        let mut world = World::new(config, move |id| {
-            if id.index() < replicas {
-                Node::Replica(Zab::new(id, replicas, settings.clone(), Variant::Correct))
-            } else {
-                let process = (id.index() - replicas) as u64;
-                Node::Client(Box::new(Client::new(
-                    process,
-                    servers.clone(),
-                    workload.clone(),
-                )))
-            }
-        });
+        let mut world = cluster.world::<Zab>(&self.settings, Variant::Correct);
         world.run_until(SimTime::from_ms(until_ms), 50_000_000);
         let report = Zab::report(&world);
         for f in &report.findings {

@@ -3,6 +3,7 @@
 //! generic history checkers. It knows nothing of ZooKeeper or of any protocol: processes are opaque
 //! state machines behind the `Process` trait.
 
+pub mod alone;
 pub mod check;
 pub mod disk;
 pub mod history;
@@ -17,6 +18,7 @@ pub mod time;
 pub mod trace;
 pub mod world;
 
+pub use alone::{Alone, Effect, EffectOf};
 pub use id::{IoId, NodeId, TimerId};
 pub use process::{Input, Message, Process};
 pub use rng::{Ratio, SimRng, Streams};

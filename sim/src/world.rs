@@ -4,6 +4,7 @@
 //! future deliveries, timers and fsync completions are queued, disk writes go to the page cache.
 //! Nothing else mutates the world, and nothing in it reads a clock or an unseeded random source.
 
+use crate::alone::{Effect, EffectOf};
 use crate::disk::{CrashLoss, Disk, DiskConfig, Unsynced};
 use crate::id::{IoId, NodeId, TimerId};
 use crate::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef, RandomFault};
@@ -229,7 +230,7 @@ struct Slot<P: Process> {
 }
 
 /// Everything but the process objects, so that a process and its context can be borrowed at once.
-struct Core<P: Process> {
+pub(crate) struct Core<P: Process> {
     now: SimTime,
     queue: EventQueue<Event<P>>,
     net: Network,
@@ -253,6 +254,9 @@ struct Core<P: Process> {
     observations: Vec<Observed<P::Observation>>,
     trace: Trace,
     stats: Stats,
+    /// Every effect asked of a `Ctx`, in order, when a process is driven alone (`crate::alone`);
+    /// `None` in a world, which applies effects and keeps no list of them.
+    effects: Option<Vec<EffectOf<P>>>,
 }
 
 /// The deterministic world.
@@ -281,6 +285,122 @@ fn ms(v: f64) -> SimDuration {
 }
 
 impl<P: Process> Core<P> {
+    /// The world's state before anything is queued: every node up with an empty disk, its random
+    /// streams drawn from `config.seed`.
+    pub(crate) fn new(config: WorldConfig) -> Core<P> {
+        let streams = Streams::new(config.seed);
+        let replicas = config
+            .nodes
+            .iter()
+            .filter(|k| **k == NodeKind::Replica)
+            .count() as u32;
+        assert!(
+            config.nodes[..replicas as usize]
+                .iter()
+                .all(|k| *k == NodeKind::Replica),
+            "replicas must come before clients"
+        );
+        let slots = config
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, &kind)| Slot {
+                kind,
+                state: NodeState::Up,
+                incarnation: 0,
+                rng: streams.stream(&format!("node/{i}")),
+                disk: Disk::default(),
+                parked: Vec::new(),
+                crash_armed: None,
+            })
+            .collect::<Vec<_>>();
+        let n = slots.len();
+        let is_client = config
+            .nodes
+            .iter()
+            .map(|k| *k == NodeKind::Client)
+            .collect();
+        Core {
+            now: SimTime::ZERO,
+            queue: EventQueue::default(),
+            net: Network::new(config.network, config.fifo, is_client),
+            net_rng: streams.stream("network"),
+            disk_rng: streams.stream("disk"),
+            nemesis_rng: streams.stream("nemesis"),
+            fsync_delay: config.disk.fsync_latency.delay(),
+            disk_config: config.disk,
+            nemesis: config.nemesis,
+            replicas,
+            slots,
+            live_timers: BTreeSet::new(),
+            next_timer: 0,
+            next_io: 0,
+            last_sync_done: vec![SimTime::ZERO; n],
+            held: Vec::new(),
+            message_log: None,
+            log_from: SimTime::ZERO,
+            observations: Vec::new(),
+            trace: Trace::default(),
+            stats: Stats::default(),
+            effects: None,
+        }
+    }
+
+    /// Starts keeping every effect asked of a `Ctx` (see `crate::alone`).
+    pub(crate) fn record_effects(&mut self) {
+        self.effects = Some(Vec::new());
+    }
+
+    /// The effects recorded since the last call, in the order they were asked for.
+    pub(crate) fn take_effects(&mut self) -> Vec<EffectOf<P>> {
+        self.effects
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Empties the queue, returning the fsync completions it held as `(node, io, upto)`: a process
+    /// driven alone hears of them only when its test says so.
+    pub(crate) fn drain_syncs(&mut self) -> Vec<(NodeId, IoId, u64)> {
+        let mut syncs = Vec::new();
+        while let Some((_, event)) = self.queue.pop_until(SimTime::MAX) {
+            if let Event::Synced { node, io, upto, .. } = event {
+                syncs.push((node, io, upto));
+            }
+        }
+        syncs
+    }
+
+    pub(crate) fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub(crate) fn disk(&self, node: NodeId) -> &Disk<P::Stored> {
+        &self.slots[node.index()].disk
+    }
+
+    /// Node `node`'s disk.
+    pub(crate) fn disk_mut(&mut self, node: NodeId) -> &mut Disk<P::Stored> {
+        &mut self.slots[node.index()].disk
+    }
+
+    /// Moves virtual time to `now` (never back).
+    pub(crate) fn advance_to(&mut self, now: SimTime) {
+        assert!(now >= self.now, "time never runs back");
+        self.now = now;
+    }
+
+    /// The context through which node `me` handles one input.
+    pub(crate) fn ctx(&mut self, me: NodeId) -> Ctx<'_, P> {
+        Ctx {
+            core: self,
+            me,
+            effects: 0,
+            crash_after: None,
+            stopped: false,
+        }
+    }
+
     fn push(&mut self, time: SimTime, event: Event<P>) {
         self.queue.push(time, event);
     }
@@ -484,61 +604,8 @@ impl<P: Process> World<P> {
     /// Builds the world and queues every node's first start and the scripted faults. The
     /// configuration must have been validated (`NemesisConfig::validate`, ...).
     pub fn new(config: WorldConfig, factory: impl FnMut(NodeId) -> P + 'static) -> World<P> {
-        let streams = Streams::new(config.seed);
-        let replicas = config
-            .nodes
-            .iter()
-            .filter(|k| **k == NodeKind::Replica)
-            .count() as u32;
-        assert!(
-            config.nodes[..replicas as usize]
-                .iter()
-                .all(|k| *k == NodeKind::Replica),
-            "replicas must come before clients"
-        );
-        let slots = config
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, &kind)| Slot {
-                kind,
-                state: NodeState::Up,
-                incarnation: 0,
-                rng: streams.stream(&format!("node/{i}")),
-                disk: Disk::default(),
-                parked: Vec::new(),
-                crash_armed: None,
-            })
-            .collect::<Vec<_>>();
-        let n = slots.len();
-        let is_client = config
-            .nodes
-            .iter()
-            .map(|k| *k == NodeKind::Client)
-            .collect();
-        let mut core = Core {
-            now: SimTime::ZERO,
-            queue: EventQueue::default(),
-            net: Network::new(config.network, config.fifo, is_client),
-            net_rng: streams.stream("network"),
-            disk_rng: streams.stream("disk"),
-            nemesis_rng: streams.stream("nemesis"),
-            fsync_delay: config.disk.fsync_latency.delay(),
-            disk_config: config.disk,
-            nemesis: config.nemesis,
-            replicas,
-            slots,
-            live_timers: BTreeSet::new(),
-            next_timer: 0,
-            next_io: 0,
-            last_sync_done: vec![SimTime::ZERO; n],
-            held: Vec::new(),
-            message_log: None,
-            log_from: SimTime::ZERO,
-            observations: Vec::new(),
-            trace: Trace::default(),
-            stats: Stats::default(),
-        };
+        let mut core = Core::new(config);
+        let n = core.slots.len();
         for i in 0..n {
             core.push(
                 SimTime::ZERO,
@@ -1443,6 +1510,12 @@ impl<'a, P: Process> Ctx<'a, P> {
     /// Sends `msg` to `to` over the simulated network.
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
         if self.effect() {
+            if let Some(log) = &mut self.core.effects {
+                log.push(Effect::Send {
+                    to,
+                    msg: msg.clone(),
+                });
+            }
             self.core.send(self.me, to, msg);
         }
     }
@@ -1451,6 +1524,9 @@ impl<'a, P: Process> Ctx<'a, P> {
     /// both ends hear `Disconnected`. No effect on datagram networks.
     pub fn disconnect(&mut self, peer: NodeId) {
         if self.effect() && self.core.net.fifo {
+            if let Some(log) = &mut self.core.effects {
+                log.push(Effect::Disconnect { peer });
+            }
             self.core.close_channel(self.me, peer);
         }
     }
@@ -1460,6 +1536,13 @@ impl<'a, P: Process> Ctx<'a, P> {
         let id = TimerId(self.core.next_timer);
         self.core.next_timer += 1;
         if self.effect() {
+            if let Some(log) = &mut self.core.effects {
+                log.push(Effect::SetTimer {
+                    id,
+                    after,
+                    timer: timer.clone(),
+                });
+            }
             self.core.live_timers.insert(id.0);
             let incarnation = self.core.slots[self.me.index()].incarnation;
             let at = self.core.now + after;
@@ -1478,12 +1561,21 @@ impl<'a, P: Process> Ctx<'a, P> {
 
     /// Cancels a timer; nothing happens if it already fired.
     pub fn cancel_timer(&mut self, id: TimerId) {
+        if let Some(log) = &mut self.core.effects {
+            log.push(Effect::CancelTimer { id });
+        }
         self.core.live_timers.remove(&id.0);
     }
 
     /// Appends a record to `file` (in the page cache; durable after the next fsync completes).
     pub fn append(&mut self, file: &'static str, record: P::Stored) {
         if self.effect() {
+            if let Some(log) = &mut self.core.effects {
+                log.push(Effect::Append {
+                    file,
+                    record: record.clone(),
+                });
+            }
             self.core.slots[self.me.index()].disk.append(file, record);
         }
     }
@@ -1491,6 +1583,9 @@ impl<'a, P: Process> Ctx<'a, P> {
     /// Keeps the first `len` records of `file`.
     pub fn truncate(&mut self, file: &'static str, len: usize) {
         if self.effect() {
+            if let Some(log) = &mut self.core.effects {
+                log.push(Effect::Truncate { file, len });
+            }
             self.core.slots[self.me.index()].disk.truncate(file, len);
         }
     }
@@ -1498,6 +1593,12 @@ impl<'a, P: Process> Ctx<'a, P> {
     /// Replaces `file` atomically (write a temporary file, rename it over the old one).
     pub fn replace(&mut self, file: &'static str, records: Vec<P::Stored>) {
         if self.effect() {
+            if let Some(log) = &mut self.core.effects {
+                log.push(Effect::Replace {
+                    file,
+                    records: records.clone(),
+                });
+            }
             self.core.slots[self.me.index()].disk.replace(file, records);
         }
     }
@@ -1508,6 +1609,9 @@ impl<'a, P: Process> Ctx<'a, P> {
         let io = IoId(self.core.next_io);
         self.core.next_io += 1;
         if self.effect() {
+            if let Some(log) = &mut self.core.effects {
+                log.push(Effect::Fsync { io });
+            }
             let i = self.me.index();
             let upto = self.core.slots[i].disk.sync_point();
             let latency = self.core.fsync_delay.sample(&mut self.core.disk_rng);
@@ -1555,11 +1659,14 @@ impl<'a, P: Process> Ctx<'a, P> {
             |_| {},
             || clip(format!("{observation:?}")),
         );
-        self.core.observations.push(Observed {
-            time: now,
-            node: self.me,
-            observation,
-        });
+        match &mut self.core.effects {
+            Some(log) => log.push(Effect::Record(observation)),
+            None => self.core.observations.push(Observed {
+                time: now,
+                node: self.me,
+                observation,
+            }),
+        }
     }
 
     /// Whether this handler was cut short by a mid-handler crash (its effects are being discarded).

@@ -36,6 +36,13 @@ pub enum What {
     /// Seeds per second of a scenario, each run single-threaded, on `--jobs` cores.
     Scenario {
         scenario: PathBuf,
+        /// Run this protocol instead of the one the file names (its default variant and settings
+        /// unless --variant says), as `zksim run --protocol`.
+        #[arg(long)]
+        protocol: Option<String>,
+        /// Run this variant of the protocol instead of the one the file names.
+        #[arg(long)]
+        variant: Option<String>,
         /// Seeds, `A..B` or `A..=B`, as for `zksim run --seeds`.
         #[arg(long, default_value = "0..200", value_parser = super::run::parse_seeds)]
         seeds: super::run::SeedRange,
@@ -78,10 +85,23 @@ pub fn main(args: Args) -> Result<Outcome> {
         }
         What::Scenario {
             scenario: path,
+            protocol,
+            variant,
             seeds,
             jobs,
         } => {
-            let scenario = Scenario::load(&path, PROTOCOLS)?;
+            let mut scenario = Scenario::load(&path, PROTOCOLS)?;
+            if let Some(p) = &protocol {
+                scenario = scenario
+                    .with_protocol(p, PROTOCOLS)
+                    .map_err(|e| anyhow::anyhow!("{}: --protocol: {e}", path.display()))?;
+            }
+            if let Some(v) = &variant {
+                scenario = scenario
+                    .with_variant(v, PROTOCOLS)
+                    .map_err(|e| anyhow::anyhow!("{}: --variant: {e}", path.display()))?;
+            }
+            let resolved = scenario.resolved(0, PROTOCOLS).cluster;
             let pool = super::worker_pool(jobs)?;
             let jobs = pool.current_num_threads();
             let started = now();
@@ -89,7 +109,11 @@ pub fn main(args: Args) -> Result<Outcome> {
                 (seeds.start..seeds.end)
                     .into_par_iter()
                     .map(|seed| {
-                        let opts = RunOptions::new(seed, &path.display().to_string());
+                        let opts = RunOptions {
+                            protocol: protocol.clone(),
+                            variant: variant.clone(),
+                            ..RunOptions::new(seed, &path.display().to_string())
+                        };
                         let r = runner::run(&scenario, opts);
                         let ops = r.results.ops.completed();
                         (r.verdict, r.results.events, r.results.virtual_time_ms, ops)
@@ -103,8 +127,10 @@ pub fn main(args: Args) -> Result<Outcome> {
             let ops: u64 = runs.iter().map(|r| r.3).sum();
             let failed = runs.iter().filter(|r| r.0 != Verdict::Pass).count();
             println!(
-                "scenario {}: {seeds} seeds on {jobs} cores in {secs:.2} s",
-                scenario.name
+                "scenario {} [{} {}]: {seeds} seeds on {jobs} cores in {secs:.2} s",
+                scenario.name,
+                resolved.protocol,
+                resolved.variant.unwrap_or_default()
             );
             println!(
                 "  {:.1} seeds/s, {:.0} ops/seed, {:.2} M events/s in all",

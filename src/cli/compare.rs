@@ -10,10 +10,12 @@ use zksim::compare::{RunDigest, Summary, Tally};
 use zksim::runner::PROTOCOLS;
 use zksim::scenario::Scenario;
 
-/// Compares configurations: each scenario as written, or with each of `--variants`.
+/// Compares configurations: each scenario as written, or under each of `--protocol`, with each of
+/// `--variants`.
 #[derive(clap::Args, Debug)]
 #[command(
-    long_about = "Runs every configuration (each SCENARIO, or each SCENARIO with each of --variants) on \
+    long_about = "Runs every configuration (each SCENARIO, under each of --protocol if given, with each \
+                  of --variants if given) on \
                   the same seeds and prints their figures side by side: which checks failed and how \
                   often, latency quantiles of writes and reads, throughput, messages per write, and the \
                   protocol's metrics (e.g. time from losing a leader to a new one). Writes compare.json \
@@ -23,6 +25,11 @@ pub struct Args {
     /// Scenario files to compare.
     #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
+    /// Protocols to run each scenario under instead of the one it names, comma-separated (each
+    /// with its default variant and settings unless --variants says). Recorded in every
+    /// configuration's name, summary and replay command.
+    #[arg(long, value_delimiter = ',')]
+    pub protocol: Vec<String>,
     /// Variants to run each scenario with, comma-separated (`all` for every variant of its protocol).
     #[arg(long, value_delimiter = ',')]
     pub variants: Vec<String>,
@@ -47,27 +54,41 @@ pub struct Args {
 pub fn main(args: Args) -> Result<Outcome> {
     let mut tallies = Vec::new();
     for path in &args.scenarios {
-        let scenario = Scenario::load(path, PROTOCOLS)?;
+        let file = Scenario::load(path, PROTOCOLS)?;
         let path_text = path.display().to_string();
-        let known = PROTOCOLS
-            .iter()
-            .find(|p| p.name == scenario.cluster.protocol)
-            .map(|p| p.variants)
-            .unwrap_or_default();
-        let variants: Vec<String> = match args.variants.as_slice() {
-            [] => vec![],
-            [all] if all == "all" => known.iter().map(|v| v.to_string()).collect(),
-            list => list.to_vec(),
+        let protocols: Vec<Option<&String>> = if args.protocol.is_empty() {
+            vec![None]
+        } else {
+            args.protocol.iter().map(Some).collect()
         };
-        if variants.is_empty() {
-            tallies.push(Tally::new(scenario, None, path_text));
-            continue;
-        }
-        for v in variants {
-            let s = scenario
-                .with_variant(&v, PROTOCOLS)
-                .map_err(|e| anyhow::anyhow!("{path_text}: --variants: {e}"))?;
-            tallies.push(Tally::new(s, Some(v), path_text.clone()));
+        for protocol in protocols {
+            let scenario = match protocol {
+                Some(p) => file
+                    .with_protocol(p, PROTOCOLS)
+                    .map_err(|e| anyhow::anyhow!("{path_text}: --protocol: {e}"))?,
+                None => file.clone(),
+            };
+            let known = PROTOCOLS
+                .iter()
+                .find(|p| p.name == scenario.cluster.protocol)
+                .map(|p| p.variants)
+                .unwrap_or_default();
+            let variants: Vec<String> = match args.variants.as_slice() {
+                [] => vec![],
+                [all] if all == "all" => known.iter().map(|v| v.to_string()).collect(),
+                list => list.to_vec(),
+            };
+            let protocol = protocol.cloned();
+            if variants.is_empty() {
+                tallies.push(Tally::new(scenario, protocol, None, path_text.clone()));
+                continue;
+            }
+            for v in variants {
+                let s = scenario
+                    .with_variant(&v, PROTOCOLS)
+                    .map_err(|e| anyhow::anyhow!("{path_text}: --variants: {e}"))?;
+                tallies.push(Tally::new(s, protocol.clone(), Some(v), path_text.clone()));
+            }
         }
     }
     let runs = args.seeds.count().saturating_mul(tallies.len() as u64);

@@ -486,6 +486,7 @@ fn write_reports(
         scenario_path: scenario_path.to_string(),
         protocol: scenario.cluster.protocol.clone(),
         variant: variant_of(scenario),
+        protocol_override: args.protocol.clone(),
         variant_override: args.variant.clone(),
         seeds,
         shard: args.shard,

@@ -479,6 +479,102 @@ impl Zab {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::{ClusterConfig, Node};
+    use crate::wire::Wire;
+    use crate::zab::storage::{LOG, Stored};
+    use crate::zab::{Following, ZabSettings, ZabTimer};
+    use sim::{Alone, Effect, Input, SimTime};
+    use std::collections::VecDeque;
+
+    /// Replica 1 of three, following replica 2 in epoch 1, in broadcast with nothing logged yet:
+    /// the state UPTODATE leaves a follower in, set up directly (as etcd's raft tests call
+    /// `becomeFollower`) and driven alone.
+    fn follower(variant: Variant) -> Alone<Node<Zab>> {
+        let workload = serde_json::from_str(r#"{"clients": 0, "duration_ms": 1000}"#).unwrap();
+        let cluster = ClusterConfig::new(1, 3, workload);
+        let mut zab = Zab::new(NodeId(1), 3, ZabSettings::default(), variant);
+        zab.store.accepted_epoch = 1;
+        zab.store.current_epoch = 1;
+        zab.state = State::Following(Box::new(Following {
+            leader: NodeId(2),
+            conn: 0,
+            stage: FStage::Broadcast,
+            epoch: 1,
+            entered: SimTime::ZERO,
+            last_heard: SimTime::ZERO,
+            snap: None,
+            not_logged: Vec::new(),
+            pending: VecDeque::new(),
+            unacked: VecDeque::new(),
+            last_received: Zxid::new(1, 0),
+            retry_timer: None,
+        }));
+        Alone::new(cluster.world_config::<Zab>(), NodeId(1), Node::Replica(zab))
+    }
+
+    fn proposal(zxid: Zxid) -> Txn {
+        Txn {
+            zxid,
+            session: SessionId(7),
+            xid: 0,
+            write: Write::OpenSession,
+            timeout_ms: 4000,
+        }
+    }
+
+    fn from_leader(msg: ZabMsg) -> Input<Wire<ZabMsg>, crate::cluster::NodeTimer<ZabTimer>> {
+        Input::Message {
+            from: NodeId(2),
+            msg: Wire::Peer(msg),
+        }
+    }
+
+    /// Zab §5.2 phase 3 (and ZooKeeper's `SyncRequestProcessor` before `SendAckRequestProcessor`):
+    /// a follower logs a PROPOSAL and fsyncs it, and acks it only once the fsync has completed;
+    /// the leader may count the ack as a durable copy.
+    #[test]
+    fn a_follower_acks_a_proposal_only_after_its_fsync_completes() {
+        let mut alone = follower(Variant::Correct);
+        let txn = proposal(Zxid::new(1, 1));
+        let effects = alone.input(from_leader(ZabMsg::Proposal(txn.clone())));
+        let io = match effects.as_slice() {
+            [
+                Effect::Append {
+                    file,
+                    record: Stored::Txn(logged),
+                },
+                Effect::Fsync { io },
+            ] if *file == LOG && *logged == txn => *io,
+            other => panic!("expected the append and its fsync, nothing sent: {other:#?}"),
+        };
+        assert_eq!(alone.disk().records(LOG).len(), 1);
+        assert!(alone.disk().durable_records(LOG).is_empty());
+
+        let effects = alone.input(Input::Synced { io });
+        match effects.as_slice() {
+            [Effect::Send { to, msg }]
+                if *to == NodeId(2) && *msg == Wire::Peer(ZabMsg::Ack { zxid: txn.zxid }) => {}
+            other => panic!("expected the ACK alone: {other:#?}"),
+        }
+        assert_eq!(alone.disk().durable_records(LOG).len(), 1);
+    }
+
+    /// The same exchange under `ack-before-fsync`: the ACK leaves in the handler that logged the
+    /// proposal, before its fsync completes, which is the rule that variant breaks.
+    #[test]
+    fn ack_before_fsync_acks_before_the_fsync_completes() {
+        let mut alone = follower(Variant::AckBeforeFsync);
+        let txn = proposal(Zxid::new(1, 1));
+        let effects = alone.input(from_leader(ZabMsg::Proposal(txn.clone())));
+        assert!(
+            matches!(
+                effects.as_slice(),
+                [Effect::Append { .. }, Effect::Fsync { .. }, Effect::Send { msg, .. }]
+                    if *msg == Wire::Peer(ZabMsg::Ack { zxid: txn.zxid })
+            ),
+            "{effects:#?}"
+        );
+    }
 
     #[test]
     fn zxids_are_contiguous_within_an_epoch_and_start_at_one() {
