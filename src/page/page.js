@@ -47,7 +47,11 @@
     const sec = document.getElementById("focus");
     sec.hidden = false;
     const where = f.at_ms != null ? ` at ${fmt(f.at_ms)}` : "";
-    const lines = f.lines.length ? ` The operations on history lines ${f.lines.join(", ")} are outlined in red below.` : "";
+    // A long list of lines says nothing a reader can use: name the first few, count the rest.
+    const SHOWN = 12;
+    const named = f.lines.slice(0, SHOWN).join(", ") +
+      (f.lines.length > SHOWN ? ` and ${f.lines.length - SHOWN} more (all of them in results.json)` : "");
+    const lines = f.lines.length ? ` The operations on history lines ${named} are outlined in red below.` : "";
     document.getElementById("focus-text").innerHTML =
       `<p>check <b>${esc(f.check)}</b>: <span class="verdict-${f.verdict}">${f.verdict}</span>${where}.${esc(lines)}</p>`;
     const pre = document.createElement("pre");
