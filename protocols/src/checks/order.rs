@@ -68,30 +68,27 @@ pub(crate) fn explain(
         .collect();
     zxids.sort_unstable();
     zxids.dedup();
-    // Positions: the write at the r-th zxid is at 3r+1, the reads at it at 3r+2; 3r is the gap
-    // before it, where a write floating above the (r-1)-th zxid begins.
-    let rank = |z: u64| zxids.partition_point(|&x| x < z) as u64;
-    let after = |z: u64| 3 * zxids.partition_point(|&x| x <= z) as u64;
+    let time = ZxidTime(&zxids);
 
     let mut chosen = Vec::new();
     let mut ops: Vec<Operation<ZkInput, ZkOutput>> = Vec::new();
     for (i, op) in h.ops.iter().enumerate() {
         let (call, ret, output) = match op.role {
             Role::Write => {
-                let at = 3 * rank(op.zxid.expect("placed")) + 1;
+                let at = time.write(op.zxid.expect("placed"));
                 (at, at, op.output.clone())
             }
             Role::Read if with_reads => {
-                let at = 3 * rank(op.zxid.expect("placed")) + 2;
+                let at = time.read(op.zxid.expect("placed"));
                 (at, at, op.output.clone())
             }
             // An answer revealed its zxid: it took effect there, whatever it answered.
             Role::Floating if pins.contains_key(&i) => {
-                let at = 3 * rank(pins[&i]) + 1;
+                let at = time.write(pins[&i]);
                 (at, at, None)
             }
             // An answer without a zxid places nothing: the write floats like an unanswered one.
-            Role::Floating => (after(floor[i]), u64::MAX, None),
+            Role::Floating => (time.gap_above(floor[i]), u64::MAX, None),
             Role::Read | Role::Sync | Role::Other => continue,
         };
         chosen.push(i);
@@ -168,6 +165,30 @@ pub(crate) fn explain(
         },
         effort,
     ))
+}
+
+/// Positions in zxid time over the sorted, distinct zxids of a history: the write at the r-th
+/// zxid is at 3r+1, the reads at it at 3r+2, and 3r is the gap before it, where a write floating
+/// above the (r-1)-th zxid begins.
+pub(crate) struct ZxidTime<'a>(pub &'a [u64]);
+
+impl ZxidTime<'_> {
+    fn rank(&self, z: u64) -> u64 {
+        self.0.partition_point(|&x| x < z) as u64
+    }
+
+    pub fn write(&self, z: u64) -> u64 {
+        3 * self.rank(z) + 1
+    }
+
+    pub fn read(&self, z: u64) -> u64 {
+        3 * self.rank(z) + 2
+    }
+
+    /// The gap after zxid `z` and the reads at it: where a write that follows `z` begins.
+    pub fn gap_above(&self, z: u64) -> u64 {
+        3 * self.0.partition_point(|&x| x <= z) as u64
+    }
 }
 
 /// For each floating write, the largest zxid shown before it was invoked: by an operation that

@@ -15,6 +15,7 @@
 //! partition (linearizability is compositional over them) is replayed on its own, and only the
 //! parts no order explains are left to the exact search.
 
+use super::order::ZxidTime;
 use super::replay;
 use crate::znode::model::ZnodeModel;
 use crate::znode::{Request, Write, ZkInput, ZkOutput};
@@ -35,7 +36,7 @@ const PART_STEPS_PER_OP: u64 = 64;
 /// session without one, two writes with one zxid).
 pub fn unexplained(model: &ZnodeModel, ops: &[Op]) -> Vec<usize> {
     let everything = || (0..ops.len()).collect();
-    let Some(timed) = ZxidTime::of(ops) else {
+    let Some(timed) = Timed::of(ops) else {
         return everything();
     };
     // The whole history in one replay, with a model that knows nothing of parts.
@@ -66,7 +67,7 @@ pub fn unexplained(model: &ZnodeModel, ops: &[Op]) -> Vec<usize> {
 }
 
 /// The operations that constrain an order, moved into zxid time.
-struct ZxidTime {
+struct Timed {
     /// `ops[k]` is `chosen[k]` of the history, with its call and return in zxid time.
     ops: Vec<Op>,
     chosen: Vec<usize>,
@@ -74,8 +75,8 @@ struct ZxidTime {
     known: Vec<u64>,
 }
 
-impl ZxidTime {
-    fn of(ops: &[Op]) -> Option<ZxidTime> {
+impl Timed {
+    fn of(ops: &[Op]) -> Option<Timed> {
         // Every answered operation's zxid; writes' distinct.
         let mut zxids: Vec<u64> = Vec::with_capacity(ops.len());
         let mut known: Vec<u64> = Vec::new();
@@ -116,28 +117,29 @@ impl ZxidTime {
             if n == 0 { 0 } else { by_return[n - 1].1 }
         };
 
-        // Zxid time, as `order` builds it: the write at the r-th zxid is at 3r+1, the reads at it
-        // at 3r+2, and 3r is the gap before it, where a write floating above the (r-1)-th begins.
-        // Unanswered reads constrain nothing and are left out.
-        let rank = |z: u64| zxids.partition_point(|&x| x < z) as u64;
-        let gap_above = |z: u64| 3 * zxids.partition_point(|&x| x <= z) as u64;
+        // Zxid time, as `order` builds it. Unanswered reads constrain nothing and are left out.
+        let time = ZxidTime(&zxids);
         let mut chosen: Vec<usize> = Vec::with_capacity(ops.len());
         let mut timed: Vec<Op> = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             let is_write = matches!(op.input.request, Request::Write(_));
             let (call, ret) = match op.output.as_ref().and_then(|o| o.zxid) {
                 Some(z) if op.ret != u64::MAX => {
-                    let at = 3 * rank(z.0) + if is_write { 1 } else { 2 };
+                    let at = if is_write {
+                        time.write(z.0)
+                    } else {
+                        time.read(z.0)
+                    };
                     (at, at)
                 }
                 // A session opened without a zxid shown: in the gap after everything that
                 // returned before it was invoked (before its session's operations, where the
                 // model needs it).
                 _ if op.ret != u64::MAX => {
-                    let at = gap_above(floor(op.call));
+                    let at = time.gap_above(floor(op.call));
                     (at, at)
                 }
-                _ if is_write => (gap_above(floor(op.call)), u64::MAX),
+                _ if is_write => (time.gap_above(floor(op.call)), u64::MAX),
                 _ => continue,
             };
             chosen.push(i);
@@ -147,7 +149,7 @@ impl ZxidTime {
                 ..op.clone()
             });
         }
-        Some(ZxidTime {
+        Some(Timed {
             ops: timed,
             chosen,
             known,
@@ -184,20 +186,25 @@ mod tests {
 
     const S: Option<SessionId> = Some(SessionId(1));
 
+    /// A persistent node's Stat, with no data and no children.
+    fn stat(czxid: u64, mzxid: u64, version: i32) -> Stat {
+        Stat {
+            czxid: Zxid(czxid),
+            mzxid: Zxid(mzxid),
+            pzxid: Zxid(czxid),
+            version,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: SessionId::NONE,
+            data_length: 0,
+            num_children: 0,
+        }
+    }
+
     fn create(path: &str, call: u64, answer: Option<(u64, u64)>) -> Op {
         let made = |zxid: u64| Created {
             path: path.into(),
-            stat: Stat {
-                czxid: Zxid(zxid),
-                mzxid: Zxid(zxid),
-                pzxid: Zxid(zxid),
-                version: 0,
-                cversion: 0,
-                aversion: 0,
-                ephemeral_owner: SessionId::NONE,
-                data_length: 0,
-                num_children: 0,
-            },
+            stat: stat(zxid, zxid, 0),
         };
         Operation {
             process: call,
@@ -237,17 +244,7 @@ mod tests {
 
     /// A set of /a, answered at `zxid` with `version`, in `[call, ret]`.
     fn set(call: u64, zxid: u64, version: i32, ret: u64) -> Op {
-        let stat = Stat {
-            czxid: Zxid(1),
-            mzxid: Zxid(zxid),
-            pzxid: Zxid(1),
-            version,
-            cversion: 0,
-            aversion: 0,
-            ephemeral_owner: SessionId::NONE,
-            data_length: 0,
-            num_children: 0,
-        };
+        let stat = stat(1, zxid, version);
         Operation {
             process: call,
             input: ZkInput::new(
