@@ -1,7 +1,7 @@
 //! ZooKeeper's contract checker on real runs, through the runner (checks `zookeeper` and
 //! `zookeeper+sync`): the reference server keeps every guarantee, sync-read included, through
 //! faults; correct ZAB keeps ZooKeeper's guarantees; and the staleness of ZooKeeper's own sync under
-//! a deposed leader (ZOOKEEPER-1675, `zab-sync-deposed-leader-5`) is caught by `zookeeper+sync`
+//! a deposed leader (ZOOKEEPER-1675, `sync-deposed-leader-5`) is caught by `zookeeper+sync`
 //! only, while the strict sync (`sync-through-quorum`) passes both on the same seeds.
 //!
 //! Debug builds run shortened reference scenarios and a few seeds; the seeds below were chosen
@@ -107,7 +107,7 @@ fn checks_follow_the_scenario_switches() {
 
 #[test]
 fn correct_zab_keeps_zookeepers_guarantees_under_faults() {
-    for (name, seeds) in [("zab-isolate-leader-3", 0..2), ("zab-random-3", 0..2)] {
+    for (name, seeds) in [("isolate-leader-3", 0..2), ("random-3", 0..2)] {
         let mut s = load(name);
         s.checks.sync_read = false;
         for seed in seeds {
@@ -126,7 +126,7 @@ fn correct_zab_keeps_zookeepers_guarantees_under_faults() {
 #[test]
 fn a_stale_sync_read_under_a_deposed_leader_fails_only_zookeeper_sync() {
     let scenario = |variant: &str| {
-        let mut s = load("zab-sync-deposed-leader-5");
+        let mut s = load("sync-deposed-leader-5");
         s.cluster.variant = Some(variant.into());
         s.checks.zookeeper = true;
         s.checks.sync_read = true;
@@ -162,9 +162,9 @@ fn a_stale_sync_read_under_a_deposed_leader_fails_only_zookeeper_sync() {
 #[test]
 fn the_seeds_that_found_the_checker_wrong_pass() {
     for (name, seed) in [
-        ("zab-crash-unsynced-3", 14),
-        ("zab-resync-crash-3", 705),
-        ("zab-random-3", 108),
+        ("crash-unsynced-3", 14),
+        ("catch-up-crash-3", 705),
+        ("random-3", 108),
     ] {
         let mut s = load(name);
         s.checks.timeout_s = 20.0;
@@ -188,7 +188,7 @@ fn a_notification_turned_into_another_type_fails_watch_order() {
         ..Budget::default()
     };
     let (mut mutants, mut beside_a_floating_delete) = (0, 0);
-    for (name, seeds) in [("zab-lossy-3", 0..2), ("reference-nemesis", 0..2)] {
+    for (name, seeds) in [("lossy-3", 0..2), ("reference-nemesis", 0..2)] {
         let mut s = load(name);
         s.workload.ops_per_client = Some(300);
         for seed in seeds {

@@ -48,7 +48,7 @@ fn compare_writes_a_summary_per_configuration() {
 
 #[test]
 fn an_unknown_variant_is_bad_input() {
-    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/zab-calm-3.json");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/calm-3.json");
     let run = zksim()
         .args(["run", scenario, "--variant", "no-such-variant"])
         .output()

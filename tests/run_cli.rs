@@ -64,7 +64,7 @@ fn a_closed_pipe_ends_the_command_quietly_after_its_results_are_written() {
     let dir = temp_dir("pipe");
     let out_dir = dir.join("store");
     let mut child = zksim()
-        .args(["run", &scenario("zab-calm-3"), "--seed", "1", "--no-plots"])
+        .args(["run", &scenario("calm-3"), "--seed", "1", "--no-plots"])
         .arg("--out")
         .arg(&out_dir)
         .stdout(Stdio::piped())
@@ -85,7 +85,7 @@ fn a_seed_range_of_any_length_streams() {
     let dir = temp_dir("huge-range");
     for range in ["0..18446744073709551615", "0..99999999999"] {
         let mut child = zksim()
-            .args(["run", &scenario("zab-calm-3"), "--seeds", range])
+            .args(["run", &scenario("calm-3"), "--seeds", range])
             .args(["--jobs", "1", "--no-plots", "--out"])
             .arg(&dir)
             .stdout(Stdio::piped())
@@ -98,7 +98,7 @@ fn a_seed_range_of_any_length_streams() {
             .unwrap();
         // The sweep has started: nothing was allocated per seed up front.
         assert!(
-            first.starts_with("zab-calm-3 (zab correct), seeds 0.."),
+            first.starts_with("calm-3 (zab correct), seeds 0.."),
             "{first:?}"
         );
         assert!(child.try_wait().unwrap().is_none(), "still running");
@@ -109,7 +109,7 @@ fn a_seed_range_of_any_length_streams() {
 
 #[test]
 fn numbers_beyond_their_limits_are_refused() {
-    let calm = scenario("zab-calm-3");
+    let calm = scenario("calm-3");
     let out = run(&["run", &calm, "--seeds", "0..2", "--jobs", "1000000"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -142,7 +142,7 @@ fn every_replay_command_a_sweep_prints_replays_its_seed() {
     let dir = temp_dir("replay");
     let out = run(&[
         "run",
-        &scenario("zab-calm-3"),
+        &scenario("calm-3"),
         "--variant",
         "local-session-expiry",
         "--seeds",
@@ -154,7 +154,7 @@ fn every_replay_command_a_sweep_prints_replays_its_seed() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.starts_with("zab-calm-3 (zab local-session-expiry), seeds 0..2"),
+        stdout.starts_with("calm-3 (zab local-session-expiry), seeds 0..2"),
         "{stdout}"
     );
     let replays: Vec<(u64, Vec<String>)> = stdout
@@ -189,7 +189,7 @@ fn the_store_folder_holds_the_whole_scenario_as_run_and_it_replays_the_run() {
     let dir = temp_dir("resolved");
     let out = run(&[
         "run",
-        &scenario("zab-leader-crash-3"),
+        &scenario("leader-crash-3"),
         "--seed",
         "3",
         "--no-plots",
@@ -219,10 +219,10 @@ fn the_store_folder_holds_the_whole_scenario_as_run_and_it_replays_the_run() {
 #[test]
 fn store_folders_are_per_variant_and_hold_nothing_stale() {
     let dir = temp_dir("store");
-    let calm = scenario("zab-calm-3");
+    let calm = scenario("calm-3");
     let in_dir = |args: &[&str]| zksim().current_dir(&dir).args(args).output().unwrap();
     in_dir(&["run", &calm, "--seed", "1", "--trace", "--no-plots"]);
-    let folder = dir.join("store/zab-calm-3/zab-correct/seed-1");
+    let folder = dir.join("store/calm-3/zab-correct/seed-1");
     assert!(folder.join("trace.txt").is_file());
     in_dir(&["run", &calm, "--seed", "1", "--no-plots"]);
     assert!(
@@ -240,12 +240,12 @@ fn store_folders_are_per_variant_and_hold_nothing_stale() {
         "sync-through-quorum",
     ]);
     assert!(
-        dir.join("store/zab-calm-3/zab-sync-through-quorum/seed-1/results.json")
+        dir.join("store/calm-3/zab-sync-through-quorum/seed-1/results.json")
             .is_file()
     );
     // A sweep removes the folder an earlier sweep left for a seed it no longer keeps.
     in_dir(&["run", &calm, "--seeds", "0..2", "--keep-all", "--no-plots"]);
-    let seed0 = dir.join("store/zab-calm-3/zab-correct/seed-0");
+    let seed0 = dir.join("store/calm-3/zab-correct/seed-0");
     assert!(seed0.join("results.json").is_file());
     in_dir(&["run", &calm, "--seeds", "0..2", "--no-plots"]);
     assert!(!seed0.exists());
@@ -255,7 +255,7 @@ fn store_folders_are_per_variant_and_hold_nothing_stale() {
 fn a_sweep_with_check_determinism_gives_its_verdict() {
     let out = run(&[
         "run",
-        &scenario("zab-calm-3"),
+        &scenario("calm-3"),
         "--seeds",
         "0..2",
         "--check-determinism",
@@ -315,7 +315,7 @@ fn a_run_that_makes_no_progress_fails_even_without_faults() {
 fn compare_exits_by_the_contract() {
     let dir = temp_dir("compare");
     let out_dir = dir.to_str().unwrap();
-    let calm = scenario("zab-calm-3");
+    let calm = scenario("calm-3");
     let out = run(&["compare", &calm, "--seeds", "0..1", "--out", out_dir]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let out = run(&[
@@ -336,7 +336,7 @@ fn bench_takes_a_seed_range_as_run_does() {
     let out = run(&[
         "bench",
         "scenario",
-        &scenario("zab-calm-3"),
+        &scenario("calm-3"),
         "--seeds",
         "5..7",
     ]);
@@ -354,7 +354,7 @@ fn bench_takes_a_seed_range_as_run_does() {
 #[test]
 fn the_merge_of_a_sweeps_shards_is_the_unsharded_sweep() {
     let dir = temp_dir("shards");
-    let calm = scenario("zab-calm-3");
+    let calm = scenario("calm-3");
     let base = [
         "run",
         calm.as_str(),
@@ -454,7 +454,7 @@ fn a_failure_shrinks_and_the_shrunk_scenario_replays_it() {
     let out_file = dir.join("shrunk.json");
     let out = run(&[
         "shrink",
-        &scenario("zab-isolate-leader-5"),
+        &scenario("isolate-leader-5"),
         "--seed",
         "0",
         "--variant",
@@ -578,7 +578,7 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("scenario.json")).unwrap()).unwrap();
     assert_eq!(written["cluster"]["protocol"], "zab");
 
-    let unknown = run(&["run", &scenario("zab-calm-3"), "--protocol", "raft"]);
+    let unknown = run(&["run", &scenario("calm-3"), "--protocol", "raft"]);
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = text(&unknown.stderr);
     assert!(
@@ -594,14 +594,14 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
     );
     let shrink = run(&[
         "shrink",
-        &scenario("zab-calm-3"),
+        &scenario("calm-3"),
         "--seed",
         "0",
         "--protocol",
         "raft",
     ]);
     assert_eq!(shrink.status.code(), Some(2), "{}", text(&shrink.stderr));
-    let too_many = run(&["run", &scenario("zab-calm-3"), "--protocol", "reference"]);
+    let too_many = run(&["run", &scenario("calm-3"), "--protocol", "reference"]);
     assert_eq!(too_many.status.code(), Some(2));
     assert!(
         text(&too_many.stderr).contains("one unreplicated server"),

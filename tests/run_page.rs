@@ -66,7 +66,7 @@ fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs the failing `sync-no-trunc` variant on `zab-isolate-leader-3` in `dir` with a page of
+/// Runs the failing `sync-no-trunc` variant on `isolate-leader-3` in `dir` with a page of
 /// `events` lines, for `seeds` (`--seed N` or `--seeds A..B`), into `out`.
 fn run_failing_with_page(
     dir: &Path,
@@ -74,7 +74,7 @@ fn run_failing_with_page(
     events: &str,
     out: &str,
 ) -> std::process::Output {
-    let s = scenario("zab-isolate-leader-3.json");
+    let s = scenario("isolate-leader-3.json");
     let mut args = vec![
         "run",
         &s,
@@ -144,7 +144,7 @@ fn a_failing_runs_page_is_a_replay_that_opens_on_its_violation() {
 #[test]
 fn the_page_refuses_a_centre_after_the_run_and_a_window_out_of_bounds() {
     let dir = std::env::temp_dir();
-    let s = scenario("zab-calm-3.json");
+    let s = scenario("calm-3.json");
     let out = zksim(&dir, &["run", &s, "--page", "--page-at", "1e12"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--page-at"));

@@ -65,7 +65,7 @@ fn completions(history: &[Value], kind: &str, error: Option<bool>) -> u64 {
 
 #[test]
 fn error_replies_are_named_apart_from_fail_and_info() {
-    let ran = zksim_run("error-replies", &scenario("zab-leader-crash-3"), 1, &[]);
+    let ran = zksim_run("error-replies", &scenario("leader-crash-3"), 1, &[]);
     let ops = &ran.results["ops"];
     let ok = completions(&ran.history, "ok", Some(false));
     let error_reply = completions(&ran.history, "ok", Some(true));
@@ -98,7 +98,7 @@ fn error_replies_are_named_apart_from_fail_and_info() {
 }
 
 /// A copy of `name` whose run stops at the event limit after its liveness window but before its
-/// planned end (zab-leader-crash-3 seed 1 needs 29,593 events).
+/// planned end (leader-crash-3 seed 1 needs 29,593 events).
 fn event_limited(name: &str) -> PathBuf {
     let mut s: Value =
         serde_json::from_str(&std::fs::read_to_string(scenario(name)).unwrap()).unwrap();
@@ -113,14 +113,14 @@ fn event_limited(name: &str) -> PathBuf {
 
 #[test]
 fn the_verdict_is_one_word_and_the_run_end_says_what_happened() {
-    let pass = zksim_run("pass", &scenario("zab-leader-crash-3"), 1, &[]);
+    let pass = zksim_run("pass", &scenario("leader-crash-3"), 1, &[]);
     let fail = zksim_run(
         "fail",
-        &scenario("zab-isolate-leader-3"),
+        &scenario("isolate-leader-3"),
         0,
         &["--variant", "sync-no-trunc"],
     );
-    let limited = event_limited("zab-leader-crash-3");
+    let limited = event_limited("leader-crash-3");
     let unknown = zksim_run("unknown", &limited, 1, &[]);
     std::fs::remove_file(limited).ok();
     for (ran, verdict, run_end) in [
@@ -163,7 +163,7 @@ fn fractions(value: &Value, at: &str, found: &mut Vec<(String, f64)>) {
 
 #[test]
 fn counts_are_integers_and_times_are_rounded_with_their_unit() {
-    let ran = zksim_run("numbers", &scenario("zab-leader-crash-3"), 1, &[]);
+    let ran = zksim_run("numbers", &scenario("leader-crash-3"), 1, &[]);
     let metrics = ran.results["protocol_metrics"].as_object().unwrap();
     assert!(metrics["election_count"].as_u64().unwrap() >= 4);
     for (name, value) in metrics {
@@ -189,7 +189,7 @@ fn counts_are_integers_and_times_are_rounded_with_their_unit() {
 fn a_failing_check_says_when_it_failed() {
     let ran = zksim_run(
         "when",
-        &scenario("zab-isolate-leader-3"),
+        &scenario("isolate-leader-3"),
         0,
         &["--variant", "sync-no-trunc"],
     );

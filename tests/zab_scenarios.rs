@@ -1,4 +1,4 @@
-//! Every shipped ZAB scenario (`scenarios/zab-*.json`), run once with the correct replica, passes
+//! Every shipped replicated scenario (`scenarios/*.json` but `reference-*`), run under ZAB once with the correct replica, passes
 //! every check the scenario enables and does what its description says: faults fire, leaders are
 //! established, transactions commit, and the synchronisation paths it exists for are taken.
 //! The 1,000-seed evidence is a release-mode sweep (`docs/zab.md`); this is its debug-mode
@@ -14,7 +14,8 @@ fn scenarios() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("zab-"))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("reference-"))
         .collect();
     files.sort();
     files
@@ -48,7 +49,7 @@ fn the_zab_scenarios_cover_three_and_five_replicas_and_every_fault_family() {
         "random",
     ] {
         for n in [3, 5] {
-            let name = format!("zab-{family}-{n}");
+            let name = format!("{family}-{n}");
             assert!(names.contains(&name), "missing scenarios/{name}.json");
         }
     }
@@ -102,23 +103,23 @@ fn every_zab_scenario_passes_with_the_correct_replica() {
 #[test]
 fn fault_scenarios_take_the_paths_they_exist_for() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let leader_crash = run(&dir.join("zab-leader-crash-3.json"), 1);
+    let leader_crash = run(&dir.join("leader-crash-3.json"), 1);
     let metrics = &leader_crash.results.protocol_metrics;
     assert!(metrics["leader_loss_count"].value() >= 3.0);
     assert_eq!(metrics["unrecovered_leader_loss_count"], Metric::Count(0));
-    let isolate = run(&dir.join("zab-isolate-leader-3.json"), 1);
+    let isolate = run(&dir.join("isolate-leader-3.json"), 1);
     assert!(
         sent(&isolate, "TRUNC") + sent(&isolate, "SNAP") >= 1,
         "the deposed leader's suffix was discarded"
     );
-    let pause = run(&dir.join("zab-pause-3.json"), 1);
+    let pause = run(&dir.join("pause-3.json"), 1);
     let expired = pause
         .history
         .iter()
         .filter(|l| l.f == "session_expired")
         .count();
     assert!(expired >= 1, "the paused client's session expired");
-    let unsynced = run(&dir.join("zab-crash-unsynced-3.json"), 1);
+    let unsynced = run(&dir.join("crash-unsynced-3.json"), 1);
     assert!(unsynced.results.crash_writes["lost"] + unsynced.results.crash_writes["kept"] > 0);
 }
 
@@ -126,7 +127,7 @@ fn fault_scenarios_take_the_paths_they_exist_for() {
 /// about 1,000 operations per seed.
 #[test]
 fn the_bench_scenario_is_the_targets_size() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/zab-random-5.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/bench/random-5.json");
     let run = run(&path, 1);
     assert!(
         run.results
@@ -139,13 +140,13 @@ fn the_bench_scenario_is_the_targets_size() {
     assert!((700..1500).contains(&ops), "{ops} operations");
 }
 
-/// The seeds of `zab-short-tick-3` on which the client took a late `Expired`, sent on a connection
+/// The seeds of `short-tick-3` on which the client took a late `Expired`, sent on a connection
 /// it had closed, for an answer on its next one to the same server, and wrote a malformed history
 /// (68 of 1,000 seeds: "process 1 invokes an operation while its operation from line 562 is still
 /// open" on seed 147). They stay as regression tests while the simulation reproduces them.
 #[test]
 fn the_seeds_where_the_client_took_a_stale_answer_pass() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/zab-short-tick-3.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/short-tick-3.json");
     for seed in [14, 147, 168] {
         let run = run(&path, seed);
         assert!(

@@ -26,42 +26,42 @@ struct Catch {
 const CATCHES: &[Catch] = &[
     Catch {
         variant: "sync-no-trunc",
-        scenario: "zab-isolate-leader-3",
+        scenario: "isolate-leader-3",
         check: "prefix-agreement",
         seeds: 2,
         min_of_100: 90,
     },
     Catch {
         variant: "ack-newleader-before-fsync",
-        scenario: "zab-resync-crash-3",
+        scenario: "catch-up-crash-3",
         check: "durability",
         seeds: 3,
         min_of_100: 50,
     },
     Catch {
         variant: "epoch-before-log",
-        scenario: "zab-resync-crash-3",
+        scenario: "catch-up-crash-3",
         check: "durability",
         seeds: 3,
         min_of_100: 50,
     },
     Catch {
         variant: "ackepoch-reuse",
-        scenario: "zab-leader-crash-3",
+        scenario: "leader-crash-3",
         check: "protocol-assertions",
         seeds: 2,
         min_of_100: 90,
     },
     Catch {
         variant: "local-session-expiry",
-        scenario: "zab-calm-3",
+        scenario: "calm-3",
         check: "prefix-agreement",
         seeds: 2,
         min_of_100: 90,
     },
     Catch {
         variant: "ack-before-fsync",
-        scenario: "zab-quorum-crash-3",
+        scenario: "quorum-crash-3",
         check: "durability",
         seeds: 3,
         min_of_100: 30,
@@ -162,7 +162,7 @@ fn each_buggy_variant_is_caught_within_its_stated_seeds_and_the_correct_one_pass
     }
 }
 
-/// The sync pair on `zab-sync-deposed-leader-5` (ZOOKEEPER-1675): after n4 and n3 are cut off
+/// The sync pair on `sync-deposed-leader-5` (ZOOKEEPER-1675): after n4 and n3 are cut off
 /// from the majority (at 2.1 s) and until n4's next quorum check (at 4 s), ZooKeeper's own sync is
 /// still answered on the deposed side, so a sync+read there can be stale (what `checks.sync_read`
 /// flags); the strict sync is never answered there, because the deposed leader cannot get a quorum
@@ -170,7 +170,7 @@ fn each_buggy_variant_is_caught_within_its_stated_seeds_and_the_correct_one_pass
 #[test]
 fn strict_sync_is_never_answered_by_a_deposed_leader_and_zookeepers_sync_is() {
     let deposed_syncs = |variant: &str, seed: u64| {
-        let s = with_variant("zab-sync-deposed-leader-5", variant);
+        let s = with_variant("sync-deposed-leader-5", variant);
         let run = runner::run(&s, RunOptions::new(seed, &s.name));
         let (from, to) = (2_150_000_000, 4_000_000_000);
         run.history

@@ -622,7 +622,7 @@ fn an_exists_watch_may_miss_a_node_created_and_deleted_meanwhile() {
     );
     assert_eq!(h.check(Level::Zookeeper).verdict, Verdict::Valid);
     // The same when one multi creates and deletes it, at one zxid (found by
-    // zab-crash-unsynced-3 seed 14).
+    // crash-unsynced-3 seed 14).
     let mut h = start();
     h.op(1, 2, "exists", get("/c", true), json!({"err": "NoNode"}), 3);
     h.op(
@@ -864,7 +864,7 @@ fn deleted_notified(child_watch: bool, times: usize) -> H {
 #[test]
 fn a_deleted_node_with_a_data_and_a_child_watch_may_be_notified_twice_at_one_zxid() {
     // A server re-arming both watches on a reconnect answers each with `deleted` (ZooKeeper's
-    // `DataTree.setWatches`; found by zab-resync-crash-3 seed 705).
+    // `DataTree.setWatches`; found by catch-up-crash-3 seed 705).
     let valid = deleted_notified(true, 2).check(Level::Zookeeper);
     assert_eq!(valid.verdict, Verdict::Valid, "{valid}");
     // A third, or a second after only one watch, answers none.
@@ -965,7 +965,7 @@ fn a_sequential_name_given_twice_is_convicted_without_a_search() {
 #[test]
 fn a_sequential_name_may_come_again_after_its_parent_is_deleted_and_made_again() {
     // The suffix counts the parent's children changes; a parent made again counts from zero
-    // (found by zab-short-tick-3 seed 9, where /k3 was deleted and created again).
+    // (found by short-tick-3 seed 9, where /k3 was deleted and created again).
     let seq = json!({"path": "/p/s-", "data": "", "mode": "persistent_sequential"});
     let remove = |path: &str| json!({"path": path, "version": -1});
     let made_again = |lost_delete: bool| {
