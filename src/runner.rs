@@ -10,6 +10,7 @@ use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
 use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol};
 use protocols::reference::ReferenceServer;
+use protocols::paxos::Paxos;
 use protocols::zab::Zab;
 use protocols::znode;
 use reports::{OpSample, OutcomeCounts};
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 /// Every protocol a scenario may name: the one table a new protocol is added to (its name,
 /// variants, settings type and constructor come with its `Protocol` implementation).
-pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>()];
+pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>(), info::<Paxos>()];
 
 const fn info<P: Protocol + 'static>() -> ProtocolInfo {
     ProtocolInfo {

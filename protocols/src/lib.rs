@@ -9,6 +9,7 @@ pub mod reference;
 pub mod replication;
 pub mod wire;
 pub mod workload;
+pub mod paxos;
 pub mod zab;
 pub mod znode;
 pub mod zookeeper;
