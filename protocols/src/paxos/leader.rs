@@ -72,6 +72,7 @@ impl Paxos {
             established: false,
             next_slot: recovered_upto + 1,
             proposals: BTreeMap::new(),
+            chosen: BTreeSet::new(),
             queue: VecDeque::new(),
             barriers: BTreeMap::new(),
             last_ack: BTreeMap::new(),
@@ -178,6 +179,7 @@ impl Paxos {
             return;
         }
         let p = l.proposals.remove(&slot).expect("found above");
+        l.chosen.insert(slot);
         if self.settings.decisions == Decisions::Sent {
             for to in self.all().filter(|p| *p != self.id).collect::<Vec<_>>() {
                 let value = p.value.clone();

@@ -79,7 +79,9 @@ impl Paxos {
                     zxid: txn.zxid,
                     chain,
                 });
-                if let Role::Leader(l) = &self.role {
+                if let Role::Leader(l) = &mut self.role
+                    && l.chosen.remove(&slot)
+                {
                     ctx.report(PaxosEvent::Committed {
                         term: l.ballot.term(),
                         zxid: txn.zxid,

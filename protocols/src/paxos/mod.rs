@@ -112,6 +112,9 @@ pub(crate) struct Leader {
     pub established: bool,
     pub next_slot: u64,
     pub proposals: BTreeMap<u64, Proposal>,
+    /// Slots a quorum accepted at this ballot and not yet executed here: executing one is a
+    /// commit in this ballot (a slot learned from a higher ballot's leader is not).
+    pub chosen: BTreeSet<u64>,
     pub queue: VecDeque<Pending>,
     /// Syncs waiting for their barrier slot to be executed here.
     pub barriers: BTreeMap<u64, Vec<SyncWaiter>>,
