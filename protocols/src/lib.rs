@@ -5,11 +5,11 @@
 pub mod checks;
 pub mod client;
 pub mod cluster;
+pub mod paxos;
 pub mod reference;
 pub mod replication;
 pub mod wire;
 pub mod workload;
-pub mod paxos;
 pub mod zab;
 pub mod znode;
 pub mod zookeeper;

@@ -130,7 +130,9 @@ fn an_acceptor_refuses_an_accept_below_its_promise() {
             from_slot: 1,
         },
     ));
-    alone.input(Input::Synced { io: fsync(&effects) });
+    alone.input(Input::Synced {
+        io: fsync(&effects),
+    });
     let effects = alone.input(from(
         0,
         PaxosMsg::Accept {
@@ -142,12 +144,7 @@ fn an_acceptor_refuses_an_accept_below_its_promise() {
     ));
     assert_eq!(
         sent(&effects),
-        vec![(
-            NodeId(0),
-            PaxosMsg::Nack {
-                promised: b(2, 2)
-            }
-        )]
+        vec![(NodeId(0), PaxosMsg::Nack { promised: b(2, 2) })]
     );
     assert!(
         !effects.iter().any(|e| matches!(e, Effect::Append { .. })),
@@ -167,7 +164,9 @@ fn an_acceptor_refuses_an_accept_below_its_promise() {
         Effect::Append { file, record: Stored::Accepted(AcceptedEntry { slot: 1, .. }) }
             if *file == ACCEPTED)));
     assert!(sent(&effects).is_empty(), "ACCEPTED waits for the fsync");
-    let effects = alone.input(Input::Synced { io: fsync(&effects) });
+    let effects = alone.input(Input::Synced {
+        io: fsync(&effects),
+    });
     assert_eq!(
         sent(&effects),
         vec![(
@@ -200,7 +199,9 @@ fn candidate() -> (Alone<Node<Paxos>>, Ballot) {
         sent(&effects).is_empty(),
         "PMS §2.5: no PREPARE before the ballot is durable"
     );
-    let effects = alone.input(Input::Synced { io: fsync(&effects) });
+    let effects = alone.input(Input::Synced {
+        io: fsync(&effects),
+    });
     let prepares: Vec<NodeId> = sent(&effects)
         .into_iter()
         .filter(|(_, m)| matches!(m, PaxosMsg::Prepare { ballot: x, from_slot: 1 } if *x == ballot))
@@ -261,8 +262,20 @@ fn a_new_leader_adopts_the_highest_ballot_value_per_slot_and_fills_gaps_with_noo
 #[test]
 fn a_value_is_chosen_only_by_a_quorum_of_distinct_acceptors() {
     let (mut alone, ballot) = candidate();
-    alone.input(from(0, PaxosMsg::Promise { ballot, accepted: vec![] }));
-    let effects = alone.input(from(2, PaxosMsg::Promise { ballot, accepted: vec![] }));
+    alone.input(from(
+        0,
+        PaxosMsg::Promise {
+            ballot,
+            accepted: vec![],
+        },
+    ));
+    let effects = alone.input(from(
+        2,
+        PaxosMsg::Promise {
+            ballot,
+            accepted: vec![],
+        },
+    ));
     assert!(
         !sent(&effects)
             .iter()
@@ -286,7 +299,9 @@ fn a_value_is_chosen_only_by_a_quorum_of_distinct_acceptors() {
             .count(),
         4
     );
-    alone.input(Input::Synced { io: fsync(&effects) });
+    alone.input(Input::Synced {
+        io: fsync(&effects),
+    });
     let accepted = PaxosMsg::Accepted { ballot, slot: 1 };
     let decided = |effects: &[Fx]| {
         sent(effects)
@@ -324,7 +339,11 @@ fn decisions_are_executed_strictly_in_slot_order() {
     assert!(applied(&alone.input(decide(3, command(8)))).is_empty());
     assert_eq!(applied(&alone.input(decide(1, command(7)))), vec![Zxid(1)]);
     let effects = alone.input(decide(2, Value::Noop));
-    assert_eq!(applied(&effects), vec![Zxid(3)], "slot 2 is a no-op, then 3");
+    assert_eq!(
+        applied(&effects),
+        vec![Zxid(3)],
+        "slot 2 is a no-op, then 3"
+    );
     let Node::Replica(r) = alone.process() else {
         unreachable!()
     };

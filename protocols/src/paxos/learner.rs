@@ -41,7 +41,12 @@ impl Paxos {
     /// Piggybacked decisions: every slot up to `decided_upto` is chosen, and in a slot this
     /// replica accepted at the leader's `ballot`, the chosen value is the one it accepted (a
     /// leader proposes one value per slot in its ballot).
-    pub(crate) fn learn_piggybacked(&mut self, ballot: Ballot, decided_upto: u64, ctx: &mut Cx<'_>) {
+    pub(crate) fn learn_piggybacked(
+        &mut self,
+        ballot: Ballot,
+        decided_upto: u64,
+        ctx: &mut Cx<'_>,
+    ) {
         if self.settings.decisions != Decisions::Piggybacked {
             return;
         }

@@ -48,7 +48,10 @@ pub struct AcceptedEntry {
 pub enum PaxosMsg {
     /// P1a: "prepare request with number n" (Paxos Made Simple §2.2), for every slot from
     /// `from_slot` on (§3: one phase 1 for infinitely many instances).
-    Prepare { ballot: Ballot, from_slot: u64 },
+    Prepare {
+        ballot: Ballot,
+        from_slot: u64,
+    },
     /// P1b: the promise not to accept a ballot below `ballot`, with every (slot, ballot, value)
     /// the acceptor accepted at or above `from_slot`.
     Promise {
@@ -57,7 +60,9 @@ pub enum PaxosMsg {
     },
     /// The acceptor has promised `promised`, above the ballot it was asked for (PMMC's
     /// "preempted"): the proposer gives up its ballot.
-    Nack { promised: Ballot },
+    Nack {
+        promised: Ballot,
+    },
     /// P2a: "accept request" for `value` in `slot` at `ballot`. `decided_upto` is the leader's
     /// decided prefix (every slot up to it decided), piggybacked.
     Accept {
@@ -67,12 +72,21 @@ pub enum PaxosMsg {
         decided_upto: u64,
     },
     /// P2b: the acceptor accepted (slot, ballot), durably.
-    Accepted { ballot: Ballot, slot: u64 },
+    Accepted {
+        ballot: Ballot,
+        slot: u64,
+    },
     /// The value chosen in `slot` (PMMC's DECISION), to the learners.
-    Decide { slot: u64, value: Value },
+    Decide {
+        slot: u64,
+        value: Value,
+    },
     /// The leader's heartbeat: it still leads with `ballot`, and every slot up to `decided_upto`
     /// is decided.
-    Heartbeat { ballot: Ballot, decided_upto: u64 },
+    Heartbeat {
+        ballot: Ballot,
+        decided_upto: u64,
+    },
     /// A replica's answer to a heartbeat: the sessions its clients touched since the last one
     /// (ZooKeeper's ping answer), and how far it has executed.
     HeartbeatAck {
@@ -81,13 +95,20 @@ pub enum PaxosMsg {
         touches: Vec<SessionId>,
     },
     /// A lagging replica asks for the decisions from `from_slot` on.
-    CatchUp { from_slot: u64 },
+    CatchUp {
+        from_slot: u64,
+    },
     /// Decided slots, in slot order.
-    Decisions { entries: Vec<(u64, Value)> },
+    Decisions {
+        entries: Vec<(u64, Value)>,
+    },
     /// A non-leader forwards a client's command.
     Forward(Command),
     /// A non-leader forwards a client's `sync`.
-    Sync { session: SessionId, xid: u64 },
+    Sync {
+        session: SessionId,
+        xid: u64,
+    },
     /// The leader's answer to a `Sync`: it passes once `slot` (a barrier decided after the sync
     /// arrived) is executed here.
     SyncDone {
@@ -96,8 +117,13 @@ pub enum PaxosMsg {
         slot: u64,
     },
     /// A non-leader asks whether a reconnecting client's session is still valid (and touches it).
-    Revalidate { session: SessionId },
-    Revalidated { session: SessionId, valid: bool },
+    Revalidate {
+        session: SessionId,
+    },
+    Revalidated {
+        session: SessionId,
+        valid: bool,
+    },
 }
 
 /// A packet's header: type, ballot, length.

@@ -42,8 +42,8 @@ pub use variants::Variant;
 use crate::cluster::{Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus};
 use crate::wire::Wire;
 use crate::znode::SessionId;
-use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
 use crate::zookeeper::ExpiryRule;
+use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
 use rand::RngExt;
 use sim::{Ctx, Input, IoId, NodeId, SimDuration, SimTime, World};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -282,7 +282,9 @@ impl Paxos {
             return;
         }
         match msg {
-            PaxosMsg::Prepare { ballot, from_slot } => self.on_prepare(from, ballot, from_slot, ctx),
+            PaxosMsg::Prepare { ballot, from_slot } => {
+                self.on_prepare(from, ballot, from_slot, ctx)
+            }
             PaxosMsg::Promise { ballot, accepted } => self.on_promise(from, ballot, accepted, ctx),
             PaxosMsg::Nack { promised } => self.on_nack(promised, ctx),
             PaxosMsg::Accept {
@@ -417,7 +419,10 @@ impl Replica for Paxos {
         ReplicaStatus {
             role,
             term: self.store.promised.term(),
-            logged: format!("{}", self.store.accepted.keys().next_back().copied().unwrap_or(0)),
+            logged: format!(
+                "{}",
+                self.store.accepted.keys().next_back().copied().unwrap_or(0)
+            ),
             committed: format!("{}", self.executed),
         }
     }

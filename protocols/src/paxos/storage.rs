@@ -104,7 +104,10 @@ impl Storage {
 
     /// Accepts (slot, ballot, value) (P2b): appended; it raises the promise to `ballot` too.
     pub fn accept(&mut self, ctx: &mut Cx<'_>, slot: u64, ballot: Ballot, value: Value) {
-        assert!(ballot >= self.promised, "P2b: accept only at or above the promise");
+        assert!(
+            ballot >= self.promised,
+            "P2b: accept only at or above the promise"
+        );
         self.promised = ballot;
         self.accepted.insert(slot, (ballot, value.clone()));
         ctx.append(
