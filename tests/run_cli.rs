@@ -572,17 +572,18 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("scenario.json")).unwrap()).unwrap();
     assert_eq!(written["cluster"]["protocol"], "zab");
 
-    let unknown = run(&["run", &scenario("calm-3"), "--protocol", "raft"]);
+    let unknown = run(&["run", &scenario("calm-3"), "--protocol", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = text(&unknown.stderr);
     assert!(
         stderr.contains("reference") && stderr.contains("zab"),
         "{stderr}"
     );
-    let swarm = run(&["run", "--swarm", "--seeds", "0..1", "--protocol", "raft"]);
+    let swarm = run(&["run", "--swarm", "--seeds", "0..1", "--protocol", "nope"]);
     assert_eq!(swarm.status.code(), Some(2), "{}", text(&swarm.stderr));
     assert!(
-        text(&swarm.stderr).contains("expected one of [\"reference\", \"zab\"]"),
+        text(&swarm.stderr).contains("expected one of [\"reference\", \"zab\", ")
+            && text(&swarm.stderr).contains("\"paxos\""),
         "{}",
         text(&swarm.stderr)
     );
