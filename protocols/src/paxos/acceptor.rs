@@ -7,7 +7,7 @@
 
 use super::ballot::Ballot;
 use super::messages::{PaxosMsg, Value};
-use super::{Cx, Paxos};
+use super::{Cx, Paxos, Variant};
 use sim::NodeId;
 
 impl Paxos {
@@ -33,8 +33,14 @@ impl Paxos {
             self.store.promise(ctx, ballot);
         }
         let accepted = self.store.accepted_from(from_slot);
-        // PMS §2.5: the promise is on disk before the proposer hears of it.
-        self.send_durable(from, PaxosMsg::Promise { ballot, accepted }, ctx);
+        let promise = PaxosMsg::Promise { ballot, accepted };
+        if self.variant == Variant::PromiseNotDurable {
+            // The variant's one flip: the promise leaves before it is durable.
+            self.send(from, promise, ctx);
+        } else {
+            // PMS §2.5: the promise is on disk before the proposer hears of it.
+            self.send_durable(from, promise, ctx);
+        }
     }
 
     /// P2a received → P2b: "an acceptor can accept a proposal numbered n iff it has not responded
@@ -50,7 +56,16 @@ impl Paxos {
         ctx: &mut Cx<'_>,
     ) {
         self.saw_ballot(ballot, ctx);
-        if ballot < self.store.promised {
+        let refused = if self.variant == Variant::AcceptLowerBallot {
+            // The variant's one flip: compared with the slot's accepted ballot, not the promise.
+            self.store
+                .accepted
+                .get(&slot)
+                .is_some_and(|(b, _)| ballot < *b)
+        } else {
+            ballot < self.store.promised
+        };
+        if refused {
             let promised = self.store.promised;
             self.send(from, PaxosMsg::Nack { promised }, ctx);
             return;

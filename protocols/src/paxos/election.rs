@@ -10,7 +10,7 @@
 use super::ballot::Ballot;
 use super::checks::PaxosEvent;
 use super::messages::PaxosMsg;
-use super::{Candidate, Cx, Paxos, Role};
+use super::{Candidate, Cx, Paxos, Role, Variant};
 use crate::cluster::ReplicaCtx;
 use crate::zookeeper::server;
 use sim::NodeId;
@@ -50,7 +50,13 @@ impl Paxos {
         }
         server::stop_serving(self, ctx);
         let round = self.highest_seen.round.max(self.store.promised.round) + 1;
-        let ballot = Ballot::new(round, self.id);
+        let proposer = if self.variant == Variant::NonUniqueBallots {
+            // The variant's one flip: no proposer id in the ballot.
+            NodeId(0)
+        } else {
+            self.id
+        };
+        let ballot = Ballot::new(round, proposer);
         self.highest_seen = ballot;
         self.store.promise(ctx, ballot);
         ctx.report(PaxosEvent::Candidate {
@@ -109,7 +115,8 @@ impl Paxos {
         decided_upto: u64,
         ctx: &mut Cx<'_>,
     ) {
-        if from == self.id || from != ballot.leader() {
+        // Only a leader sends heartbeats and ACCEPTs, so `from` leads `ballot`.
+        if from == self.id {
             return;
         }
         let mine = match &self.role {

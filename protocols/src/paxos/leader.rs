@@ -14,7 +14,7 @@ use super::ballot::Ballot;
 use super::checks::PaxosEvent;
 use super::messages::{AcceptedEntry, PaxosMsg, Value};
 use super::settings::Decisions;
-use super::{Cx, Leader, Paxos, Pending, Proposal, Role, SyncWaiter};
+use super::{Cx, Leader, Paxos, Pending, Proposal, Role, SyncWaiter, Variant};
 use crate::cluster::ReplicaCtx;
 use crate::replication::History;
 use sim::NodeId;
@@ -36,8 +36,8 @@ impl Paxos {
             return;
         }
         c.promises.insert(from, accepted);
-        let voters: Vec<NodeId> = c.promises.keys().copied().collect();
-        if self.is_quorum(voters) {
+        // Distinct acceptors: the promises are keyed by acceptor.
+        if c.promises.len() >= self.phase1_quorum() {
             self.become_leader(ctx);
         }
     }
@@ -55,7 +55,12 @@ impl Paxos {
                 if e.slot < c.from_slot {
                     continue;
                 }
-                let higher = adopted.get(&e.slot).is_none_or(|(b, _)| e.ballot > *b);
+                let higher = if self.variant == Variant::ValueNotHighestBallot {
+                    // The variant's one flip: the first promise reporting the slot wins.
+                    !adopted.contains_key(&e.slot)
+                } else {
+                    adopted.get(&e.slot).is_none_or(|(b, _)| e.ballot > *b)
+                };
                 if higher {
                     adopted.insert(e.slot, (e.ballot, e.value));
                 }
@@ -63,7 +68,12 @@ impl Paxos {
         }
         let last_adopted = adopted.keys().next_back().copied().unwrap_or(0);
         let last_decided = self.decided.keys().next_back().copied().unwrap_or(0);
-        let recovered_upto = last_adopted.max(last_decided).max(self.executed);
+        let mut recovered_upto = last_adopted.max(last_decided).max(self.executed);
+        if self.variant == Variant::GapNoFill {
+            // The variant's one flip: nothing is recovered; fresh commands go into open slots.
+            adopted.clear();
+            recovered_upto = self.executed;
+        }
         let now = ctx.now();
         self.leader = None;
         self.role = Role::Leader(Box::new(Leader {
@@ -104,6 +114,7 @@ impl Paxos {
             Proposal {
                 value: value.clone(),
                 acks: BTreeSet::new(),
+                replies: 0,
                 sent: ctx.now(),
             },
         );
@@ -174,8 +185,14 @@ impl Paxos {
             return;
         };
         p.acks.insert(from);
-        let acks: Vec<NodeId> = p.acks.iter().copied().collect();
-        if !crate::replication::is_quorum(self.n, acks) {
+        p.replies += 1;
+        let chosen = if self.variant == Variant::CountDuplicateAccepts {
+            // The variant's one flip: replies are counted, not distinct acceptors.
+            2 * p.replies as usize > self.n
+        } else {
+            crate::replication::is_quorum(self.n, p.acks.iter().copied())
+        };
+        if !chosen {
             return;
         }
         let p = l.proposals.remove(&slot).expect("found above");
@@ -188,6 +205,17 @@ impl Paxos {
         }
         self.learn(slot, p.value, ctx);
         self.fill_window(ctx);
+    }
+
+    /// How many promises phase 1 needs: a majority; `flexible-nonintersecting` takes
+    /// n − majority, so that |Q1| + |Q2| = n.
+    pub(crate) fn phase1_quorum(&self) -> usize {
+        let majority = self.n / 2 + 1;
+        if self.variant == Variant::FlexibleNonintersecting {
+            (self.n - majority).max(1)
+        } else {
+            majority
+        }
     }
 
     /// Every heartbeat period at the leader: heartbeats, resends, and the quorum check.

@@ -90,6 +90,8 @@ pub(crate) struct Proposal {
     pub value: Value,
     /// The distinct acceptors that accepted it at the leader's ballot.
     pub acks: BTreeSet<NodeId>,
+    /// ACCEPTED replies received, repeats included (what `count-duplicate-accepts` counts).
+    pub replies: u64,
     /// When its ACCEPT was last sent.
     pub sent: SimTime,
 }
@@ -199,11 +201,6 @@ impl Paxos {
     /// Every slot up to here is executed.
     pub fn executed(&self) -> u64 {
         self.executed
-    }
-
-    /// Whether `voters` are a quorum: a strict majority of distinct members.
-    pub(crate) fn is_quorum(&self, voters: impl IntoIterator<Item = NodeId>) -> bool {
-        crate::replication::is_quorum(self.n, voters)
     }
 
     pub(crate) fn all(&self) -> impl Iterator<Item = NodeId> + use<> {

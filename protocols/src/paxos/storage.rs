@@ -104,11 +104,9 @@ impl Storage {
 
     /// Accepts (slot, ballot, value) (P2b): appended; it raises the promise to `ballot` too.
     pub fn accept(&mut self, ctx: &mut Cx<'_>, slot: u64, ballot: Ballot, value: Value) {
-        assert!(
-            ballot >= self.promised,
-            "P2b: accept only at or above the promise"
-        );
-        self.promised = ballot;
+        // P2b is at or above the promise (the acceptor's rule; `accept-lower-ballot` breaks it),
+        // and a promise never goes down.
+        self.promised = self.promised.max(ballot);
         self.accepted.insert(slot, (ballot, value.clone()));
         ctx.append(
             ACCEPTED,

@@ -1,0 +1,121 @@
+//! The checks keep their teeth under Multi-Paxos: each buggy Paxos variant is caught by a shipped
+//! scenario (run with `--protocol paxos`) within a stated number of seeds, by the check that
+//! names its rule, and the correct replica passes the very same seeds. The variants no shipped
+//! scenario catches yet are listed, with the reason, in `NOT_YET_CAUGHT` (docs/paxos.md).
+//!
+//! Seeds-to-first-detection and catch counts over 10 seeds are in docs/paxos.md; this test runs
+//! the first `seeds` of each, so it stays fast in debug builds.
+
+use std::path::{Path, PathBuf};
+use zksim::runner::{self, PROTOCOLS, RunOptions, Verdict};
+use zksim::scenario::Scenario;
+
+/// A buggy variant, the shipped scenario that catches it, the check that fails, and how many
+/// seeds (from 0) it takes.
+struct Catch {
+    variant: &'static str,
+    scenario: &'static str,
+    check: &'static str,
+    seeds: u64,
+}
+
+const CATCHES: &[Catch] = &[
+    Catch {
+        variant: "accept-lower-ballot",
+        scenario: "isolate-leader-3",
+        check: "prefix-agreement",
+        seeds: 1,
+    },
+    Catch {
+        variant: "value-not-highest-ballot",
+        scenario: "isolate-leader-3",
+        check: "prefix-agreement",
+        seeds: 2,
+    },
+    Catch {
+        variant: "non-unique-ballots",
+        scenario: "leader-crash-3",
+        check: "one-leader-per-ballot",
+        seeds: 1,
+    },
+    Catch {
+        variant: "gap-no-fill",
+        scenario: "isolate-leader-3",
+        check: "prefix-agreement",
+        seeds: 1,
+    },
+    Catch {
+        variant: "flexible-nonintersecting",
+        scenario: "isolate-leader-3",
+        check: "durability",
+        seeds: 1,
+    },
+];
+
+/// Buggy variants built but not caught by a shipped scenario within the seeds tried (see
+/// docs/paxos.md for why and what scenario would).
+const NOT_YET_CAUGHT: &[&str] = &["promise-not-durable", "count-duplicate-accepts"];
+
+fn path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.json"))
+}
+
+fn paxos(name: &str, variant: &str) -> Scenario {
+    Scenario::load(&path(name), PROTOCOLS)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_protocol("paxos", PROTOCOLS)
+        .unwrap()
+        .with_variant(variant, PROTOCOLS)
+        .unwrap()
+}
+
+/// The checks that failed on `seed`.
+fn failures(s: &Scenario, seed: u64) -> Vec<String> {
+    runner::run(s, RunOptions::new(seed, &s.name))
+        .results
+        .checks
+        .into_iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.name)
+        .collect()
+}
+
+#[test]
+fn every_buggy_variant_is_accounted_for() {
+    for v in protocols::paxos::Variant::ALL
+        .into_iter()
+        .filter(|v| v.is_buggy())
+    {
+        let caught = CATCHES.iter().any(|c| c.variant == v.name());
+        let listed = NOT_YET_CAUGHT.contains(&v.name());
+        assert!(
+            caught != listed,
+            "{}: stated caught by a scenario xor listed as not yet caught",
+            v.name()
+        );
+    }
+}
+
+#[test]
+fn each_buggy_variant_is_caught_within_its_stated_seeds_and_the_correct_one_passes_them() {
+    for c in CATCHES {
+        let s = paxos(c.scenario, c.variant);
+        let caught = (0..c.seeds).any(|seed| failures(&s, seed).iter().any(|f| f == c.check));
+        assert!(
+            caught,
+            "{} was not caught by {} ({}) within {} seeds",
+            c.variant, c.scenario, c.check, c.seeds
+        );
+        let correct = paxos(c.scenario, "correct");
+        for seed in 0..c.seeds {
+            let failed = failures(&correct, seed);
+            assert!(
+                failed.is_empty(),
+                "correct failed {failed:?} on {} seed {seed}",
+                c.scenario
+            );
+        }
+    }
+}
