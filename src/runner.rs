@@ -9,6 +9,7 @@ use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
 use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol};
+use protocols::raft::Raft;
 use protocols::reference::ReferenceServer;
 use protocols::zab::Zab;
 use protocols::znode;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 /// Every protocol a scenario may name: the one table a new protocol is added to (its name,
 /// variants, settings type and constructor come with its `Protocol` implementation).
-pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>()];
+pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>(), info::<Raft>()];
 
 const fn info<P: Protocol + 'static>() -> ProtocolInfo {
     ProtocolInfo {

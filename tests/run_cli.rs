@@ -333,13 +333,7 @@ fn compare_exits_by_the_contract() {
 
 #[test]
 fn bench_takes_a_seed_range_as_run_does() {
-    let out = run(&[
-        "bench",
-        "scenario",
-        &scenario("calm-3"),
-        "--seeds",
-        "5..7",
-    ]);
+    let out = run(&["bench", "scenario", &scenario("calm-3"), "--seeds", "5..7"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("2 seeds"),

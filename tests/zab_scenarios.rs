@@ -15,7 +15,12 @@ fn scenarios() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("reference-"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("reference-")
+        })
         .collect();
     files.sort();
     files
