@@ -572,17 +572,17 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("scenario.json")).unwrap()).unwrap();
     assert_eq!(written["cluster"]["protocol"], "zab");
 
-    let unknown = run(&["run", &scenario("calm-3"), "--protocol", "raft"]);
+    let unknown = run(&["run", &scenario("calm-3"), "--protocol", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = text(&unknown.stderr);
     assert!(
-        stderr.contains("reference") && stderr.contains("zab"),
+        stderr.contains("reference") && stderr.contains("zab") && stderr.contains("raft"),
         "{stderr}"
     );
-    let swarm = run(&["run", "--swarm", "--seeds", "0..1", "--protocol", "raft"]);
+    let swarm = run(&["run", "--swarm", "--seeds", "0..1", "--protocol", "nope"]);
     assert_eq!(swarm.status.code(), Some(2), "{}", text(&swarm.stderr));
     assert!(
-        text(&swarm.stderr).contains("expected one of [\"reference\", \"zab\"]"),
+        text(&swarm.stderr).contains("expected one of [\"reference\", \"zab\", \"raft\"]"),
         "{}",
         text(&swarm.stderr)
     );
@@ -592,7 +592,7 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
         "--seed",
         "0",
         "--protocol",
-        "raft",
+        "nope",
     ]);
     assert_eq!(shrink.status.code(), Some(2), "{}", text(&shrink.stderr));
     let too_many = run(&["run", &scenario("calm-3"), "--protocol", "reference"]);
