@@ -582,7 +582,8 @@ fn protocol_overrides_the_scenarios_and_is_recorded() {
     let swarm = run(&["run", "--swarm", "--seeds", "0..1", "--protocol", "nope"]);
     assert_eq!(swarm.status.code(), Some(2), "{}", text(&swarm.stderr));
     assert!(
-        text(&swarm.stderr).contains("expected one of [\"reference\", \"zab\", \"raft\"]"),
+        text(&swarm.stderr)
+            .contains("expected one of [\"reference\", \"zab\", \"raft\", \"paxos\"]"),
         "{}",
         text(&swarm.stderr)
     );

@@ -99,7 +99,7 @@ fn impossible_values_name_the_field() {
         "1 to 31 replicas",
     );
     expect_error(
-        &with(r#""protocol": "zab""#, r#""protocol": "paxos""#),
+        &with(r#""protocol": "zab""#, r#""protocol": "nope""#),
         3,
         "cluster.protocol",
         "unknown protocol",
