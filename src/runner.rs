@@ -10,6 +10,7 @@ use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
 use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol};
 use protocols::paxos::Paxos;
+use protocols::raft::Raft;
 use protocols::reference::ReferenceServer;
 use protocols::zab::Zab;
 use protocols::znode;
@@ -27,7 +28,12 @@ use std::time::Duration;
 
 /// Every protocol a scenario may name: the one table a new protocol is added to (its name,
 /// variants, settings type and constructor come with its `Protocol` implementation).
-pub const PROTOCOLS: &[ProtocolInfo] = &[info::<ReferenceServer>(), info::<Zab>(), info::<Paxos>()];
+pub const PROTOCOLS: &[ProtocolInfo] = &[
+    info::<ReferenceServer>(),
+    info::<Zab>(),
+    info::<Raft>(),
+    info::<Paxos>(),
+];
 
 const fn info<P: Protocol + 'static>() -> ProtocolInfo {
     ProtocolInfo {

@@ -122,13 +122,13 @@ fn compare_and_bench_run_the_protocol_asked_for_and_record_it() {
     std::fs::remove_dir_all(&out).ok();
 
     let unknown = zksim()
-        .args(["compare", scenario, "--protocol", "raft"])
+        .args(["compare", scenario, "--protocol", "nope"])
         .output()
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(
-        stderr.contains("reference") && stderr.contains("zab"),
+        stderr.contains("reference") && stderr.contains("zab") && stderr.contains("raft"),
         "{stderr}"
     );
 
@@ -156,13 +156,13 @@ fn compare_and_bench_run_the_protocol_asked_for_and_record_it() {
     assert!(stdout.contains("[zab correct]"), "{stdout}");
     assert!(stdout.contains("0 of 1 seeds did not pass"), "{stdout}");
     let unknown = zksim()
-        .args(["bench", "scenario", scenario, "--protocol", "raft"])
+        .args(["bench", "scenario", scenario, "--protocol", "nope"])
         .output()
         .unwrap();
     assert_eq!(unknown.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(
-        stderr.contains("reference") && stderr.contains("zab"),
+        stderr.contains("reference") && stderr.contains("zab") && stderr.contains("raft"),
         "{stderr}"
     );
 }

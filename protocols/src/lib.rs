@@ -6,6 +6,7 @@ pub mod checks;
 pub mod client;
 pub mod cluster;
 pub mod paxos;
+pub mod raft;
 pub mod reference;
 pub mod replication;
 pub mod wire;
