@@ -11,6 +11,7 @@ use protocols::checks::zookeeper::{self, Level};
 use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol};
 use protocols::paxos::Paxos;
 use protocols::raft::Raft;
+use protocols::recipes::RecipeLine;
 use protocols::reference::ReferenceServer;
 use protocols::zab::Zab;
 use protocols::znode;
@@ -263,6 +264,9 @@ pub struct Run {
     pub node_names: Vec<String>,
     /// What the run page shows, if one was asked for.
     pub page: Option<PageRecording>,
+    /// The recipe clients' application log (`recipe.jsonl`), with the guarded resource's verdict
+    /// on every write; empty unless the workload runs a recipe.
+    pub recipe_log: Vec<RecipeLine>,
 }
 
 /// Runs `scenario` once with `options.seed` and checks it.
@@ -319,7 +323,8 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         // The page draws the messages of its window; it picks them from all of them.
         world.log_messages(SimTime::ZERO, PAGE_MESSAGES);
     }
-    let (run_end, history, client_assertions) = run_world(&mut world, scenario, recorder.as_ref());
+    let (run_end, history, client_assertions, mut recipe_log) =
+        run_world(&mut world, scenario, recorder.as_ref());
     let samples = report::samples(&history, world.now().as_ms_f64());
     let (ops, ops_by_type) = reports::outcome_counts(&samples);
     let mut checks = Vec::new();
@@ -356,7 +361,19 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         checks.push(linearizability(&history, scenario));
     }
     checks.extend(zookeeper_contract(&history, scenario));
-    let report = P::report(&world);
+    let stats = world.stats();
+    let mut report = P::report(&world);
+    if let Some(recipe) = &scenario.workload.recipe {
+        checks.extend(recipe_checks(
+            recipe,
+            scenario,
+            &history,
+            &mut recipe_log,
+            &stats.fault_log,
+            world.now(),
+            &mut report.metrics,
+        ));
+    }
     if scenario.checks.invariants {
         checks.push(client_check(&client_assertions));
         for f in &report.findings {
@@ -374,7 +391,6 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         .map(|c| c.verdict)
         .max()
         .unwrap_or(Verdict::Pass);
-    let stats = world.stats();
     let results = Results {
         zksim_version: env!("CARGO_PKG_VERSION"),
         rand_chacha: sim::rng::RAND_CHACHA_VERSION,
@@ -427,6 +443,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             .chain((0..scenario.workload.clients).map(|c| format!("client {c}")))
             .collect(),
         page: recorder.map(PageRecorder::finish),
+        recipe_log,
     };
     run.results.metrics = report::metrics(
         &run,
@@ -539,12 +556,13 @@ fn run_world<P: Protocol>(
     world: &mut World<Node<P>>,
     scenario: &Scenario,
     recorder: Option<&PageRecorder>,
-) -> (RunEnd, Vec<Line>, Vec<String>) {
+) -> (RunEnd, Vec<Line>, Vec<String>, Vec<RecipeLine>) {
     use sim::world::RunEnd as WorldEnd;
     const STEP: u64 = 1_000_000_000;
     let end = SimTime(ms_to_ns(scenario.end_ms()));
     let (mut history, mut seen, mut invoked) = (Vec::new(), 0, 0);
     let mut client_assertions = Vec::new();
+    let mut recipe_log = Vec::new();
     loop {
         let until = SimTime(world.now().0.saturating_add(STEP).min(end.0));
         let step_end = advance(world, until, scenario.limits.max_events, recorder);
@@ -559,6 +577,7 @@ fn run_world<P: Protocol>(
                 Obs::ClientAssertion(what) => {
                     client_assertions.push(format!("{what} at {:.3} ms", o.time.as_ms_f64()));
                 }
+                Obs::Recipe(record) => recipe_log.push(record.to_line(o.time)),
                 Obs::Replica(_) => {}
             }
         }
@@ -570,7 +589,7 @@ fn run_world<P: Protocol>(
             WorldEnd::Quiescent => RunEnd::NothingLeft,
             WorldEnd::EventLimit => RunEnd::EventLimit,
         };
-        return (run_end, history, client_assertions);
+        return (run_end, history, client_assertions, recipe_log);
     }
 }
 
@@ -756,6 +775,94 @@ fn liveness(history: &[Line], scenario: &Scenario) -> CheckResult {
         // It fails over the whole window in which the stuck clients should have progressed.
         CheckResult::new("liveness", Verdict::Fail, detail).during(Some((from, to)))
     }
+}
+
+/// The recipe's checks (`protocols::recipes::check`): the guarded resource replayed over the
+/// recipe log (which fills in each write's verdict), then mutual exclusion on the lock and on the
+/// resource and the lock's progress after the faults. Also the recipe's figures: acquisitions,
+/// writes accepted and rejected, and messages per acquisition.
+fn recipe_checks(
+    recipe: &protocols::recipes::RecipeConfig,
+    scenario: &Scenario,
+    history: &[Line],
+    log: &mut [RecipeLine],
+    faults: &[FaultRecord],
+    now: SimTime,
+    metrics: &mut BTreeMap<String, Metric>,
+) -> Vec<CheckResult> {
+    use protocols::recipes::check::{self as rc, Pause, Window};
+    use protocols::recipes::resource;
+    let rejected = resource::replay(log, recipe.fencing());
+    let replicas = u64::from(scenario.cluster.replicas);
+    let end = now.as_nanos();
+    let mut pauses: Vec<Pause> = Vec::new();
+    for f in faults {
+        for node in &f.nodes {
+            let Some(process) = u64::from(node.0).checked_sub(replicas) else {
+                continue;
+            };
+            match f.kind {
+                "pause" => pauses.push(Pause {
+                    process,
+                    from: f.time.as_nanos(),
+                    to: end,
+                }),
+                "resume" | "restart" => {
+                    if let Some(p) = pauses
+                        .iter_mut()
+                        .rev()
+                        .find(|p| p.process == process && p.to == end)
+                    {
+                        p.to = f.time.as_nanos();
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let (from_ms, to_ms) = scenario.liveness_window_ms();
+    let window = Window {
+        from: ms_to_ns(from_ms),
+        to: ms_to_ns(to_ms),
+    };
+    let findings = [
+        rc::lock_exclusion(log, end),
+        rc::resource_exclusion(log, history, &pauses, recipe.fencing(), end),
+        rc::lock_progress(log, history, &window),
+    ];
+    let count = |name: &str| log.iter().filter(|l| l.event.name() == name).count() as u64;
+    let acquisitions = count("acquired");
+    let writes = count("write");
+    metrics.insert("lock_acquisitions".into(), Metric::Count(acquisitions));
+    metrics.insert("resource_writes".into(), Metric::Count(writes));
+    metrics.insert("resource_writes_rejected".into(), Metric::Count(rejected));
+    let notifications = history
+        .iter()
+        .filter(|l| l.kind == LineType::Event && l.f == "watch")
+        .count() as u64;
+    let requests = history
+        .iter()
+        .filter(|l| l.kind == LineType::Invoke && l.process < protocols::cluster::SERVER_PROCESS)
+        .count() as u64;
+    metrics.insert("recipe_requests".into(), Metric::Count(requests));
+    metrics.insert("watch_notifications".into(), Metric::Count(notifications));
+    if acquisitions > 0 {
+        let per = |n: u64| Metric::Ms(((n as f64 / acquisitions as f64) * 1000.0).round() / 1000.0);
+        metrics.insert("requests_per_acquisition".into(), per(requests));
+        metrics.insert("notifications_per_acquisition".into(), per(notifications));
+    }
+    findings
+        .into_iter()
+        .map(|f| {
+            let verdict = if f.passed {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            let at = f.at.map(|t| (t.as_nanos(), t.as_nanos()));
+            CheckResult::new(f.name, verdict, f.detail).during(at)
+        })
+        .collect()
 }
 
 /// The clients' own rules (`protocols::client`): a broken one is a bug in the client, and the

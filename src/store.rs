@@ -17,6 +17,8 @@ pub const SCENARIO_FILE: &str = "scenario.json";
 pub const HISTORY_FILE: &str = "history.jsonl";
 pub const RESULTS_FILE: &str = "results.json";
 pub const TRACE_FILE: &str = "trace.txt";
+/// The recipe clients' application log (docs/history-format.md, "Recipe log").
+pub const RECIPE_FILE: &str = "recipe.jsonl";
 
 /// Every file a run may write into its store folder.
 const RUN_FILES: &[&str] = &[
@@ -24,6 +26,7 @@ const RUN_FILES: &[&str] = &[
     HISTORY_FILE,
     RESULTS_FILE,
     TRACE_FILE,
+    RECIPE_FILE,
     crate::report::LATENCY_PLOT,
     crate::report::QUANTILES_PLOT,
     crate::report::THROUGHPUT_PLOT,
@@ -68,6 +71,14 @@ pub fn write(dir: &Path, run: &Run, plots: bool) -> Result<()> {
     let resolved = serde_json::to_string_pretty(scenario).expect("a scenario serializes");
     write_file(&dir.join(SCENARIO_FILE), resolved.as_bytes())?;
     write_history(&dir.join(HISTORY_FILE), scenario, run)?;
+    if scenario.workload.recipe.is_some() {
+        let mut text = String::new();
+        for line in &run.recipe_log {
+            text += &serde_json::to_string(line).expect("a recipe line serializes");
+            text.push('\n');
+        }
+        write_file(&dir.join(RECIPE_FILE), text.as_bytes())?;
+    }
     let results = crate::report::rounded_json(&run.results);
     write_file(&dir.join(RESULTS_FILE), results.as_bytes())?;
     if !plots {

@@ -8,8 +8,15 @@
 //! It never judges what servers answer: it records it, and the checkers judge. It does assert its own
 //! rule where it writes the history: one operation open at a time (a broken rule is reported as a
 //! `client-assertions` finding, not a panic).
+//!
+//! What it asks comes from the workload's generator or, when the workload names a recipe, from
+//! that recipe's application process (`crate::recipes`): the recipe is told of every answer,
+//! notification, connection loss, reconnection and session expiry, and says what to send next,
+//! how long to sleep or that it waits; the client records the recipe's own events beside the
+//! history (`Obs::Recipe`). The random workload's path is untouched by the hook.
 
 use crate::cluster::{Node, NodeTimer, Obs, Record, Replica, Value};
+use crate::recipes::{LockApp, RecipeRecord, Step};
 use crate::wire::{ToClient, ToServer, Wire};
 use crate::workload::{Generator, Planned, WorkloadConfig};
 use crate::znode::watch::EventType;
@@ -89,6 +96,10 @@ pub struct Client {
     last_sent: SimTime,
     ticking: bool,
     finished: bool,
+    /// The recipe this client runs instead of the generator's mix, if the workload names one.
+    app: Option<Box<LockApp>>,
+    /// The earliest wake-up the recipe asked for that is still to come.
+    app_wake: Option<SimTime>,
 }
 
 impl Client {
@@ -97,6 +108,10 @@ impl Client {
         let end = SimTime(ms_to_ns(workload.duration_ms));
         let ops_left = workload.ops_per_client;
         let timeout = SimDuration(ms_to_ns(workload.session_timeout_ms));
+        let app = workload
+            .recipe
+            .clone()
+            .map(|r| Box::new(LockApp::new(r, process)));
         Client {
             process,
             servers,
@@ -122,6 +137,27 @@ impl Client {
             last_sent: SimTime::ZERO,
             ticking: false,
             finished: false,
+            app,
+            app_wake: None,
+        }
+    }
+
+    /// The recipe's status, if this client runs one.
+    pub fn recipe_status(&self) -> Option<String> {
+        self.app.as_ref().map(|a| a.status())
+    }
+
+    /// Records the events the recipe reported since the last call.
+    fn drain_app<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
+        let Some(app) = &mut self.app else {
+            return;
+        };
+        for event in app.take_events() {
+            ctx.record(Obs::Recipe(RecipeRecord {
+                process: self.process,
+                session: self.session,
+                event,
+            }));
         }
     }
 
@@ -272,6 +308,11 @@ impl Client {
     fn on_timer<R: Replica>(&mut self, timer: ClientTimer, ctx: &mut Ctx<'_, Node<R>>) {
         match timer {
             ClientTimer::Begin => {
+                if self.app.is_some() {
+                    // A recipe may be waiting on a watch when the workload ends: wake it then.
+                    let end = self.end.since(ctx.now());
+                    self.set_timer(ctx, end, ClientTimer::Think);
+                }
                 self.connect(ctx);
                 if !self.ticking {
                     self.ticking = true;
@@ -279,7 +320,12 @@ impl Client {
                     self.set_timer(ctx, period, ClientTimer::Tick);
                 }
             }
-            ClientTimer::Think => self.issue(ctx),
+            ClientTimer::Think => {
+                if self.app_wake.is_some_and(|w| w <= ctx.now()) {
+                    self.app_wake = None;
+                }
+                self.issue(ctx)
+            }
             ClientTimer::Retry => {
                 if self.conn == Conn::Disconnected && !self.finished {
                     self.connect(ctx);
@@ -353,6 +399,10 @@ impl Client {
             }
             _ => {}
         }
+        if let Some(app) = &mut self.app {
+            app.on_connection_lost(self.in_flight.as_ref().map(|op| &op.request));
+            self.drain_app(ctx);
+        }
         self.abandon_in_flight(ctx, why);
         self.then_read = None;
         if self.finished {
@@ -400,6 +450,9 @@ impl Client {
                         "open_session",
                         Value::Outcome(Outcome::Ok(Reply::Session(session))),
                     );
+                } else if let Some(app) = &mut self.app {
+                    app.on_reconnected();
+                    self.drain_app(ctx);
                 }
                 self.rearm_watches(ctx, server);
                 self.schedule_next(ctx, SimDuration::ZERO);
@@ -408,6 +461,7 @@ impl Client {
                 // The session is gone; its ephemerals and watches with it. Start a new one.
                 self.record(ctx, LineType::Event, "session_expired", Value::None);
                 self.abandon_in_flight(ctx, "session-expired");
+                self.app_session_expired(ctx);
                 self.forget_session();
                 self.conn = Conn::Disconnected;
                 self.disconnect(ctx, from);
@@ -418,6 +472,10 @@ impl Client {
             ToClient::Reply { xid, zxid, outcome } => self.on_reply(xid, zxid, outcome, ctx),
             ToClient::Notify { kind, path, zxid } => {
                 self.forget_watch(kind, &path);
+                if let Some(app) = &mut self.app {
+                    app.on_watch(kind, &path);
+                    self.schedule_next(ctx, SimDuration::ZERO);
+                }
                 self.record_with(
                     ctx,
                     LineType::Event,
@@ -426,8 +484,18 @@ impl Client {
                     Some(zxid),
                     None,
                 );
+                self.drain_app(ctx);
             }
             ToClient::Pong { .. } => {}
+        }
+    }
+
+    /// Tells the recipe its session expired (before the client forgets it, so that what the
+    /// recipe records names the session it lost).
+    fn app_session_expired<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
+        if let Some(app) = &mut self.app {
+            app.on_session_expired(ctx.now());
+            self.drain_app(ctx);
         }
     }
 
@@ -457,6 +525,10 @@ impl Client {
         };
         self.last_zxid = self.last_zxid.max(zxid);
         self.generator.observe(&op.request, &outcome);
+        if let Some(app) = &mut self.app {
+            let think = self.generator.config().think_ms;
+            app.on_reply(ctx.now(), &op.request, zxid, &outcome, think, ctx.rng());
+        }
         self.remember_watch(&op.request, &outcome);
         let expired = outcome == Outcome::Err(ZkError::SessionExpired);
         self.record_with(
@@ -469,6 +541,7 @@ impl Client {
         );
         if expired {
             self.record(ctx, LineType::Event, "session_expired", Value::None);
+            self.app_session_expired(ctx);
             self.forget_session();
             self.schedule_next(ctx, SimDuration::ZERO);
             return;
@@ -495,6 +568,11 @@ impl Client {
                     ctx,
                     Request::Read(Read::GetData(Watched { path, watch: false })),
                 );
+            }
+            _ if self.app.is_some() => {
+                // The recipe paces itself (`Step::Sleep`).
+                self.drain_app(ctx);
+                self.schedule_next(ctx, SimDuration::ZERO);
             }
             _ => {
                 let (lo, hi) = (
@@ -528,6 +606,10 @@ impl Client {
             self.connect(ctx);
             return;
         }
+        if self.app.is_some() {
+            self.issue_recipe(ctx);
+            return;
+        }
         let out_of_ops = self.ops_left == Some(0);
         if ctx.now() >= self.end || out_of_ops {
             self.reopen = false;
@@ -545,6 +627,31 @@ impl Client {
             }
             Planned::Reconnect => {
                 self.reopen = true;
+                self.send_request(ctx, Request::Write(Write::CloseSession));
+            }
+        }
+    }
+
+    /// Asks the recipe what to do next, and does it.
+    fn issue_recipe<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
+        let now = ctx.now();
+        let ending = now >= self.end;
+        let app = self.app.as_mut().expect("called for a recipe client");
+        let step = app.next(now, ending);
+        self.drain_app(ctx);
+        match step {
+            Step::Send(request) => self.send_request(ctx, request),
+            Step::Sleep(after) => {
+                let at = now + after;
+                // One wake-up chain: a pending earlier (or equal) wake-up will ask again.
+                if self.app_wake.is_none_or(|w| w > at) {
+                    self.app_wake = Some(at);
+                    self.schedule_next(ctx, after);
+                }
+            }
+            Step::Wait => {}
+            Step::Close => {
+                self.reopen = false;
                 self.send_request(ctx, Request::Write(Write::CloseSession));
             }
         }

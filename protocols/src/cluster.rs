@@ -84,6 +84,8 @@ pub enum Obs<E> {
     /// A client broke one of its own rules (one operation open at a time): a bug in the client,
     /// reported as a finding of the run.
     ClientAssertion(String),
+    /// An application-level event of a recipe client (`crate::recipes`), for the recipe log.
+    Recipe(crate::recipes::RecipeRecord),
 }
 
 /// History `process` numbers from here on belong to servers, not clients (numbered from 0). A
@@ -157,6 +159,7 @@ impl<E: Debug> Debug for Obs<E> {
             Obs::History(r) => write!(f, "history {r:?}"),
             Obs::Replica(e) => write!(f, "{e:?}"),
             Obs::ClientAssertion(what) => write!(f, "client assertion: {what}"),
+            Obs::Recipe(r) => write!(f, "recipe p{} {:?}", r.process, r.event),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod client;
 pub mod cluster;
 pub mod paxos;
 pub mod raft;
+pub mod recipes;
 pub mod reference;
 pub mod replication;
 pub mod wire;

@@ -102,6 +102,11 @@ pub struct WorkloadConfig {
     /// The session timeout a client asks for; servers clamp it (ZooKeeper: 2 to 20 ticks).
     #[serde(default = "default_session_timeout_ms")]
     pub session_timeout_ms: f64,
+    /// A ZooKeeper recipe every client runs instead of the random mix (`crate::recipes`); the
+    /// mix, keys, watch and ops_per_client are then unused. `think_ms` is the pause between a
+    /// release and the next acquisition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<crate::recipes::RecipeConfig>,
 }
 
 impl WorkloadConfig {
@@ -158,6 +163,11 @@ impl WorkloadConfig {
                     self.session_timeout_ms
                 ),
             ));
+        }
+        if let Some(recipe) = &self.recipe {
+            recipe
+                .validate()
+                .map_err(|(field, why)| (format!("recipe.{field}"), why))?;
         }
         Ok(())
     }

@@ -68,7 +68,7 @@ where
                 node: o.node,
                 milestone: event.milestone()?,
             }),
-            Obs::History(_) | Obs::ClientAssertion(_) => None,
+            Obs::History(_) | Obs::ClientAssertion(_) | Obs::Recipe(_) => None,
         })
         .collect()
 }

@@ -1,0 +1,491 @@
+//! The lock recipe's checkers, over virtual time: the recipe log (what each client believed and
+//! did, with the resource's verdict on every write), the ZooKeeper history (when the servers
+//! expired which session, which creates went unanswered) and the pauses the nemesis inflicted on
+//! clients. Each violation names the clients, the times and the ZooKeeper events that explain it.
+//!
+//! - `lock-exclusion`: when a client acquires, every other client still acting as holder must
+//!   have lost its node to ZooKeeper first: the listing the new holder decided on (`basis`, a
+//!   zxid at or after the old node's creation) no longer showed the old node. Zxids, not times,
+//!   say what ZooKeeper had done: a session's expiry is decided by a server the clients do not
+//!   hear from, but every listing is a state of the tree at a known zxid. Two holders whose nodes
+//!   both existed is the recipe's own fault, whatever the resource does.
+//! - `resource-exclusion`: the resource never accepted a write from a stale holder: a write whose
+//!   token is lower than one it had already accepted (the holders' writes interleaved).
+//! - `lock-progress`: once the faults are over, no client waits for the lock through the whole
+//!   liveness window.
+//!
+//! They read plain data and decide the same way every time; they never panic on a log they did
+//! not expect (an event out of place is ignored, not trusted).
+
+use super::{RecipeEvent, RecipeLine};
+use crate::cluster::{Finding, SERVER_PROCESS};
+use crate::znode::Zxid;
+use sim::SimTime;
+use sim::history::{Line, LineType};
+use std::collections::BTreeMap;
+
+/// A client paused by the nemesis (virtual ns; `to` is the resume, or the run's end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+    pub process: u64,
+    pub from: u64,
+    pub to: u64,
+}
+
+/// What the checkers are given besides the logs.
+#[derive(Clone, Debug)]
+pub struct Window {
+    /// The liveness window (virtual ns): faults are over, the lock must change hands.
+    pub from: u64,
+    pub to: u64,
+}
+
+/// A client's tenure as holder, from its `acquired` to its `released` or `lost` (or the run's end).
+#[derive(Clone, Debug)]
+struct Tenure {
+    process: u64,
+    session: Option<u64>,
+    node: String,
+    token: Zxid,
+    basis: Zxid,
+    seen: Vec<String>,
+    from: u64,
+    until: Option<u64>,
+}
+
+impl Tenure {
+    /// Whether this holder's decision already showed `other`'s node gone.
+    fn saw_gone(&self, other: &Tenure) -> bool {
+        let name = other.node.rsplit('/').next().unwrap_or(&other.node);
+        other.token <= self.basis && !self.seen.iter().any(|c| c == name)
+    }
+}
+
+fn s(ns: u64) -> String {
+    format!("{:.3} s", ns as f64 / 1e9)
+}
+
+/// ZooKeeper's side of the story: when each session's expiry began (the server's
+/// `close_session` invocation, `cluster::expiry_process`), and each client's unanswered creates.
+struct ZkFacts {
+    expiry: BTreeMap<u64, u64>,
+    /// When a session's client learned it had expired.
+    learned: BTreeMap<u64, u64>,
+    /// Per process: (time of the create's invocation, its path, why it got no answer).
+    lost_creates: BTreeMap<u64, Vec<(u64, String, String)>>,
+    /// Paths that an answered create reported, with the creating process and time.
+    created: BTreeMap<String, (u64, u64)>,
+}
+
+impl ZkFacts {
+    fn new(history: &[Line]) -> ZkFacts {
+        let mut expiry = BTreeMap::new();
+        let mut learned = BTreeMap::new();
+        let mut lost_creates: BTreeMap<u64, Vec<(u64, String, String)>> = BTreeMap::new();
+        let mut created = BTreeMap::new();
+        let mut open: BTreeMap<u64, &Line> = BTreeMap::new();
+        for line in history {
+            if line.process >= SERVER_PROCESS {
+                if line.kind == LineType::Invoke && line.f == "close_session" {
+                    let s = line.process & !SERVER_PROCESS;
+                    expiry.entry(s).or_insert(line.time);
+                }
+                continue;
+            }
+            match line.kind {
+                LineType::Invoke => {
+                    open.insert(line.process, line);
+                }
+                LineType::Ok | LineType::Fail | LineType::Info => {
+                    let Some(invoke) = open.remove(&line.process) else {
+                        continue;
+                    };
+                    if line.f != "create" {
+                        continue;
+                    }
+                    let path = invoke.value["path"].as_str().unwrap_or("?").to_string();
+                    if line.kind == LineType::Info {
+                        let why = line.error.clone().unwrap_or_else(|| "no answer".into());
+                        lost_creates.entry(line.process).or_default().push((
+                            invoke.time,
+                            path,
+                            why,
+                        ));
+                    } else if let Some(p) = line.value["ok"]["created"]["path"].as_str() {
+                        created.insert(p.to_string(), (line.process, line.time));
+                    }
+                }
+                LineType::Event => {
+                    if line.f == "session_expired"
+                        && let Some(s) = line.session
+                    {
+                        learned.entry(s).or_insert(line.time);
+                    }
+                }
+            }
+        }
+        ZkFacts {
+            expiry,
+            learned,
+            lost_creates,
+            created,
+        }
+    }
+
+    /// How `session` ended, in words: when a server expired it (if the protocol records
+    /// expiries) and when its client learned of it.
+    fn expiry_story(&self, session: Option<u64>) -> Option<String> {
+        let s = session?;
+        let server = self.expiry.get(&s).map(|t| format!(" at {}", self::s(*t)));
+        let learned = self
+            .learned
+            .get(&s)
+            .map(|t| format!("its client learned so at {}", self::s(*t)));
+        if server.is_none() && learned.is_none() {
+            return None;
+        }
+        Some(format!(
+            "its session {s:#x} expired{}{}",
+            server.unwrap_or_default(),
+            learned.map(|l| format!(" ({l})")).unwrap_or_default()
+        ))
+    }
+}
+
+fn tenures(log: &[RecipeLine], end: u64) -> Vec<Tenure> {
+    let mut all: Vec<Tenure> = Vec::new();
+    let mut current: BTreeMap<u64, usize> = BTreeMap::new();
+    for line in log {
+        match &line.event {
+            RecipeEvent::Acquired {
+                node,
+                token,
+                basis,
+                seen,
+            } => {
+                if let Some(i) = current.remove(&line.process) {
+                    all[i].until = Some(line.time);
+                }
+                current.insert(line.process, all.len());
+                all.push(Tenure {
+                    process: line.process,
+                    session: line.session,
+                    node: node.clone(),
+                    token: *token,
+                    basis: *basis,
+                    seen: seen.clone(),
+                    from: line.time,
+                    until: None,
+                });
+            }
+            RecipeEvent::Released { .. } | RecipeEvent::Lost { .. } => {
+                if let Some(i) = current.remove(&line.process) {
+                    all[i].until = Some(line.time);
+                }
+            }
+            _ => {}
+        }
+    }
+    for t in &mut all {
+        t.until.get_or_insert(end);
+    }
+    all
+}
+
+/// `lock-exclusion`: see the module doc.
+pub fn lock_exclusion(log: &[RecipeLine], end: u64) -> Finding {
+    let name = "lock-exclusion".to_string();
+    let all = tenures(log, end);
+    let mut problems = Vec::new();
+    let mut first: Option<u64> = None;
+    for b in &all {
+        for a in &all {
+            let a_until = a.until.unwrap_or(end);
+            // `a` acts as holder when `b` acquires.
+            if a.process == b.process || !(a.from <= b.from && b.from < a_until) {
+                continue;
+            }
+            if a.from == b.from && a.token > b.token {
+                continue; // reported once, from the later token's side
+            }
+            if b.saw_gone(a) {
+                continue; // ZooKeeper had already taken `a`'s node away
+            }
+            first = Some(first.map_or(b.from, |f| f.min(b.from)));
+            let why = if a.token > b.basis {
+                format!(
+                    "client {} decided on a listing at zxid {:#x} ({}), before client {}'s node was created at zxid {:#x}",
+                    b.process,
+                    b.basis.0,
+                    listed(&b.seen),
+                    a.process,
+                    a.token.0
+                )
+            } else {
+                format!(
+                    "the listing client {} decided on (zxid {:#x}) still showed client {}'s node",
+                    b.process, b.basis.0, a.process
+                )
+            };
+            problems.push(format!(
+                "client {} acquired the lock at {} (node {}, token {:#x}) while client {} had held it since {} (node {}, token {:#x}) and still did until {}; both nodes existed at once: {why}",
+                b.process,
+                s(b.from),
+                b.node,
+                b.token.0,
+                a.process,
+                s(a.from),
+                a.node,
+                a.token.0,
+                s(a_until),
+            ));
+        }
+    }
+    finding(name, problems, first, || {
+        format!(
+            "{} acquisitions; whenever a client acquired, the listing it decided on no longer showed any other holder's node",
+            all.len()
+        )
+    })
+}
+
+fn listed(children: &[String]) -> String {
+    if children.is_empty() {
+        "no children".into()
+    } else {
+        children.join(", ")
+    }
+}
+
+fn finding(
+    name: String,
+    problems: Vec<String>,
+    first: Option<u64>,
+    passed: impl FnOnce() -> String,
+) -> Finding {
+    if problems.is_empty() {
+        return Finding {
+            name,
+            passed: true,
+            at: None,
+            detail: passed(),
+        };
+    }
+    let shown = 5;
+    let mut detail = problems
+        .iter()
+        .take(shown)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if problems.len() > shown {
+        detail += &format!("\n(and {} more)", problems.len() - shown);
+    }
+    Finding {
+        name,
+        passed: false,
+        at: first.map(SimTime),
+        detail,
+    }
+}
+
+/// `resource-exclusion`: see the module doc. `fencing` only words the explanation.
+pub fn resource_exclusion(
+    log: &[RecipeLine],
+    history: &[Line],
+    pauses: &[Pause],
+    fencing: bool,
+    end: u64,
+) -> Finding {
+    let name = "resource-exclusion".to_string();
+    let zk = ZkFacts::new(history);
+    let all = tenures(log, end);
+    let tenure_of = |process: u64, token: Zxid| {
+        all.iter()
+            .find(|t| t.process == process && t.token == token)
+    };
+    // The highest accepted token so far, its writer and the time of its first accepted write.
+    let mut highest: Option<(Zxid, u64, u64)> = None;
+    let (mut accepted, mut rejected) = (0u64, 0u64);
+    let mut problems = Vec::new();
+    let mut first = None;
+    let mut first_write: BTreeMap<(u64, Zxid), u64> = BTreeMap::new();
+    for line in log {
+        let RecipeEvent::Write {
+            token,
+            accepted: ok,
+        } = &line.event
+        else {
+            continue;
+        };
+        if *ok != Some(true) {
+            rejected += 1;
+            continue;
+        }
+        accepted += 1;
+        first_write
+            .entry((line.process, *token))
+            .or_insert(line.time);
+        match highest {
+            Some((h, writer, since)) if *token < h => {
+                first.get_or_insert(line.time);
+                let stale = tenure_of(line.process, *token);
+                // The first holder after the stale one that the resource heard from.
+                let newer = all
+                    .iter()
+                    .filter(|n| n.token > *token && first_write.contains_key(&(n.process, n.token)))
+                    .min_by_key(|n| n.from)
+                    .or_else(|| tenure_of(writer, h));
+                let since = newer
+                    .and_then(|n| first_write.get(&(n.process, n.token)).copied())
+                    .unwrap_or(since);
+                let mut story = String::new();
+                if let Some(t) = stale {
+                    story += &format!(
+                        "client {} held the lock from {} (node {}, token {:#x})",
+                        t.process,
+                        s(t.from),
+                        t.node,
+                        t.token.0
+                    );
+                    if let Some(p) = pauses
+                        .iter()
+                        .find(|p| p.process == t.process && p.to > t.from && p.from <= line.time)
+                    {
+                        story += &format!("; it was paused from {} to {}", s(p.from), s(p.to));
+                    }
+                    if let Some(e) = zk.expiry_story(t.session) {
+                        story += &format!("; {e}");
+                    }
+                } else {
+                    story += &format!("client {} wrote with token {:#x}", line.process, token.0);
+                }
+                if let Some(n) = newer {
+                    let gone = match stale {
+                        Some(t) if n.saw_gone(t) => format!(
+                            ", on a listing at zxid {:#x} that no longer showed client {}'s node",
+                            n.basis.0, t.process
+                        ),
+                        _ => String::new(),
+                    };
+                    story += &format!(
+                        "; client {} acquired at {} (token {:#x}){gone} and wrote at {}",
+                        n.process,
+                        s(n.from),
+                        n.token.0,
+                        s(since)
+                    );
+                }
+                let resumed = pauses
+                    .iter()
+                    .filter(|p| p.process == line.process && p.to <= line.time)
+                    .max_by_key(|p| p.to)
+                    .filter(|p| stale.is_some_and(|t| p.to > t.from));
+                let how = if resumed.is_some() {
+                    format!("client {} resumed and wrote", line.process)
+                } else {
+                    format!("client {} wrote", line.process)
+                };
+                story += &format!(
+                    "; {how} at {} with token {:#x}, and the resource accepted it ({})",
+                    s(line.time),
+                    token.0,
+                    if fencing {
+                        "with fencing on: a resource bug"
+                    } else {
+                        "no fencing"
+                    }
+                );
+                problems.push(story);
+            }
+            Some((h, _, _)) if *token == h => {}
+            _ => highest = Some((*token, line.process, line.time)),
+        }
+    }
+    finding(name, problems, first, || {
+        format!(
+            "{accepted} writes accepted in token order, {rejected} stale writes rejected by fencing"
+        )
+    })
+}
+
+/// `lock-progress`: see the module doc. `window` is the liveness window.
+pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window) -> Finding {
+    let name = "lock-progress".to_string();
+    let zk = ZkFacts::new(history);
+    // Each process's open attempt: (when it set out, what it last waited behind).
+    let mut open: BTreeMap<u64, (u64, Option<String>)> = BTreeMap::new();
+    let mut stuck: Vec<(u64, u64, Option<String>)> = Vec::new();
+    let mut acquisitions = 0;
+    let mut close = |p: u64, at: u64, open: &mut BTreeMap<u64, (u64, Option<String>)>| {
+        if let Some((since, pred)) = open.remove(&p)
+            && since <= window.from
+            && at >= window.to
+        {
+            stuck.push((p, since, pred));
+        }
+    };
+    for line in log {
+        match &line.event {
+            RecipeEvent::Want => {
+                close(line.process, line.time, &mut open);
+                open.insert(line.process, (line.time, None));
+            }
+            RecipeEvent::Wait { pred, .. } => {
+                if let Some(o) = open.get_mut(&line.process) {
+                    o.1 = Some(pred.clone());
+                }
+            }
+            RecipeEvent::Acquired { .. } => {
+                acquisitions += 1;
+                open.remove(&line.process);
+            }
+            RecipeEvent::Abandoned { .. } => close(line.process, line.time, &mut open),
+            _ => {}
+        }
+    }
+    let rest: Vec<u64> = open.keys().copied().collect();
+    for p in rest {
+        close(p, u64::MAX, &mut open);
+    }
+    let problems: Vec<String> = stuck
+        .iter()
+        .map(|(p, since, pred)| {
+            let mut story = format!(
+                "client {p} wanted the lock from {} and did not get it from {} to {}",
+                s(*since),
+                s(window.from),
+                s(window.to)
+            );
+            if let Some(pred) = pred {
+                story += &format!(", waiting behind {pred}");
+                match zk.created.get(pred) {
+                    Some((q, t)) => story += &format!(" (created by client {q} at {})", s(*t)),
+                    None => {
+                        story += ", which no answered create named";
+                        let lost = zk.lost_creates.get(p).and_then(|l| {
+                            l.iter().rev().find(|(t, path, _)| {
+                                *t <= window.to && pred.starts_with(path.as_str())
+                            })
+                        });
+                        if let Some((t, path, why)) = lost {
+                            story += &format!(
+                                ": client {p}'s own create of {path} at {} got no answer ({why}) and left that node, owned by its live session, ahead of it",
+                                s(*t)
+                            );
+                        }
+                    }
+                }
+            }
+            story
+        })
+        .collect();
+    let first = (!problems.is_empty()).then_some(window.from);
+    finding(name, problems, first, || {
+        format!(
+            "{acquisitions} acquisitions; no client waited through the liveness window ({} to {})",
+            s(window.from),
+            s(window.to)
+        )
+    })
+}

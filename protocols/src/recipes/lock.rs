@@ -1,0 +1,559 @@
+//! The lock recipe as an application process: ZooKeeper's "Recipes and Solutions" lock, as
+//! Curator's `InterProcessMutex` runs it, and the variants that break one of its rules.
+//!
+//! To acquire (the recipe's steps, correct variant):
+//! 1. `create(<path>/lock-<guid>-, ephemeral-sequential)`; the guid names this attempt, so that a
+//!    create whose answer was lost can be found again (step 1b);
+//! 1b. after a connection loss with the create in flight: `sync(<path>)` then
+//!    `get_children(<path>)` and look for a child carrying the guid (Curator's "protected" mode);
+//!    none: create again with the same guid;
+//! 2. `get_children(<path>)`; if its node is the lowest, it holds the lock;
+//! 3. else `exists(predecessor, watch)`; on the notification (or if the predecessor is already
+//!    gone) go to 2.
+//!
+//! The holder writes to the guarded resource every `write_every_ms`, presenting its fencing token
+//! (the czxid of its node), until its drawn hold time is over; then it records `released`,
+//! stops, and deletes its node. A holder whose connection is lost stops acting (`suspended`) until
+//! it reconnects within its session (`resumed`: its ephemeral node is still there) or learns that
+//! its session expired (`lost`). It cannot notice what happens while it is paused: a paused
+//! holder whose session expires writes once it resumes, before its client notices: the case
+//! fencing tokens exist for (Kleppmann, "How to do distributed locking", 2016).
+//!
+//! This module decides what to ask; it never sends, sets timers or reads a clock itself.
+
+use super::{RecipeConfig, RecipeEvent, Step};
+use crate::znode::watch::EventType;
+use crate::znode::{
+    Create, CreateMode, Delete, Outcome, Read, Reply, Request, Sync, Watched, Write, ZkError, Zxid,
+};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use sim::{SimDuration, SimRng, SimTime};
+
+/// The lock recipe's variants: the correct one and one rule flipped in each of the others.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockVariant {
+    /// The recipe as published, and the resource checks fencing tokens (rejects a token lower
+    /// than the highest it has seen).
+    #[default]
+    Correct,
+    /// The same recipe, but the resource takes every write: a holder paused past its session
+    /// timeout writes after the next holder did (Kleppmann 2016; Jepsen, etcd 3.4.3, 2020).
+    NoFencing,
+    /// Every waiter watches the lock's parent (`get_children(path, watch)`) instead of its
+    /// predecessor: correct, but each release wakes every waiter (the recipe page's "herd
+    /// effect"). Fencing on.
+    Herd,
+    /// A create whose answer was lost is simply sent again, without looking for the node the
+    /// first one may have made: that node stays, owned by the live session, ahead of the client's
+    /// new one: the client waits behind its own orphan (the reason for Curator's protected
+    /// mode, CURATOR-45). Fencing on.
+    OrphanOnLostCreate,
+    /// Check, then create, non-atomically: `get_children(path)`; if no one is there, create a
+    /// node and take the lock without looking again. Two clients that both saw an empty lock both
+    /// hold it. Fencing on (it cannot help: the lock itself is broken).
+    CheckThenCreate,
+}
+
+impl LockVariant {
+    /// Every variant, the correct one first, as scenarios name them.
+    pub const NAMES: &[&str] = &[
+        "correct",
+        "no-fencing",
+        "herd",
+        "orphan-on-lost-create",
+        "check-then-create",
+    ];
+
+    /// Whether the guarded resource checks fencing tokens under this variant.
+    pub fn fencing(self) -> bool {
+        self != LockVariant::NoFencing
+    }
+}
+
+/// Where the recipe stands. Each state names the request it sends next (or what it waits for);
+/// the answer moves it on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Create the lock's parent (persistent); `NodeExists` is as good.
+    Parent,
+    /// Thinking until `until`, then set out for the lock.
+    Idle {
+        until: SimTime,
+    },
+    /// Create this attempt's node.
+    Create,
+    /// A create's answer was lost: `sync` the parent, then list it (`RecoverList`).
+    RecoverSync,
+    RecoverList,
+    /// Delete a node of this attempt made by a create sent again (found by its guid).
+    CleanUp {
+        node: String,
+    },
+    /// List the lock's children.
+    List,
+    /// `exists(pred, watch)`.
+    Watch {
+        pred: String,
+    },
+    /// Waiting for a notification about `pred`.
+    Waiting {
+        pred: String,
+    },
+    /// Learn the czxid of this client's node (found by its guid, so the create's answer is
+    /// unknown): `exists(node)`.
+    Token,
+    /// Holding until `until`, next resource write at `next_write`.
+    Held {
+        until: SimTime,
+        next_write: SimTime,
+    },
+    /// Delete the node after releasing.
+    Release,
+    /// The run is over for this client.
+    Done,
+}
+
+/// A lock client's application process.
+#[derive(Clone, Debug)]
+pub struct LockApp {
+    config: RecipeConfig,
+    variant: LockVariant,
+    process: u64,
+    phase: Phase,
+    /// Acquisition attempts so far; the current one's guid is `c{process}a{attempts}`.
+    attempts: u64,
+    /// This client's node in the current attempt (full path), once known.
+    node: Option<String>,
+    /// Its czxid, once known: the fencing token.
+    token: Option<Zxid>,
+    /// Holding, but the connection is lost: do not act.
+    suspended: bool,
+    /// The listing it decided to take the lock on: its zxid and children.
+    basis: Option<(Zxid, Vec<String>)>,
+    /// Events to record, drained by the client after each call.
+    events: Vec<RecipeEvent>,
+}
+
+/// The sequence suffix ZooKeeper appends to a sequential node's name: ten digits.
+fn sequence(name: &str) -> Option<u64> {
+    let digits = name.get(name.len().checked_sub(10)?..)?;
+    digits.parse().ok()
+}
+
+fn ms(ms: f64) -> SimDuration {
+    SimDuration(sim::net::ms_to_ns(ms))
+}
+
+impl LockApp {
+    pub fn new(config: RecipeConfig, process: u64) -> LockApp {
+        LockApp {
+            variant: config.variant,
+            config,
+            process,
+            phase: Phase::Parent,
+            attempts: 0,
+            node: None,
+            token: None,
+            suspended: false,
+            basis: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// The recorded events since the last call.
+    pub fn take_events(&mut self) -> Vec<RecipeEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Whether it acts as the lock's holder right now.
+    pub fn holding(&self) -> bool {
+        matches!(self.phase, Phase::Held { .. }) && !self.suspended
+    }
+
+    /// In a few words, for a run page.
+    pub fn status(&self) -> String {
+        match &self.phase {
+            Phase::Held { .. } if self.suspended => "lock: holder, suspended".into(),
+            Phase::Held { .. } => "lock: holder".into(),
+            Phase::Waiting { pred } => format!("lock: waiting behind {pred}"),
+            Phase::Idle { .. } | Phase::Parent => "lock: idle".into(),
+            Phase::Done => "lock: done".into(),
+            _ => "lock: acquiring".into(),
+        }
+    }
+
+    fn guid(&self) -> String {
+        format!("c{}a{}", self.process, self.attempts)
+    }
+
+    fn prefix(&self) -> String {
+        format!("{}/lock-{}-", self.config.path, self.guid())
+    }
+
+    fn name_of(&self, node: &str) -> String {
+        node.rsplit('/').next().unwrap_or(node).to_string()
+    }
+
+    fn full(&self, child: &str) -> String {
+        format!("{}/{child}", self.config.path)
+    }
+
+    fn draw(rng: &mut SimRng, range: [f64; 2]) -> SimDuration {
+        let (lo, hi) = (ms(range[0]).0, ms(range[1]).0);
+        SimDuration(lo + rng.random_range(0..=hi - lo))
+    }
+
+    /// Starts a new acquisition attempt.
+    fn set_out(&mut self) {
+        self.attempts += 1;
+        self.node = None;
+        self.token = None;
+        self.suspended = false;
+        self.events.push(RecipeEvent::Want);
+        self.phase = match self.variant {
+            LockVariant::CheckThenCreate => Phase::List,
+            _ => Phase::Create,
+        };
+    }
+
+    /// The next thing to do, when the client is connected, has a session and nothing in flight.
+    /// `ending`: the workload is over, stop (a holder releases first).
+    pub fn next(&mut self, now: SimTime, ending: bool) -> Step {
+        if ending {
+            return self.finish();
+        }
+        loop {
+            let step = match &self.phase {
+                Phase::Parent => Step::Send(Request::Write(Write::Create(Create {
+                    path: self.config.path.clone(),
+                    data: String::new(),
+                    mode: CreateMode::Persistent,
+                }))),
+                Phase::Idle { until } if now < *until => Step::Sleep(until.since(now)),
+                Phase::Idle { .. } => {
+                    self.set_out();
+                    continue;
+                }
+                Phase::Create => Step::Send(Request::Write(Write::Create(Create {
+                    path: self.prefix(),
+                    data: format!("{}", self.process),
+                    mode: CreateMode::EphemeralSequential,
+                }))),
+                Phase::RecoverSync => Step::Send(Request::Read(Read::Sync(Sync {
+                    path: self.config.path.clone(),
+                }))),
+                Phase::RecoverList | Phase::List => {
+                    let watch = matches!(self.phase, Phase::List)
+                        && matches!(
+                            self.variant,
+                            LockVariant::Herd | LockVariant::CheckThenCreate
+                        );
+                    Step::Send(Request::Read(Read::GetChildren(Watched {
+                        path: self.config.path.clone(),
+                        watch,
+                    })))
+                }
+                Phase::CleanUp { node } => Step::Send(Request::Write(Write::Delete(Delete {
+                    path: node.clone(),
+                    version: -1,
+                }))),
+                Phase::Watch { pred } => Step::Send(Request::Read(Read::Exists(Watched {
+                    path: pred.clone(),
+                    watch: true,
+                }))),
+                Phase::Waiting { .. } => Step::Wait,
+                Phase::Token => Step::Send(Request::Read(Read::Exists(Watched {
+                    path: self
+                        .node
+                        .clone()
+                        .expect("a token is looked up for a known node"),
+                    watch: false,
+                }))),
+                Phase::Held { .. } if self.suspended => Step::Wait,
+                Phase::Held { until, next_write } => {
+                    let (until, next_write) = (*until, *next_write);
+                    // A write that fell due while it held is made even if the hold time has
+                    // run out since: the application was in the middle of using the resource
+                    // (a paused process carries on where it stopped).
+                    let due = now >= next_write && next_write < until;
+                    if now >= until && !due {
+                        self.release();
+                        continue;
+                    }
+                    if due {
+                        let token = self.token.expect("a holder knows its token");
+                        self.events.push(RecipeEvent::Write {
+                            token,
+                            accepted: None,
+                        });
+                        let next_write = now + ms(self.config.write_every_ms);
+                        self.phase = Phase::Held { until, next_write };
+                        continue;
+                    }
+                    Step::Sleep(next_write.min(until).since(now))
+                }
+                Phase::Release => Step::Send(Request::Write(Write::Delete(Delete {
+                    path: self.node.clone().expect("a holder knows its node"),
+                    version: -1,
+                }))),
+                Phase::Done => Step::Close,
+            };
+            return step;
+        }
+    }
+
+    /// The workload is over: a holder releases (its session's close deletes the node), a waiter
+    /// gives up.
+    fn finish(&mut self) -> Step {
+        match &self.phase {
+            Phase::Held { .. } => {
+                let node = self.node.clone().expect("a holder knows its node");
+                self.events.push(RecipeEvent::Released { node });
+            }
+            Phase::Parent | Phase::Idle { .. } | Phase::Done => {}
+            Phase::Release => {}
+            _ => self.events.push(RecipeEvent::Abandoned {
+                why: "the workload ended".into(),
+            }),
+        }
+        self.phase = Phase::Done;
+        Step::Close
+    }
+
+    /// The holder stops acting as holder, then deletes its node.
+    fn release(&mut self) {
+        let node = self.node.clone().expect("a holder knows its node");
+        self.events.push(RecipeEvent::Released { node });
+        self.phase = Phase::Release;
+    }
+
+    fn acquired(&mut self, now: SimTime, rng: &mut SimRng) {
+        let node = self.node.clone().expect("the holder's node is known");
+        let token = self.token.expect("the holder's token is known");
+        let (basis, seen) = self.basis.take().unwrap_or_default();
+        self.events.push(RecipeEvent::Acquired {
+            node,
+            token,
+            basis,
+            seen,
+        });
+        let until = now + Self::draw(rng, self.config.hold_ms);
+        self.phase = Phase::Held {
+            until,
+            next_write: now,
+        };
+    }
+
+    /// What an answer means for the recipe.
+    pub fn on_reply(
+        &mut self,
+        now: SimTime,
+        request: &Request,
+        zxid: Zxid,
+        outcome: &Outcome<Reply>,
+        think: [f64; 2],
+        rng: &mut SimRng,
+    ) {
+        if outcome == &Outcome::Err(ZkError::SessionExpired) {
+            return; // The client reports the expiry next (`on_session_expired`).
+        }
+        let _ = request;
+        match (self.phase.clone(), outcome) {
+            (Phase::Parent, Outcome::Ok(_) | Outcome::Err(ZkError::NodeExists)) => {
+                self.phase = Phase::Idle { until: now };
+            }
+            (Phase::Create, Outcome::Ok(Reply::Created(c))) => {
+                self.node = Some(c.path.clone());
+                self.token = Some(c.stat.czxid);
+                if self.variant == LockVariant::CheckThenCreate {
+                    // It looked before it created: it takes the lock without looking again.
+                    self.acquired(now, rng);
+                } else {
+                    self.phase = Phase::List;
+                }
+            }
+            (Phase::RecoverSync, Outcome::Ok(_)) => self.phase = Phase::RecoverList,
+            (Phase::RecoverList, Outcome::Ok(Reply::Children(c))) => {
+                let guid = format!("lock-{}-", self.guid());
+                let mut mine: Vec<&String> =
+                    c.children.iter().filter(|n| n.contains(&guid)).collect();
+                mine.sort_by_key(|n| sequence(n));
+                match mine.first() {
+                    Some(n) => {
+                        self.node = Some(self.full(n));
+                        self.token = None;
+                        self.phase = Phase::List;
+                    }
+                    None => self.phase = Phase::Create,
+                }
+            }
+            (Phase::CleanUp { .. }, Outcome::Ok(_) | Outcome::Err(ZkError::NoNode)) => {
+                self.phase = Phase::List;
+            }
+            (Phase::List, Outcome::Ok(Reply::Children(c))) => {
+                self.basis = Some((zxid, c.children.clone()));
+                self.on_children(now, &c.children, rng)
+            }
+            (Phase::Watch { pred }, Outcome::Ok(_)) => self.phase = Phase::Waiting { pred },
+            (Phase::Watch { .. }, Outcome::Err(ZkError::NoNode)) => self.phase = Phase::List,
+            (Phase::Token, Outcome::Ok(Reply::Stat(s))) => {
+                self.token = Some(s.czxid);
+                self.acquired(now, rng);
+            }
+            (Phase::Token, Outcome::Err(ZkError::NoNode)) => {
+                // Its node is gone (only an expiry removes it, which the client reports too).
+                self.set_out();
+            }
+            (Phase::Release, Outcome::Ok(_) | Outcome::Err(ZkError::NoNode)) => {
+                self.node = None;
+                self.token = None;
+                self.phase = Phase::Idle {
+                    until: now + Self::draw(rng, think),
+                };
+            }
+            // Any other answer: ask again (the phase still names the request).
+            _ => {}
+        }
+    }
+
+    /// `get_children` of the lock's parent answered while acquiring.
+    fn on_children(&mut self, now: SimTime, children: &[String], rng: &mut SimRng) {
+        if self.variant == LockVariant::CheckThenCreate && self.node.is_none() {
+            // Step 1 of the mistaken recipe: an empty lock is taken to be free.
+            if children.is_empty() {
+                self.phase = Phase::Create;
+            } else {
+                let pred = self.config.path.clone();
+                self.events.push(RecipeEvent::Wait {
+                    node: String::new(),
+                    pred: pred.clone(),
+                });
+                self.phase = Phase::Waiting { pred };
+            }
+            return;
+        }
+        let Some(node) = self.node.clone() else {
+            self.phase = Phase::Create;
+            return;
+        };
+        let me = self.name_of(&node);
+        let mut sorted: Vec<&String> = children.iter().collect();
+        sorted.sort_by_key(|n| sequence(n));
+        if !sorted.iter().any(|n| **n == me) {
+            // Its node is gone: its session expired (the client reports it) or it never was.
+            self.set_out();
+            return;
+        }
+        if self.variant != LockVariant::OrphanOnLostCreate {
+            // A second node of this attempt (a create sent again whose first try had succeeded
+            // after all) goes before anything else, or it would block every later client.
+            let guid = format!("lock-{}-", self.guid());
+            if let Some(extra) = sorted.iter().find(|n| n.contains(&guid) && ***n != me) {
+                self.phase = Phase::CleanUp {
+                    node: self.full(extra),
+                };
+                return;
+            }
+        }
+        let position = sorted.iter().position(|n| **n == me).expect("checked");
+        if position == 0 {
+            if self.token.is_some() {
+                self.acquired(now, rng);
+            } else {
+                self.phase = Phase::Token;
+            }
+            return;
+        }
+        let pred = match self.variant {
+            LockVariant::Herd => self.config.path.clone(),
+            _ => self.full(sorted[position - 1]),
+        };
+        self.events.push(RecipeEvent::Wait {
+            node: node.clone(),
+            pred: pred.clone(),
+        });
+        self.phase = match self.variant {
+            LockVariant::Herd => Phase::Waiting { pred },
+            _ => Phase::Watch { pred },
+        };
+    }
+
+    /// A watch notification: a waiter looks again.
+    pub fn on_watch(&mut self, kind: EventType, path: &str) {
+        let _ = kind;
+        if let Phase::Waiting { pred } = &self.phase
+            && (pred == path || path == self.config.path)
+        {
+            self.phase = Phase::List;
+        }
+    }
+
+    /// The connection is lost; `in_flight` was the request without an answer.
+    pub fn on_connection_lost(&mut self, in_flight: Option<&Request>) {
+        if let Phase::Held { .. } = self.phase
+            && !self.suspended
+        {
+            self.suspended = true;
+            let node = self.node.clone().expect("a holder knows its node");
+            self.events.push(RecipeEvent::Suspended { node });
+        }
+        let lost_create = matches!(
+            (in_flight, &self.phase),
+            (Some(Request::Write(Write::Create(_))), Phase::Create)
+        );
+        if lost_create {
+            self.phase = match self.variant {
+                // Sent again blindly: a node the lost create made stays behind.
+                LockVariant::OrphanOnLostCreate => {
+                    self.attempts += 1;
+                    Phase::Create
+                }
+                // It never looked before; it does not look now either.
+                LockVariant::CheckThenCreate => Phase::List,
+                _ => Phase::RecoverSync,
+            };
+        }
+    }
+
+    /// Connected again within the same session: its ephemeral node, if it had one, is still
+    /// there.
+    pub fn on_reconnected(&mut self) {
+        if let Phase::Held { .. } = self.phase
+            && self.suspended
+        {
+            self.suspended = false;
+            let node = self.node.clone().expect("a holder knows its node");
+            self.events.push(RecipeEvent::Resumed { node });
+        }
+        // A notification sent while it was away arrives through the re-armed watch; looking
+        // again costs one read and misses nothing.
+        if let Phase::Waiting { .. } = self.phase {
+            self.phase = Phase::List;
+        }
+    }
+
+    /// The session expired: its node is gone. A holder has lost the lock; anyone else starts
+    /// again.
+    pub fn on_session_expired(&mut self, now: SimTime) {
+        match &self.phase {
+            Phase::Parent | Phase::Idle { .. } | Phase::Done => return,
+            Phase::Held { .. } => {
+                let node = self.node.clone().expect("a holder knows its node");
+                self.events.push(RecipeEvent::Lost {
+                    node,
+                    why: "session expired".into(),
+                });
+            }
+            Phase::Release => {}
+            _ => self.events.push(RecipeEvent::Abandoned {
+                why: "session expired".into(),
+            }),
+        }
+        self.node = None;
+        self.token = None;
+        self.suspended = false;
+        self.phase = Phase::Idle { until: now };
+    }
+}
