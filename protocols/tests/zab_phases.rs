@@ -81,7 +81,7 @@ fn events(world: &World<Node<Zab>>) -> Vec<(SimTime, NodeId, &ZabEvent)> {
         .iter()
         .filter_map(|o| match &o.observation {
             Obs::Replica(e) => Some((o.time, o.node, e)),
-            Obs::History(_) | Obs::ClientAssertion(_) => None,
+            Obs::History(_) | Obs::ClientAssertion(_) | Obs::Recipe(_) => None,
         })
         .collect()
 }

@@ -111,7 +111,7 @@ impl ZkFacts {
                             path,
                             why,
                         ));
-                    } else if let Some(p) = line.value["ok"]["created"]["path"].as_str() {
+                    } else if let Some(p) = line.value["ok"]["path"].as_str() {
                         created.insert(p.to_string(), (line.process, line.time));
                     }
                 }
@@ -459,22 +459,20 @@ pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window) -> F
             );
             if let Some(pred) = pred {
                 story += &format!(", waiting behind {pred}");
-                match zk.created.get(pred) {
-                    Some((q, t)) => story += &format!(" (created by client {q} at {})", s(*t)),
-                    None => {
-                        story += ", which no answered create named";
-                        let lost = zk.lost_creates.get(p).and_then(|l| {
-                            l.iter().rev().find(|(t, path, _)| {
-                                *t <= window.to && pred.starts_with(path.as_str())
-                            })
-                        });
-                        if let Some((t, path, why)) = lost {
-                            story += &format!(
-                                ": client {p}'s own create of {path} at {} got no answer ({why}) and left that node, owned by its live session, ahead of it",
-                                s(*t)
-                            );
-                        }
+                let orphan = zk.lost_creates.iter().find_map(|(q, lost)| {
+                    lost.iter()
+                        .find(|(_, path, _)| pred.starts_with(path.as_str()))
+                        .map(|(t, path, why)| (*q, *t, path, why))
+                });
+                match (orphan, zk.created.get(pred)) {
+                    (_, Some((q, t))) => story += &format!(" (created by client {q} at {})", s(*t)),
+                    (Some((q, t, path, why)), None) => {
+                        story += &format!(
+                            ", an orphan: client {q}'s create of {path} at {} got no answer ({why}); client {q} created another node instead of looking for that one, which its live session still owns, ahead of its own new node",
+                            s(t)
+                        );
                     }
+                    (None, None) => story += ", which no answered create named",
                 }
             }
             story
@@ -488,4 +486,156 @@ pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window) -> F
             s(window.to)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Unit histories, each breaking exactly one checker: the other two pass it.
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn at(ms: u64, process: u64, event: RecipeEvent) -> RecipeLine {
+        RecipeLine {
+            time: ms * MS,
+            process,
+            session: Some(100 + process),
+            event,
+        }
+    }
+
+    fn acquired(node: &str, token: u64, basis: u64, seen: &[&str]) -> RecipeEvent {
+        RecipeEvent::Acquired {
+            node: format!("/lock/{node}"),
+            token: Zxid(token),
+            basis: Zxid(basis),
+            seen: seen.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn write(token: u64, accepted: bool) -> RecipeEvent {
+        RecipeEvent::Write {
+            token: Zxid(token),
+            accepted: Some(accepted),
+        }
+    }
+
+    fn released(node: &str) -> RecipeEvent {
+        RecipeEvent::Released {
+            node: format!("/lock/{node}"),
+        }
+    }
+
+    const WINDOW: Window = Window {
+        from: 1_000 * MS,
+        to: 2_000 * MS,
+    };
+    const END: u64 = 3_000 * MS;
+
+    fn verdicts(log: &[RecipeLine], pauses: &[Pause]) -> [bool; 3] {
+        [
+            lock_exclusion(log, END).passed,
+            resource_exclusion(log, &[], pauses, false, END).passed,
+            lock_progress(log, &[], &WINDOW).passed,
+        ]
+    }
+
+    /// The check-then-create race: client 1 took the lock on a listing made before client 0's
+    /// node existed, and both acted as holder; their writes happen not to interleave.
+    #[test]
+    fn two_holders_whose_nodes_both_existed_break_only_lock_exclusion() {
+        let log = vec![
+            at(10, 0, RecipeEvent::Want),
+            at(10, 1, RecipeEvent::Want),
+            at(12, 0, acquired("a-0000000000", 7, 6, &[])),
+            at(13, 0, write(7, true)),
+            at(14, 1, acquired("b-0000000001", 8, 6, &[])),
+            at(15, 0, released("a-0000000000")),
+            at(16, 1, write(8, true)),
+            at(17, 1, released("b-0000000001")),
+        ];
+        assert_eq!(verdicts(&log, &[]), [false, true, true]);
+        let f = lock_exclusion(&log, END);
+        assert_eq!(f.at, Some(SimTime(14 * MS)));
+        assert!(
+            f.detail.contains("client 1 decided on a listing at zxid 0x6 (no children), before client 0's node was created at zxid 0x7"),
+            "{}",
+            f.detail
+        );
+    }
+
+    /// The paused holder: ZooKeeper removed client 0's node (client 1's listing no longer shows
+    /// it), client 1 acquired and wrote, then client 0 resumed and wrote with its old token, and
+    /// the resource, without fencing, took it.
+    #[test]
+    fn a_stale_write_accepted_breaks_only_resource_exclusion_and_is_explained() {
+        let log = vec![
+            at(10, 0, RecipeEvent::Want),
+            at(12, 0, acquired("a-0000000000", 7, 8, &["a-0000000000"])),
+            at(13, 0, write(7, true)),
+            at(20, 1, RecipeEvent::Want),
+            at(2_300, 1, acquired("b-0000000001", 9, 10, &["b-0000000001"])),
+            at(2_301, 1, write(9, true)),
+            at(2_500, 0, write(7, true)),
+            at(2_500, 0, released("a-0000000000")),
+            at(2_600, 1, released("b-0000000001")),
+        ];
+        let pauses = [Pause {
+            process: 0,
+            from: 100 * MS,
+            to: 2_500 * MS,
+        }];
+        assert_eq!(verdicts(&log, &pauses), [true, false, true]);
+        let f = resource_exclusion(&log, &[], &pauses, false, END);
+        assert_eq!(f.at, Some(SimTime(2_500 * MS)));
+        assert_eq!(
+            f.detail,
+            "client 0 held the lock from 0.012 s (node /lock/a-0000000000, token 0x7); it was paused from 0.100 s to 2.500 s; client 1 acquired at 2.300 s (token 0x9), on a listing at zxid 0xa that no longer showed client 0's node and wrote at 2.301 s; client 0 resumed and wrote at 2.500 s with token 0x7, and the resource accepted it (no fencing)"
+        );
+        // With fencing the resource rejects it: nothing stale was accepted.
+        let mut fenced = log.clone();
+        for l in &mut fenced {
+            if let RecipeEvent::Write { accepted, .. } = &mut l.event {
+                *accepted = None;
+            }
+        }
+        assert_eq!(super::super::resource::replay(&mut fenced, true), 1);
+        assert_eq!(verdicts(&fenced, &pauses), [true, true, true]);
+    }
+
+    /// Client 0 waits from before the liveness window to its end: the lock is stuck.
+    #[test]
+    fn a_waiter_stuck_through_the_liveness_window_breaks_only_lock_progress() {
+        let log = vec![
+            at(10, 1, RecipeEvent::Want),
+            at(11, 1, acquired("b-0000000000", 5, 6, &["b-0000000000"])),
+            at(12, 1, write(5, true)),
+            at(20, 1, released("b-0000000000")),
+            at(900, 0, RecipeEvent::Want),
+            at(
+                901,
+                0,
+                RecipeEvent::Wait {
+                    node: "/lock/lock-c0a2-0000000003".into(),
+                    pred: "/lock/lock-c0a1-0000000002".into(),
+                },
+            ),
+        ];
+        assert_eq!(verdicts(&log, &[]), [true, true, false]);
+        let history: Vec<Line> = serde_json::from_str(
+            r#"[{"type":"invoke","process":0,"f":"create","value":{"path":"/lock/lock-c0a1-","data":"0","mode":"ephemeral_sequential"},"time":800000000},
+                {"type":"info","process":0,"f":"create","time":850000000,"error":"connection-loss"}]"#,
+        )
+        .unwrap();
+        let f = lock_progress(&log, &history, &WINDOW);
+        assert!(
+            f.detail.contains("an orphan: client 0's create of /lock/lock-c0a1- at 0.800 s got no answer (connection-loss)"),
+            "{}",
+            f.detail
+        );
+        // Had it acquired within the window, the lock moved.
+        let mut moved = log.clone();
+        moved.push(at(1_500, 0, acquired("lock-c0a2-0000000003", 9, 10, &[])));
+        assert!(lock_progress(&moved, &[], &WINDOW).passed);
+    }
 }

@@ -557,3 +557,264 @@ impl LockApp {
         self.phase = Phase::Idle { until: now };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::znode::{Children, Created, Stat};
+    use rand::SeedableRng;
+
+    fn app(variant: LockVariant) -> LockApp {
+        let config: RecipeConfig = serde_json::from_str(&format!(
+            r#"{{"kind": "lock", "variant": {}}}"#,
+            serde_json::to_string(&variant).unwrap()
+        ))
+        .unwrap();
+        LockApp::new(config, 3)
+    }
+
+    fn rng() -> SimRng {
+        SimRng::seed_from_u64(1)
+    }
+
+    fn stat(czxid: u64) -> Stat {
+        Stat {
+            czxid: Zxid(czxid),
+            mzxid: Zxid(czxid),
+            pzxid: Zxid(czxid),
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: crate::znode::SessionId(9),
+            data_length: 0,
+            num_children: 0,
+        }
+    }
+
+    fn children(names: &[&str]) -> Outcome<Reply> {
+        Outcome::Ok(Reply::Children(Children {
+            children: names.iter().map(|s| s.to_string()).collect(),
+            stat: stat(1),
+        }))
+    }
+
+    /// Drives `app` to its first create of an attempt: parent created, thinking over.
+    fn to_create(app: &mut LockApp) -> Request {
+        let t = SimTime::ZERO;
+        let Step::Send(parent) = app.next(t, false) else {
+            panic!("the parent first")
+        };
+        app.on_reply(
+            t,
+            &parent,
+            Zxid(1),
+            &Outcome::Ok(Reply::Done),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        match app.next(t, false) {
+            Step::Send(r) => r,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    fn send(app: &mut LockApp) -> Request {
+        match app.next(SimTime::ZERO, false) {
+            Step::Send(r) => r,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    /// Recipe step 1b (Curator's protected mode): after a connection loss with the create in
+    /// flight, the client syncs, lists, finds its node by the guid in its name and asks for its
+    /// czxid (the token) rather than creating another.
+    #[test]
+    fn a_lost_create_is_found_again_by_its_guid() {
+        let mut a = app(LockVariant::Correct);
+        let create = to_create(&mut a);
+        let Request::Write(Write::Create(c)) = &create else {
+            panic!("{create:?}")
+        };
+        assert_eq!(c.path, "/lock/lock-c3a1-");
+        assert_eq!(c.mode, CreateMode::EphemeralSequential);
+        a.on_connection_lost(Some(&create));
+        assert!(matches!(send(&mut a), Request::Read(Read::Sync(_))));
+        a.on_reply(
+            SimTime::ZERO,
+            &create,
+            Zxid(2),
+            &Outcome::Ok(Reply::Synced("/lock".into())),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        let list = send(&mut a);
+        a.on_reply(
+            SimTime::ZERO,
+            &list,
+            Zxid(3),
+            &children(&["lock-c3a1-0000000000"]),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        let list = send(&mut a);
+        assert!(matches!(&list, Request::Read(Read::GetChildren(w)) if !w.watch));
+        a.on_reply(
+            SimTime::ZERO,
+            &list,
+            Zxid(3),
+            &children(&["lock-c3a1-0000000000"]),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        let token = send(&mut a);
+        assert!(
+            matches!(&token, Request::Read(Read::Exists(w)) if w.path == "/lock/lock-c3a1-0000000000")
+        );
+        a.on_reply(
+            SimTime::ZERO,
+            &token,
+            Zxid(3),
+            &Outcome::Ok(Reply::Stat(stat(2))),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        assert!(a.holding());
+        let events = a.take_events();
+        assert!(
+            events.contains(&RecipeEvent::Acquired {
+                node: "/lock/lock-c3a1-0000000000".into(),
+                token: Zxid(2),
+                basis: Zxid(3),
+                seen: vec!["lock-c3a1-0000000000".into()],
+            }),
+            "{events:?}"
+        );
+    }
+
+    /// The orphan mistake: the create is sent again at once, under a new name.
+    #[test]
+    fn the_orphan_variant_sends_a_lost_create_again_without_looking() {
+        let mut a = app(LockVariant::OrphanOnLostCreate);
+        let create = to_create(&mut a);
+        a.on_connection_lost(Some(&create));
+        let again = send(&mut a);
+        assert!(matches!(&again, Request::Write(Write::Create(c)) if c.path == "/lock/lock-c3a2-"));
+    }
+
+    /// Recipe step 3: a waiter watches only its predecessor; the herd variant watches the
+    /// parent's children instead.
+    #[test]
+    fn a_waiter_watches_its_predecessor_and_the_herd_the_parent() {
+        for (variant, herd) in [(LockVariant::Correct, false), (LockVariant::Herd, true)] {
+            let mut a = app(variant);
+            let create = to_create(&mut a);
+            let created = Outcome::Ok(Reply::Created(Created {
+                path: "/lock/lock-c3a1-0000000005".into(),
+                stat: stat(9),
+            }));
+            a.on_reply(
+                SimTime::ZERO,
+                &create,
+                Zxid(9),
+                &created,
+                [1.0, 1.0],
+                &mut rng(),
+            );
+            let list = send(&mut a);
+            assert!(matches!(&list, Request::Read(Read::GetChildren(w)) if w.watch == herd));
+            let listed = children(&[
+                "lock-c1a1-0000000004",
+                "lock-c2a1-0000000002",
+                "lock-c3a1-0000000005",
+            ]);
+            a.on_reply(
+                SimTime::ZERO,
+                &list,
+                Zxid(10),
+                &listed,
+                [1.0, 1.0],
+                &mut rng(),
+            );
+            if herd {
+                assert_eq!(a.next(SimTime::ZERO, false), Step::Wait);
+                a.on_watch(EventType::NodeChildrenChanged, "/lock");
+                assert!(matches!(send(&mut a), Request::Read(Read::GetChildren(_))));
+            } else {
+                let watch = send(&mut a);
+                assert!(
+                    matches!(&watch, Request::Read(Read::Exists(w)) if w.watch && w.path == "/lock/lock-c1a1-0000000004")
+                );
+            }
+        }
+    }
+
+    /// The check-then-create mistake: an empty listing is taken as the lock being free, and the
+    /// create's answer as the lock being held, with no second look.
+    #[test]
+    fn check_then_create_holds_right_after_its_create() {
+        let mut a = app(LockVariant::CheckThenCreate);
+        let list = to_create(&mut a);
+        assert!(matches!(&list, Request::Read(Read::GetChildren(_))));
+        a.on_reply(
+            SimTime::ZERO,
+            &list,
+            Zxid(4),
+            &children(&[]),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        let create = send(&mut a);
+        let created = Outcome::Ok(Reply::Created(Created {
+            path: "/lock/lock-c3a1-0000000000".into(),
+            stat: stat(5),
+        }));
+        a.on_reply(
+            SimTime::ZERO,
+            &create,
+            Zxid(5),
+            &created,
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        assert!(a.holding());
+    }
+
+    /// A holder whose connection is lost stops writing until it reconnects within its session;
+    /// one whose session expired has lost the lock.
+    #[test]
+    fn a_holder_suspends_on_connection_loss_and_loses_on_expiry() {
+        let mut a = app(LockVariant::Correct);
+        let create = to_create(&mut a);
+        let created = Outcome::Ok(Reply::Created(Created {
+            path: "/lock/lock-c3a1-0000000000".into(),
+            stat: stat(5),
+        }));
+        a.on_reply(
+            SimTime::ZERO,
+            &create,
+            Zxid(5),
+            &created,
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        let list = send(&mut a);
+        a.on_reply(
+            SimTime::ZERO,
+            &list,
+            Zxid(6),
+            &children(&["lock-c3a1-0000000000"]),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        assert!(a.holding());
+        a.on_connection_lost(None);
+        assert!(!a.holding());
+        assert_eq!(a.next(SimTime::from_ms(1), false), Step::Wait);
+        a.on_reconnected();
+        assert!(a.holding());
+        a.on_session_expired(SimTime::from_ms(2));
+        assert!(!a.holding());
+        let names: Vec<&str> = a.take_events().iter().map(|e| e.name()).collect();
+        assert_eq!(names, ["want", "acquired", "suspended", "resumed", "lost"]);
+    }
+}
