@@ -3,10 +3,9 @@
 //!
 //! To acquire (the recipe's steps, correct variant):
 //! 1. `create(<path>/lock-<guid>-, ephemeral-sequential)`; the guid names this attempt, so that a
-//!    create whose answer was lost can be found again (step 1b);
-//! 1b. after a connection loss with the create in flight: `sync(<path>)` then
-//!    `get_children(<path>)` and look for a child carrying the guid (Curator's "protected" mode);
-//!    none: create again with the same guid;
+//!    create whose answer was lost can be found again: after a connection loss with the create
+//!    in flight, `sync(<path>)` then `get_children(<path>)` and look for a child carrying the
+//!    guid (Curator's "protected" mode); none: create again with the same guid;
 //! 2. `get_children(<path>)`; if its node is the lowest, it holds the lock;
 //! 3. else `exists(predecessor, watch)`; on the notification (or if the predecessor is already
 //!    gone) go to 2.
