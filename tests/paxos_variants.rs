@@ -69,7 +69,7 @@ fn failures(s: &Scenario, seed: u64) -> Vec<String> {
 #[test]
 fn every_buggy_variant_is_accounted_for() {
     for v in protocols::paxos::Variant::ALL
-        .into_iter()
+        .iter()
         .filter(|v| v.is_buggy())
     {
         let caught = CATCHES.iter().any(|c| c.variant == v.name());

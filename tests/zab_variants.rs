@@ -110,10 +110,7 @@ fn assert_correct_passes(scenario: &str, seeds: std::ops::Range<u64>) {
 #[test]
 fn every_buggy_variant_is_named_and_caught() {
     let named: Vec<&str> = CATCHES.iter().map(|c| c.variant).collect();
-    for v in protocols::zab::Variant::ALL
-        .into_iter()
-        .filter(|v| v.is_buggy())
-    {
+    for v in protocols::zab::Variant::ALL.iter().filter(|v| v.is_buggy()) {
         assert!(
             named.contains(&v.name()),
             "no shipped scenario is stated to catch {}",
