@@ -791,7 +791,8 @@ fn recipe_checks(
     now: SimTime,
     metrics: &mut BTreeMap<String, Metric>,
 ) -> Vec<CheckResult> {
-    use protocols::recipes::check::{self as rc, Pause, Window};
+    use protocols::recipes::check::{self as rc, Pause, Window, Words};
+    let words = Words::of(recipe.kind);
     use protocols::recipes::resource;
     let rejected = resource::replay(log, recipe.fencing());
     let replicas = u64::from(scenario.cluster.replicas);
@@ -827,14 +828,18 @@ fn recipe_checks(
         to: ms_to_ns(to_ms),
     };
     let findings = [
-        rc::lock_exclusion(log, end),
-        rc::resource_exclusion(log, history, &pauses, recipe.fencing(), end),
-        rc::lock_progress(log, history, &window),
+        rc::lock_exclusion(log, end, words),
+        rc::resource_exclusion(log, history, &pauses, recipe.fencing(), end, words),
+        rc::lock_progress(log, history, &window, words),
     ];
     let count = |name: &str| log.iter().filter(|l| l.event.name() == name).count() as u64;
     let acquisitions = count("acquired");
     let writes = count("write");
-    metrics.insert("lock_acquisitions".into(), Metric::Count(acquisitions));
+    let counted = match recipe.kind {
+        protocols::recipes::RecipeKind::Lock => "lock_acquisitions",
+        protocols::recipes::RecipeKind::Election => "leader_elections",
+    };
+    metrics.insert(counted.into(), Metric::Count(acquisitions));
     metrics.insert("resource_writes".into(), Metric::Count(writes));
     metrics.insert("resource_writes_rejected".into(), Metric::Count(rejected));
     let notifications = history

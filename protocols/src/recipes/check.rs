@@ -24,6 +24,67 @@ use sim::SimTime;
 use sim::history::{Line, LineType};
 use std::collections::BTreeMap;
 
+/// How a recipe's checks and stories name things: a lock is acquired and held, a leader is
+/// elected and leads. The rules are the same.
+#[derive(Clone, Copy, Debug)]
+pub struct Words {
+    pub exclusion: &'static str,
+    pub resource: &'static str,
+    pub progress: &'static str,
+    /// `acquired the lock`
+    acquired: &'static str,
+    /// `acquired`
+    acquired_short: &'static str,
+    /// `held the lock`
+    held: &'static str,
+    /// `held it since`
+    held_since: &'static str,
+    /// `wanted the lock`
+    wanted: &'static str,
+    /// `did not get it`
+    not_got: &'static str,
+    /// `acquisitions`
+    acquisitions: &'static str,
+    /// `holder`
+    holder: &'static str,
+}
+
+impl Words {
+    pub const LOCK: Words = Words {
+        exclusion: "lock-exclusion",
+        resource: "resource-exclusion",
+        progress: "lock-progress",
+        acquired: "acquired the lock",
+        acquired_short: "acquired",
+        held: "held the lock",
+        held_since: "had held it since",
+        wanted: "wanted the lock",
+        not_got: "did not get it",
+        acquisitions: "acquisitions",
+        holder: "holder",
+    };
+    pub const ELECTION: Words = Words {
+        exclusion: "leader-exclusion",
+        resource: "leader-resource-exclusion",
+        progress: "election-progress",
+        acquired: "was elected",
+        acquired_short: "was elected",
+        held: "led",
+        held_since: "had led since",
+        wanted: "ran for leader",
+        not_got: "was not elected",
+        acquisitions: "elections",
+        holder: "leader",
+    };
+
+    pub fn of(kind: super::RecipeKind) -> &'static Words {
+        match kind {
+            super::RecipeKind::Lock => &Words::LOCK,
+            super::RecipeKind::Election => &Words::ELECTION,
+        }
+    }
+}
+
 /// A client paused by the nemesis (virtual ns; `to` is the resume, or the run's end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pause {
@@ -193,8 +254,8 @@ fn tenures(log: &[RecipeLine], end: u64) -> Vec<Tenure> {
 }
 
 /// `lock-exclusion`: see the module doc.
-pub fn lock_exclusion(log: &[RecipeLine], end: u64) -> Finding {
-    let name = "lock-exclusion".to_string();
+pub fn lock_exclusion(log: &[RecipeLine], end: u64, w: &Words) -> Finding {
+    let name = w.exclusion.to_string();
     let all = tenures(log, end);
     let mut problems = Vec::new();
     let mut first: Option<u64> = None;
@@ -228,12 +289,14 @@ pub fn lock_exclusion(log: &[RecipeLine], end: u64) -> Finding {
                 )
             };
             problems.push(format!(
-                "client {} acquired the lock at {} (node {}, token {:#x}) while client {} had held it since {} (node {}, token {:#x}) and still did until {}; both nodes existed at once: {why}",
+                "client {} {} at {} (node {}, token {:#x}) while client {} {} {} (node {}, token {:#x}) and still did until {}; both nodes existed at once: {why}",
                 b.process,
+                w.acquired,
                 s(b.from),
                 b.node,
                 b.token.0,
                 a.process,
+                w.held_since,
                 s(a.from),
                 a.node,
                 a.token.0,
@@ -243,8 +306,11 @@ pub fn lock_exclusion(log: &[RecipeLine], end: u64) -> Finding {
     }
     finding(name, problems, first, || {
         format!(
-            "{} acquisitions; whenever a client acquired, the listing it decided on no longer showed any other holder's node",
-            all.len()
+            "{} {}; whenever a client {}, the listing it decided on no longer showed any other {}'s node",
+            all.len(),
+            w.acquisitions,
+            w.acquired_short,
+            w.holder
         )
     })
 }
@@ -296,8 +362,9 @@ pub fn resource_exclusion(
     pauses: &[Pause],
     fencing: bool,
     end: u64,
+    w: &Words,
 ) -> Finding {
-    let name = "resource-exclusion".to_string();
+    let name = w.resource.to_string();
     let zk = ZkFacts::new(history);
     let all = tenures(log, end);
     let tenure_of = |process: u64, token: Zxid| {
@@ -342,8 +409,9 @@ pub fn resource_exclusion(
                 let mut story = String::new();
                 if let Some(t) = stale {
                     story += &format!(
-                        "client {} held the lock from {} (node {}, token {:#x})",
+                        "client {} {} from {} (node {}, token {:#x})",
                         t.process,
+                        w.held,
                         s(t.from),
                         t.node,
                         t.token.0
@@ -369,8 +437,9 @@ pub fn resource_exclusion(
                         _ => String::new(),
                     };
                     story += &format!(
-                        "; client {} acquired at {} (token {:#x}){gone} and wrote at {}",
+                        "; client {} {} at {} (token {:#x}){gone} and wrote at {}",
                         n.process,
+                        w.acquired_short,
                         s(n.from),
                         n.token.0,
                         s(since)
@@ -410,8 +479,8 @@ pub fn resource_exclusion(
 }
 
 /// `lock-progress`: see the module doc. `window` is the liveness window.
-pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window) -> Finding {
-    let name = "lock-progress".to_string();
+pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window, w: &Words) -> Finding {
+    let name = w.progress.to_string();
     let zk = ZkFacts::new(history);
     // Each process's open attempt: (when it set out, what it last waited behind).
     let mut open: BTreeMap<u64, (u64, Option<String>)> = BTreeMap::new();
@@ -452,8 +521,10 @@ pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window) -> F
         .iter()
         .map(|(p, since, pred)| {
             let mut story = format!(
-                "client {p} wanted the lock from {} and did not get it from {} to {}",
+                "client {p} {} from {} and {} from {} to {}",
+                w.wanted,
                 s(*since),
+                w.not_got,
                 s(window.from),
                 s(window.to)
             );
@@ -478,10 +549,15 @@ pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window) -> F
             story
         })
         .collect();
+    // The root of a stuck queue first: the waiter behind an orphan.
+    let mut problems = problems;
+    problems.sort_by_key(|p| !p.contains(", an orphan: "));
     let first = (!problems.is_empty()).then_some(window.from);
+
     finding(name, problems, first, || {
         format!(
-            "{acquisitions} acquisitions; no client waited through the liveness window ({} to {})",
+            "{acquisitions} {}; no client waited through the liveness window ({} to {})",
+            w.acquisitions,
             s(window.from),
             s(window.to)
         )
@@ -534,9 +610,9 @@ mod tests {
 
     fn verdicts(log: &[RecipeLine], pauses: &[Pause]) -> [bool; 3] {
         [
-            lock_exclusion(log, END).passed,
-            resource_exclusion(log, &[], pauses, false, END).passed,
-            lock_progress(log, &[], &WINDOW).passed,
+            lock_exclusion(log, END, &Words::LOCK).passed,
+            resource_exclusion(log, &[], pauses, false, END, &Words::LOCK).passed,
+            lock_progress(log, &[], &WINDOW, &Words::LOCK).passed,
         ]
     }
 
@@ -555,7 +631,7 @@ mod tests {
             at(17, 1, released("b-0000000001")),
         ];
         assert_eq!(verdicts(&log, &[]), [false, true, true]);
-        let f = lock_exclusion(&log, END);
+        let f = lock_exclusion(&log, END, &Words::LOCK);
         assert_eq!(f.at, Some(SimTime(14 * MS)));
         assert!(
             f.detail.contains("client 1 decided on a listing at zxid 0x6 (no children), before client 0's node was created at zxid 0x7"),
@@ -586,7 +662,7 @@ mod tests {
             to: 2_500 * MS,
         }];
         assert_eq!(verdicts(&log, &pauses), [true, false, true]);
-        let f = resource_exclusion(&log, &[], &pauses, false, END);
+        let f = resource_exclusion(&log, &[], &pauses, false, END, &Words::LOCK);
         assert_eq!(f.at, Some(SimTime(2_500 * MS)));
         assert_eq!(
             f.detail,
@@ -627,7 +703,7 @@ mod tests {
                 {"type":"info","process":0,"f":"create","time":850000000,"error":"connection-loss"}]"#,
         )
         .unwrap();
-        let f = lock_progress(&log, &history, &WINDOW);
+        let f = lock_progress(&log, &history, &WINDOW, &Words::LOCK);
         assert!(
             f.detail.contains("an orphan: client 0's create of /lock/lock-c0a1- at 0.800 s got no answer (connection-loss)"),
             "{}",
@@ -636,6 +712,6 @@ mod tests {
         // Had it acquired within the window, the lock moved.
         let mut moved = log.clone();
         moved.push(at(1_500, 0, acquired("lock-c0a2-0000000003", 9, 10, &[])));
-        assert!(lock_progress(&moved, &[], &WINDOW).passed);
+        assert!(lock_progress(&moved, &[], &WINDOW, &Words::LOCK).passed);
     }
 }

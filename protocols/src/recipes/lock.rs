@@ -20,7 +20,7 @@
 //!
 //! This module decides what to ask; it never sends, sets timers or reads a clock itself.
 
-use super::{RecipeConfig, RecipeEvent, Step};
+use super::{RecipeConfig, RecipeEvent, RecipeKind, Step};
 use crate::znode::watch::EventType;
 use crate::znode::{
     Create, CreateMode, Delete, Outcome, Read, Reply, Request, Sync, Watched, Write, ZkError, Zxid,
@@ -188,7 +188,12 @@ impl LockApp {
     }
 
     fn prefix(&self) -> String {
-        format!("{}/lock-{}-", self.config.path, self.guid())
+        format!("{}/{}", self.config.path, self.guid_name())
+    }
+
+    /// The part of a node's name that names this attempt: `lock-c3a1-`.
+    fn guid_name(&self) -> String {
+        format!("{}-{}-", self.config.kind.node_prefix(), self.guid())
     }
 
     fn name_of(&self, node: &str) -> String {
@@ -330,8 +335,12 @@ impl LockApp {
 
     fn acquired(&mut self, now: SimTime, rng: &mut SimRng) {
         let node = self.node.clone().expect("the holder's node is known");
-        let token = self.token.expect("the holder's token is known");
         let (basis, seen) = self.basis.take().unwrap_or_default();
+        if self.config.kind == RecipeKind::Election {
+            // A leader's token is the zxid at which it won (the issue's "zxid when it won").
+            self.token = Some(basis);
+        }
+        let token = self.token.expect("the holder's token is known");
         self.events.push(RecipeEvent::Acquired {
             node,
             token,
@@ -375,7 +384,7 @@ impl LockApp {
             }
             (Phase::RecoverSync, Outcome::Ok(_)) => self.phase = Phase::RecoverList,
             (Phase::RecoverList, Outcome::Ok(Reply::Children(c))) => {
-                let guid = format!("lock-{}-", self.guid());
+                let guid = self.guid_name();
                 let mut mine: Vec<&String> =
                     c.children.iter().filter(|n| n.contains(&guid)).collect();
                 mine.sort_by_key(|n| sequence(n));
@@ -448,7 +457,7 @@ impl LockApp {
         if self.variant != LockVariant::OrphanOnLostCreate {
             // A second node of this attempt (a create sent again whose first try had succeeded
             // after all) goes before anything else, or it would block every later client.
-            let guid = format!("lock-{}-", self.guid());
+            let guid = self.guid_name();
             if let Some(extra) = sorted.iter().find(|n| n.contains(&guid) && ***n != me) {
                 self.phase = Phase::CleanUp {
                     node: self.full(extra),
@@ -686,6 +695,48 @@ mod tests {
                 basis: Zxid(3),
                 seen: vec!["lock-c3a1-0000000000".into()],
             }),
+            "{events:?}"
+        );
+    }
+
+    /// Leader election: the same steps under `leader-` names, and the token is the zxid at
+    /// which it won (the listing's), not its node's czxid.
+    #[test]
+    fn a_leader_s_token_is_the_zxid_at_which_it_won() {
+        let config: RecipeConfig =
+            serde_json::from_str(r#"{"kind": "election", "path": "/election"}"#).unwrap();
+        let mut a = LockApp::new(config, 3);
+        let create = to_create(&mut a);
+        assert!(
+            matches!(&create, Request::Write(Write::Create(c)) if c.path == "/election/leader-c3a1-")
+        );
+        let created = Outcome::Ok(Reply::Created(Created {
+            path: "/election/leader-c3a1-0000000000".into(),
+            stat: stat(5),
+        }));
+        a.on_reply(
+            SimTime::ZERO,
+            &create,
+            Zxid(5),
+            &created,
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        let list = send(&mut a);
+        a.on_reply(
+            SimTime::ZERO,
+            &list,
+            Zxid(8),
+            &children(&["leader-c3a1-0000000000"]),
+            [1.0, 1.0],
+            &mut rng(),
+        );
+        assert!(a.holding());
+        let events = a.take_events();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, RecipeEvent::Acquired { token, .. } if *token == Zxid(8))),
             "{events:?}"
         );
     }

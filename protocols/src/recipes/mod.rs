@@ -25,6 +25,20 @@ pub enum RecipeKind {
     /// ZooKeeper's "Recipes and Solutions" lock (ephemeral sequential children, watch the
     /// predecessor), Curator's `InterProcessMutex`.
     Lock,
+    /// The same page's leader election (ephemeral sequential, the lowest leads, watch the
+    /// predecessor), Curator's `LeaderLatch`. Its fencing token is the zxid at which it won: the
+    /// zxid of the listing that showed its node the lowest.
+    Election,
+}
+
+impl RecipeKind {
+    /// The prefix of the recipe's node names (`lock-<guid>-`, `leader-<guid>-`).
+    pub fn node_prefix(self) -> &'static str {
+        match self {
+            RecipeKind::Lock => "lock",
+            RecipeKind::Election => "leader",
+        }
+    }
 }
 
 fn default_hold_ms() -> [f64; 2] {
@@ -47,7 +61,8 @@ pub struct RecipeConfig {
     /// The recipe's variant (`LockVariant::NAMES`); the first is the correct one.
     #[serde(default)]
     pub variant: LockVariant,
-    /// How long a holder keeps the lock once it has it, uniform in `[min, max]` ms.
+    /// How long a holder keeps the lock (a leader its leadership, before it abdicates and runs
+    /// again) once it has it, uniform in `[min, max]` ms.
     #[serde(default = "default_hold_ms")]
     pub hold_ms: [f64; 2],
     /// While it holds the lock, the holder writes to the guarded resource this often (ms).
