@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::path::PathBuf;
-use zksim::compare::{RunDigest, Summary, Tally};
+use zksim::compare::{Report, RunDigest, Spread, Summary, Tally};
 use zksim::runner::PROTOCOLS;
 use zksim::scenario::Scenario;
 
@@ -16,10 +16,13 @@ use zksim::scenario::Scenario;
 #[command(
     long_about = "Runs every configuration (each SCENARIO, under each of --protocol if given, with each \
                   of --variants if given) on \
-                  the same seeds and prints their figures side by side: which checks failed and how \
-                  often, latency quantiles of writes and reads, throughput, messages per write, and the \
-                  protocol's metrics (e.g. time from losing a leader to a new one). Writes compare.json \
-                  and one bar chart per figure to --out."
+                  the same seeds and prints their figures side by side, each a median over the seeds \
+                  (compare.json adds the 2.5th and 97.5th percentiles): which checks failed, on how \
+                  many seeds and after how many, latency quantiles of writes and reads, throughput, \
+                  operations given up, messages per committed transaction against the protocol's \
+                  theory, elections, and the unavailability after each lost leader (to a new leader, \
+                  to the first answered write). Writes compare.json and charts to --out \
+                  (docs/compare.md). --protocols is another name for --protocol."
 )]
 pub struct Args {
     /// Scenario files to compare.
@@ -28,7 +31,7 @@ pub struct Args {
     /// Protocols to run each scenario under instead of the one it names, comma-separated (each
     /// with its default variant and settings unless --variants says). Recorded in every
     /// configuration's name, summary and replay command.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', alias = "protocols")]
     pub protocol: Vec<String>,
     /// Variants to run each scenario with, comma-separated (`all` for every variant of its protocol).
     #[arg(long, value_delimiter = ',')]
@@ -123,6 +126,18 @@ pub fn main(args: Args) -> Result<Outcome> {
         tallies[t].add(digest);
     }
     let summaries: Vec<Summary> = tallies.iter().map(Tally::summary).collect();
+    let report = Report {
+        seeds: zksim::sweep::Span {
+            start: args.seeds.start,
+            end: args.seeds.end,
+        },
+        spread: zksim::compare::SPREAD,
+        coincidence: zksim::compare::coincidence(
+            &tallies.iter().map(Tally::scenario).collect::<Vec<_>>(),
+        ),
+        configurations: summaries,
+    };
+    let summaries = &report.configurations;
     let span = zksim::sweep::Span {
         start: args.seeds.start,
         end: args.seeds.end,
@@ -139,12 +154,15 @@ pub fn main(args: Args) -> Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     remove_old_charts(&args.out)?;
-    let json = zksim::report::rounded_json(&summaries);
+    let json = zksim::report::rounded_json(&report);
     let file = args.out.join("compare.json");
     std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
-    charts(&args.out, &summaries)?;
+    charts(&args.out, summaries)?;
     // Printed after every file is written: a closed pipe ends the command at its first print.
-    print_table(&summaries);
+    print_table(summaries);
+    for note in &report.coincidence {
+        println!("note: {note}");
+    }
     println!(
         "written: {} and charts in {}",
         file.display(),
@@ -199,8 +217,8 @@ const CHARTS: &[&str] = &[
     "failed-runs",
 ];
 
-fn ms(x: Option<f64>) -> String {
-    x.map_or("-".into(), |v| format!("{v:.1}"))
+fn median(x: &Option<Spread>) -> String {
+    x.as_ref().map_or("-".into(), |s| format!("{:.1}", s.median))
 }
 
 fn print_table(summaries: &[Summary]) {
@@ -211,7 +229,7 @@ fn print_table(summaries: &[Summary]) {
         .unwrap_or(10)
         .max(13);
     println!(
-        "{:width$}  {:>5} {:>5} {:>5}  {:>8} {:>8} {:>8} {:>8}  {:>8} {:>7} {:>8}",
+        "{:width$}  {:>4} {:>4} {:>4}  {:>7} {:>7} {:>7} {:>7}  {:>7} {:>6}  {:>13}  {:>5} {:>8} {:>8}",
         "configuration",
         "pass",
         "fail",
@@ -221,50 +239,68 @@ fn print_table(summaries: &[Summary]) {
         "r p50",
         "r p99",
         "ops/s",
-        "info",
-        "msg/w"
+        "given",
+        "msg/entry(th)",
+        "elect",
+        "→leader",
+        "→write"
     );
     for s in summaries {
+        let cost = s.write_cost.as_ref().map_or("-".into(), |c| {
+            format!("{} ({})", median(&c.messages_per_entry), c.theory_messages)
+        });
         println!(
-            "{:width$}  {:>5} {:>5} {:>5}  {:>8} {:>8} {:>8} {:>8}  {:>8.1} {:>7.1} {:>8}",
+            "{:width$}  {:>4} {:>4} {:>4}  {:>7} {:>7} {:>7} {:>7}  {:>7} {:>6}  {:>13}  {:>5} {:>8} {:>8}",
             s.name,
             s.pass,
             s.fail,
             s.unknown,
-            ms(s.write_latency_ms.p50),
-            ms(s.write_latency_ms.p99),
-            ms(s.read_latency_ms.p50),
-            ms(s.read_latency_ms.p99),
-            s.throughput_ops_per_s,
-            s.info_per_run,
-            s.peer_messages_per_write
-                .map_or("-".into(), |m| format!("{m:.1}"))
+            median(&s.write_latency_ms.p50),
+            median(&s.write_latency_ms.p99),
+            median(&s.read_latency_ms.p50),
+            median(&s.read_latency_ms.p99),
+            median(&s.throughput_ops_per_s),
+            median(&s.given_up_per_run),
+            cost,
+            median(&s.elections),
+            median(&s.unavailability.to_leader_ms),
+            median(&s.unavailability.to_write_ms),
         );
     }
     println!(
-        "(latency in ms of operations answered ok, over all seeds; info = operations given up per run; msg/w = replica messages per write)"
+        "(medians over seeds of per-seed figures, 95% intervals in compare.json; latency in ms of operations answered ok; given = operations given up per run; msg/entry = write-path messages per committed log entry, (th) the protocol's theory; elect = leaders established per run; →leader, →write = per run, the longest time in ms from a lost leader to the next one and to the first write answered under it)"
     );
     for s in summaries {
-        if !s.protocol_metrics.is_empty() {
-            let metrics: Vec<String> = s
-                .protocol_metrics
-                .iter()
-                .map(|(k, v)| format!("{k} mean {:.1} max {:.1}", v.mean, v.max))
-                .collect();
-            println!("{}: {}", s.name, metrics.join("; "));
-        }
         if !s.failed_checks.is_empty() {
             let failed: Vec<String> = s
                 .failed_checks
                 .iter()
-                .map(|(k, n)| format!("{k} in {n} runs"))
+                .map(|(k, n)| format!("{k} on {n} seeds"))
                 .collect();
-            println!("{}: failed {}", s.name, failed.join(", "));
+            println!(
+                "{}: failed {} (first at seed {}, the {} seed run)",
+                s.name,
+                failed.join(", "),
+                s.first_failing_seed.unwrap_or_default(),
+                ordinal(s.seeds_to_first_failure.unwrap_or_default())
+            );
             for r in &s.failing_seeds {
                 println!("    {r}");
             }
         }
     }
+}
+
+/// 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st.
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// One bar chart per figure, configurations side by side.
@@ -281,17 +317,18 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
         reports::comparison_bars(&path, title, title, &series)
             .with_context(|| format!("cannot draw {}", path.display()))
     };
-    figure("write-latency-p99", "write latency p99 (ms)", &|s| {
-        s.write_latency_ms.p99
+    let med = |x: &Option<Spread>| x.as_ref().map(|s| s.median);
+    figure("write-latency-p99", "write latency p99 (ms), median over seeds", &|s| {
+        med(&s.write_latency_ms.p99)
     })?;
-    figure("read-latency-p99", "read latency p99 (ms)", &|s| {
-        s.read_latency_ms.p99
+    figure("read-latency-p99", "read latency p99 (ms), median over seeds", &|s| {
+        med(&s.read_latency_ms.p99)
     })?;
-    figure("throughput", "answered operations per second", &|s| {
-        Some(s.throughput_ops_per_s)
+    figure("throughput", "answered operations per second, median over seeds", &|s| {
+        med(&s.throughput_ops_per_s)
     })?;
-    figure("messages-per-write", "replica messages per write", &|s| {
-        s.peer_messages_per_write
+    figure("messages-per-write", "replica messages per write, median over seeds", &|s| {
+        med(&s.peer_messages_per_write)
     })?;
     figure("failed-runs", "runs failing a check", &|s| {
         Some(s.fail as f64)
@@ -303,8 +340,8 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
     for m in metrics {
         figure(
             &format!("metric-{m}"),
-            &format!("{m} (mean over runs)"),
-            &|s| s.protocol_metrics.get(m).map(|v| v.mean),
+            &format!("{m} (median over seeds)"),
+            &|s| s.protocol_metrics.get(m).map(|v| v.median),
         )?;
     }
     Ok(())
