@@ -5,16 +5,16 @@
 //! Seeds make the comparison fair: seed `s` draws the same workload and faults for every
 //! configuration, as far as the protocols let the runs coincide.
 
+use crate::report::{LossFigures, WriteCostFigures};
 use crate::runner::{self, PROTOCOLS, Run, RunOptions, Verdict};
 use crate::scenario::Scenario;
 use crate::sweep::{SeedResult, Span, Sweep, SweepConfig};
-use sim::nemesis::NodeRef;
-use std::collections::BTreeSet;
-use crate::report::{LossFigures, WriteCostFigures};
 use protocols::cluster::Metric;
 use reports::{OpSample, Outcome};
 use serde::Serialize;
+use sim::nemesis::NodeRef;
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 /// Operations that change the tree; the rest are reads (and `sync`).
 const WRITES: [&str; 6] = [
@@ -330,9 +330,7 @@ impl Tally {
             *failed_checks.entry(name.clone()).or_insert(0) += 1;
         }
         let resolved = self.scenario.resolved(0, PROTOCOLS);
-        let first_failure = runs
-            .iter()
-            .position(|r| r.result.verdict != Verdict::Pass);
+        let first_failure = runs.iter().position(|r| r.result.verdict != Verdict::Pass);
         let figures: Vec<(u64, &RunFigures)> = runs
             .iter()
             .filter_map(|r| Some((r.result.seed, r.figures.as_ref()?)))

@@ -218,7 +218,8 @@ const CHARTS: &[&str] = &[
 ];
 
 fn median(x: &Option<Spread>) -> String {
-    x.as_ref().map_or("-".into(), |s| format!("{:.1}", s.median))
+    x.as_ref()
+        .map_or("-".into(), |s| format!("{:.1}", s.median))
 }
 
 fn print_table(summaries: &[Summary]) {
@@ -318,18 +319,26 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
             .with_context(|| format!("cannot draw {}", path.display()))
     };
     let med = |x: &Option<Spread>| x.as_ref().map(|s| s.median);
-    figure("write-latency-p99", "write latency p99 (ms), median over seeds", &|s| {
-        med(&s.write_latency_ms.p99)
-    })?;
-    figure("read-latency-p99", "read latency p99 (ms), median over seeds", &|s| {
-        med(&s.read_latency_ms.p99)
-    })?;
-    figure("throughput", "answered operations per second, median over seeds", &|s| {
-        med(&s.throughput_ops_per_s)
-    })?;
-    figure("messages-per-write", "replica messages per write, median over seeds", &|s| {
-        med(&s.peer_messages_per_write)
-    })?;
+    figure(
+        "write-latency-p99",
+        "write latency p99 (ms), median over seeds",
+        &|s| med(&s.write_latency_ms.p99),
+    )?;
+    figure(
+        "read-latency-p99",
+        "read latency p99 (ms), median over seeds",
+        &|s| med(&s.read_latency_ms.p99),
+    )?;
+    figure(
+        "throughput",
+        "answered operations per second, median over seeds",
+        &|s| med(&s.throughput_ops_per_s),
+    )?;
+    figure(
+        "messages-per-write",
+        "replica messages per write, median over seeds",
+        &|s| med(&s.peer_messages_per_write),
+    )?;
     figure("failed-runs", "runs failing a check", &|s| {
         Some(s.fail as f64)
     })?;

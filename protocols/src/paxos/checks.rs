@@ -74,9 +74,8 @@ pub fn report(world: &World<Node<Paxos>>) -> ProtocolReport {
         .iter()
         .filter(|o| matches!(&o.observation, Obs::Replica(PaxosEvent::NoopChosen { .. })))
         .count();
-    report.metrics.insert(
-        COMMITTED_NOOPS.to_string(),
-        Metric::Count(noops as u64),
-    );
+    report
+        .metrics
+        .insert(COMMITTED_NOOPS.to_string(), Metric::Count(noops as u64));
     report
 }
