@@ -128,8 +128,34 @@ pub struct Unavailability {
     /// under it), spread over the seeds that lost a leader.
     pub to_leader_ms: Option<Spread>,
     pub to_write_ms: Option<Spread>,
+    /// Every window after a leader's crash, over all seeds (a crash is timed from the crash, so
+    /// these include noticing it; other losses are timed from when the protocol noticed).
+    pub per_crash_to_leader_ms: Option<Pooled>,
+    pub per_crash_to_write_ms: Option<Pooled>,
     /// Every window of every seed, for strip plots.
     pub windows: Vec<Window>,
+}
+
+/// Values pooled over every seed (not one per seed): median, 2.5th and 97.5th percentiles
+/// (nearest rank) and how many.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Pooled {
+    pub median: f64,
+    pub p2_5: f64,
+    pub p97_5: f64,
+    pub count: usize,
+}
+
+impl Pooled {
+    fn of(values: Vec<f64>) -> Option<Pooled> {
+        let s = Spread::of(values)?;
+        Some(Pooled {
+            median: s.median,
+            p2_5: s.p2_5,
+            p97_5: s.p97_5,
+            count: s.seeds,
+        })
+    }
 }
 
 /// One lost leadership of one seed.
@@ -407,6 +433,20 @@ impl Tally {
             unrecovered: losses.clone().filter(|l| l.to_leader_ms.is_none()).count(),
             to_leader_ms: longest(&|l| l.to_leader_ms),
             to_write_ms: longest(&|l| l.to_write_ms),
+            per_crash_to_leader_ms: Pooled::of(
+                losses
+                    .clone()
+                    .filter(|l| l.crashed)
+                    .filter_map(|l| l.to_leader_ms)
+                    .collect(),
+            ),
+            per_crash_to_write_ms: Pooled::of(
+                losses
+                    .clone()
+                    .filter(|l| l.crashed)
+                    .filter_map(|l| l.to_write_ms)
+                    .collect(),
+            ),
             windows: losses.collect(),
         };
         let mut metric_names: Vec<&String> = figures

@@ -53,6 +53,11 @@ fn compare_writes_a_summary_per_configuration() {
         summaries[1]["throughput_ops_per_s"]
     );
     assert!(out.join("throughput.png").exists());
+    assert!(out.join("compare.html").exists());
+    for ext in ["png", "svg"] {
+        assert!(out.join(format!("cdf-writes-reference-calm.{ext}")).exists());
+        assert!(out.join(format!("cdf-reads-reference-calm.{ext}")).exists());
+    }
     std::fs::remove_dir_all(&out).ok();
 }
 
@@ -253,6 +258,7 @@ fn calm_messages_per_write_match_each_protocols_theory() {
         .map(|(n, f, m)| (n.to_string(), f.to_string(), *m))
         .collect();
     assert_eq!(measured, expected);
+    assert!(out.join("messages-vs-theory.png").exists() && out.join("messages-vs-theory.svg").exists());
     std::fs::remove_dir_all(&out).ok();
 }
 
@@ -293,5 +299,45 @@ fn compare_measures_the_unavailability_after_a_leader_crash() {
         notes.contains("crash") && notes.contains("names the leader"),
         "{notes}"
     );
+    assert!(out.join("unavailability.png").exists() && out.join("unavailability.svg").exists());
+    in_a_browser(&out.join("compare.html"));
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// The page of the comparison above (leader-crash-3 under zab and raft, one seed), loaded in
+/// headless Chromium from disk: its script draws the table, a CDF line per configuration, a dot
+/// per crash window and the pass/fail matrix. Skipped without Chromium unless
+/// `ZKSIM_REQUIRE_BROWSER` is set (.ci/run sets it).
+fn in_a_browser(page: &std::path::Path) {
+    let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+    else {
+        assert!(
+            std::env::var_os("ZKSIM_REQUIRE_BROWSER").is_none(),
+            "ZKSIM_REQUIRE_BROWSER is set but no chromium was found"
+        );
+        eprintln!("SKIPPED the browser half: no chromium on this machine");
+        return;
+    };
+    let out = Command::new(browser)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,2400"])
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let section = |id: &str| {
+        let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("#{id}"));
+        let rest = &dom[start..];
+        rest[..rest.find("</section>").unwrap_or(rest.len())].to_string()
+    };
+    // Two configurations: two rows of figures, two CDF lines, two matrix cells that passed.
+    assert_eq!(section("figures").matches("<tr").count(), 3, "header and two rows");
+    assert_eq!(section("cdf").matches("<path fill=\"none\"").count(), 2);
+    assert!(section("figures").contains("leader-crash-3 [raft]"));
+    // Three crashes each, two windows per crash.
+    assert_eq!(section("strips").matches("<circle").count(), 2 * 3 * 2 + 2);
+    assert_eq!(section("matrix").matches("class=\"pass\"").count(), 2);
 }

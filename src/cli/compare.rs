@@ -157,15 +157,20 @@ pub fn main(args: Args) -> Result<Outcome> {
     let json = zksim::report::rounded_json(&report);
     let file = args.out.join("compare.json");
     std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
+    let page = args.out.join(zksim::compare_page::PAGE_FILE);
+    std::fs::write(&page, zksim::compare_page::html(&report))
+        .with_context(|| format!("cannot write {}", page.display()))?;
     charts(&args.out, summaries)?;
+    paper_charts(&args.out, summaries)?;
     // Printed after every file is written: a closed pipe ends the command at its first print.
     print_table(summaries);
     for note in &report.coincidence {
         println!("note: {note}");
     }
     println!(
-        "written: {} and charts in {}",
+        "written: {}, {} and charts in {}",
         file.display(),
+        page.display(),
         args.out.display()
     );
     let outcome = summaries
@@ -195,10 +200,17 @@ fn remove_old_charts(dir: &std::path::Path) -> Result<()> {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
+        let stem = name
+            .strip_suffix(".png")
+            .or_else(|| name.strip_suffix(".svg"));
         let ours = name == "compare.json"
-            || (name.ends_with(".png")
-                && (CHARTS.contains(&name.trim_end_matches(".png"))
-                    || name.starts_with("metric-")));
+            || name == zksim::compare_page::PAGE_FILE
+            || stem.is_some_and(|stem| {
+                CHARTS.contains(&stem)
+                    || PAPER_CHARTS.contains(&stem)
+                    || stem.starts_with("metric-")
+                    || stem.starts_with("cdf-")
+            });
         if ours {
             let path = entry.path();
             std::fs::remove_file(&path)
@@ -207,6 +219,9 @@ fn remove_old_charts(dir: &std::path::Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The charts for papers (as PNG and SVG) besides `cdf-<writes|reads>-<scenario>`.
+const PAPER_CHARTS: &[&str] = &["unavailability", "messages-vs-theory"];
 
 /// The charts every comparison draws (besides one `metric-<name>.png` per protocol metric).
 const CHARTS: &[&str] = &[
@@ -354,4 +369,84 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The charts for papers, each as PNG and SVG: latency CDFs of each scenario's configurations on
+/// one axis, the unavailability windows after lost leaders, and messages per write against theory.
+fn paper_charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
+    let both = |name: &str, draw: &dyn Fn(&std::path::Path) -> Result<(), reports::ReportError>| -> Result<()> {
+        for ext in ["png", "svg"] {
+            let path = dir.join(format!("{name}.{ext}"));
+            draw(&path).with_context(|| format!("cannot draw {}", path.display()))?;
+        }
+        Ok(())
+    };
+    let mut scenarios: Vec<&str> = summaries.iter().map(|s| s.scenario.as_str()).collect();
+    scenarios.dedup();
+    for scenario in scenarios {
+        let of: Vec<&Summary> = summaries.iter().filter(|s| s.scenario == scenario).collect();
+        for (class, pick) in [
+            ("writes", &(|s: &Summary| s.write_latency_cdf_ms.clone()) as &dyn Fn(&Summary) -> Vec<[f64; 2]>),
+            ("reads", &|s: &Summary| s.read_latency_cdf_ms.clone()),
+        ] {
+            let series: Vec<reports::CdfSeries> = of
+                .iter()
+                .map(|s| reports::CdfSeries {
+                    name: s.name.clone(),
+                    points: pick(s),
+                })
+                .collect();
+            let title = format!("{scenario}: latency of {class} answered ok (CDF)");
+            both(&format!("cdf-{class}-{}", file_name(scenario)), &|p| {
+                reports::latency_cdfs(p, &title, &series)
+            })?;
+        }
+    }
+    // Crashes only: a crash is timed from the crash, other losses from when they were noticed.
+    let windows: Vec<reports::Windows> = summaries
+        .iter()
+        .filter(|s| s.unavailability.crashes > 0)
+        .map(|s| {
+            let crashes = || s.unavailability.windows.iter().filter(|w| w.crashed);
+            reports::Windows {
+                name: s.name.clone(),
+                to_leader_ms: crashes().filter_map(|w| w.to_leader_ms).collect(),
+                to_write_ms: crashes().filter_map(|w| w.to_write_ms).collect(),
+            }
+        })
+        .collect();
+    if !windows.is_empty() {
+        both("unavailability", &|p| {
+            reports::unavailability_strips(p, "unavailability after a leader crash", &windows)
+        })?;
+    }
+    let costs: Vec<reports::Cost> = summaries
+        .iter()
+        .filter_map(|s| {
+            let c = s.write_cost.as_ref()?;
+            let e = c.messages_per_entry.as_ref()?;
+            Some(reports::Cost {
+                name: s.name.clone(),
+                median: e.median,
+                low: e.p2_5,
+                high: e.p97_5,
+                theory: c.theory_messages as f64,
+                formula: c.formula.clone(),
+                all: c.all_messages_per_txn.as_ref().map_or(0.0, |a| a.median),
+            })
+        })
+        .collect();
+    if !costs.is_empty() {
+        both("messages-vs-theory", &|p| {
+            reports::cost_against_theory(p, "replica messages per committed write against theory", &costs)
+        })?;
+    }
+    Ok(())
+}
+
+/// `name` with every character but letters, digits, `-` and `_` as `_`, for a file name.
+fn file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .collect()
 }
