@@ -8,7 +8,7 @@ use crate::page::{PageRecorder, PageRecording, PageWindow};
 use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
-use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol};
+use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol, Variants};
 use protocols::paxos::Paxos;
 use protocols::raft::Raft;
 use protocols::reference::ReferenceServer;
@@ -38,7 +38,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
 const fn info<P: Protocol + 'static>() -> ProtocolInfo {
     ProtocolInfo {
         name: P::NAME,
-        variants: P::VARIANTS,
+        variants: P::Variant::NAMES,
         resolve_settings: resolve_settings::<P>,
         linearizable_reads: P::LINEARIZABLE_READS,
         max_replicas: P::MAX_REPLICAS,
@@ -291,7 +291,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         .cluster
         .variant
         .clone()
-        .unwrap_or_else(|| P::VARIANTS[0].to_string());
+        .unwrap_or_else(|| P::Variant::NAMES[0].to_string());
     let cluster = ClusterConfig {
         seed: options.seed,
         replicas: scenario.cluster.replicas as usize,
@@ -300,7 +300,8 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         disk: scenario.disk.clone(),
         nemesis: scenario.faults.clone(),
     };
-    let typed = P::variant(&variant).expect("scenario validation admits only known variants");
+    let typed =
+        P::Variant::parse(&variant).expect("scenario validation admits only known variants");
     let mut world: World<Node<P>> = cluster.world(&settings, typed);
     let recorder = options
         .page

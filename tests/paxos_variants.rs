@@ -6,8 +6,9 @@
 //! Seeds-to-first-detection and catch counts over 10 seeds are in docs/paxos.md; this test runs
 //! the first `seeds` of each, so it stays fast in debug builds.
 
-use std::path::{Path, PathBuf};
-use zksim::runner::{self, PROTOCOLS, RunOptions, Verdict};
+mod common;
+
+use protocols::cluster::Variants;
 use zksim::scenario::Scenario;
 
 /// A buggy variant, the shipped scenario that catches it, the check that fails, and how many
@@ -56,36 +57,19 @@ const CATCHES: &[Catch] = &[
 /// docs/paxos.md for why and what scenario would).
 const NOT_YET_CAUGHT: &[&str] = &["promise-not-durable", "count-duplicate-accepts"];
 
-fn path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(format!("{name}.json"))
-}
-
 fn paxos(name: &str, variant: &str) -> Scenario {
-    Scenario::load(&path(name), PROTOCOLS)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .with_protocol("paxos", PROTOCOLS)
-        .unwrap()
-        .with_variant(variant, PROTOCOLS)
-        .unwrap()
+    common::named(name, "paxos", variant)
 }
 
-/// The checks that failed on `seed`.
+/// The checks that did not pass on `seed`.
 fn failures(s: &Scenario, seed: u64) -> Vec<String> {
-    runner::run(s, RunOptions::new(seed, &s.name))
-        .results
-        .checks
-        .into_iter()
-        .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.name)
-        .collect()
+    common::run(s, seed).failed_checks()
 }
 
 #[test]
 fn every_buggy_variant_is_accounted_for() {
     for v in protocols::paxos::Variant::ALL
-        .into_iter()
+        .iter()
         .filter(|v| v.is_buggy())
     {
         let caught = CATCHES.iter().any(|c| c.variant == v.name());

@@ -3,9 +3,9 @@
 //! correct replica passes the very same seeds. Only the variants measured so far are listed here;
 //! docs/raft.md says which are not yet caught and why.
 
-use std::path::Path;
-use zksim::runner::{self, PROTOCOLS, Run, RunOptions};
-use zksim::scenario::Scenario;
+mod common;
+
+use zksim::runner::Run;
 
 /// A buggy variant, the shipped scenario that catches it, the check that fails, and how many
 /// seeds (from 0) it takes at most.
@@ -38,12 +38,7 @@ const CATCHES: &[Catch] = &[
 ];
 
 fn run(scenario: &str, variant: &str, seed: u64) -> Run {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{scenario}.json"));
-    let loaded = Scenario::load(&path, PROTOCOLS).unwrap_or_else(|e| panic!("{e}"));
-    let mut options = RunOptions::new(seed, &path.display().to_string());
-    options.protocol = Some("raft".to_string());
-    options.variant = Some(variant.to_string());
-    runner::run(&loaded, options)
+    common::run(&common::named(scenario, "raft", variant), seed)
 }
 
 #[test]

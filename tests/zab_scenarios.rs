@@ -4,36 +4,15 @@
 //! The 1,000-seed evidence is a release-mode sweep (`docs/zab.md`); this is its debug-mode
 //! smoke test.
 
-use protocols::cluster::Metric;
-use std::path::{Path, PathBuf};
-use zksim::runner::{self, PROTOCOLS, Run, RunOptions, Verdict};
-use zksim::scenario::Scenario;
+mod common;
 
-fn scenarios() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter(|p| {
-            !p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("reference-")
-        })
-        .collect();
-    files.sort();
-    files
-}
+use common::{replicated_scenarios as scenarios, sent};
+use protocols::cluster::{Metric, Variants};
+use std::path::Path;
+use zksim::runner::{Run, Verdict};
 
 fn run(path: &Path, seed: u64) -> Run {
-    let scenario = Scenario::load(path, PROTOCOLS).unwrap_or_else(|e| panic!("{e}"));
-    let options = RunOptions::new(seed, &path.display().to_string());
-    runner::run(&scenario, options)
-}
-
-fn sent(run: &Run, kind: &str) -> u64 {
-    run.results.messages.get(kind).map_or(0, |c| c.sent)
+    common::run(&common::load(path, None, None), seed)
 }
 
 #[test]
@@ -60,48 +39,26 @@ fn the_zab_scenarios_cover_three_and_five_replicas_and_every_fault_family() {
     }
 }
 
+/// A shipped scenario names ZAB and runs a correct replica: the default, or the sync pair's other
+/// half.
 #[test]
-fn every_zab_scenario_passes_with_the_correct_replica() {
+fn every_shipped_scenario_runs_a_correct_zab_replica() {
     for path in scenarios() {
-        let scenario = Scenario::load(&path, PROTOCOLS).unwrap();
+        let scenario = common::load(&path, None, None);
         assert_eq!(scenario.cluster.protocol, "zab");
-        // A shipped scenario runs a correct replica: the default, or the sync pair's other half.
         let variant = scenario.cluster.variant.as_deref().unwrap_or("correct");
-        let parsed = protocols::zab::variants::Variant::parse(variant);
+        let parsed = protocols::zab::Variant::parse(variant);
         assert!(
             parsed.is_some_and(|v| !v.is_buggy()),
             "{}: shipped scenarios run a correct variant, not {variant}",
             path.display()
         );
-        let run = run(&path, 0);
-        let failed: Vec<String> = run
-            .results
-            .checks
-            .iter()
-            .filter(|c| c.verdict != Verdict::Pass)
-            .map(|c| format!("{}: {}", c.name, c.detail))
-            .collect();
-        assert!(failed.is_empty(), "{} seed 0: {failed:?}", path.display());
-        let m = &run.results.protocol_metrics;
-        assert!(
-            m["election_count"].value() >= 1.0,
-            "{}: a leader was established",
-            path.display()
-        );
-        assert!(
-            m["committed_txn_count"].value() > 100.0,
-            "{}: the workload committed",
-            path.display()
-        );
-        assert!(sent(&run, "PROPOSAL") > 0 && sent(&run, "COMMIT") > 0);
-        if scenario.faults.window_ms.is_some() {
-            assert!(
-                !run.fault_log.is_empty(),
-                "{}: faults fired",
-                path.display()
-            );
-        }
     }
+}
+
+#[test]
+fn every_zab_scenario_passes_with_the_correct_replica() {
+    common::every_replicated_scenario_passes("zab", &["PROPOSAL", "COMMIT"]);
 }
 
 /// The fault scenarios exercise what they are named for.

@@ -8,8 +8,9 @@
 //! both correct variants. The 1,000-seed evidence for the correct variant is a command in
 //! `docs/zab.md`.
 
-use std::path::{Path, PathBuf};
-use zksim::runner::{self, PROTOCOLS, RunOptions, Verdict};
+mod common;
+
+use protocols::cluster::Variants;
 use zksim::scenario::Scenario;
 
 /// A buggy variant, the shipped scenario that catches it, the check that fails, how many seeds
@@ -71,29 +72,13 @@ const CATCHES: &[Catch] = &[
 /// The variants that must pass everything the correct one passes.
 const CORRECT: &[&str] = &["correct", "sync-through-quorum"];
 
-fn path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(format!("{name}.json"))
-}
-
 fn with_variant(name: &str, variant: &str) -> Scenario {
-    let mut s = Scenario::load(&path(name), PROTOCOLS).unwrap_or_else(|e| panic!("{e}"));
-    s.cluster.variant = Some(variant.to_string());
-    s.validate(PROTOCOLS).unwrap();
-    s
+    common::named(name, "zab", variant)
 }
 
-/// The checks that failed on `seed`.
+/// The checks that did not pass on `seed`.
 fn failures(s: &Scenario, seed: u64) -> Vec<String> {
-    let options = RunOptions::new(seed, &s.name);
-    runner::run(s, options)
-        .results
-        .checks
-        .into_iter()
-        .filter(|c| c.verdict == Verdict::Fail)
-        .map(|c| c.name)
-        .collect()
+    common::run(s, seed).failed_checks()
 }
 
 fn catch_count(c: &Catch, seeds: std::ops::Range<u64>) -> usize {
@@ -125,10 +110,7 @@ fn assert_correct_passes(scenario: &str, seeds: std::ops::Range<u64>) {
 #[test]
 fn every_buggy_variant_is_named_and_caught() {
     let named: Vec<&str> = CATCHES.iter().map(|c| c.variant).collect();
-    for v in protocols::zab::Variant::ALL
-        .into_iter()
-        .filter(|v| v.is_buggy())
-    {
+    for v in protocols::zab::Variant::ALL.iter().filter(|v| v.is_buggy()) {
         assert!(
             named.contains(&v.name()),
             "no shipped scenario is stated to catch {}",
@@ -171,7 +153,7 @@ fn each_buggy_variant_is_caught_within_its_stated_seeds_and_the_correct_one_pass
 fn strict_sync_is_never_answered_by_a_deposed_leader_and_zookeepers_sync_is() {
     let deposed_syncs = |variant: &str, seed: u64| {
         let s = with_variant("sync-deposed-leader-5", variant);
-        let run = runner::run(&s, RunOptions::new(seed, &s.name));
+        let run = common::run(&s, seed);
         let (from, to) = (2_150_000_000, 4_000_000_000);
         run.history
             .iter()
@@ -204,20 +186,10 @@ fn release_sweep() {
             c.min_of_100
         );
     }
-    let mut names: Vec<String> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-            .unwrap()
-            .map(|e| {
-                e.unwrap()
-                    .path()
-                    .file_stem()
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .filter(|n| n.starts_with("zab-"))
-            .collect();
-    names.sort();
+    let names: Vec<String> = common::replicated_scenarios()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
     for name in &names {
         let seeds = if CATCHES.iter().any(|c| c.scenario == name) {
             0..100

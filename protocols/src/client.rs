@@ -9,11 +9,12 @@
 //! rule where it writes the history: one operation open at a time (a broken rule is reported as a
 //! `client-assertions` finding, not a panic).
 
-use crate::cluster::{Node, NodeTimer, Obs, Record, Replica, Value};
+use crate::cluster::{Node, NodeTimer, Obs, Record, Value};
 use crate::wire::{ToClient, ToServer, Wire};
 use crate::workload::{Generator, Planned, WorkloadConfig};
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Read, Reply, Request, SessionId, Sync, Watched, Write, ZkError, Zxid};
+use crate::zookeeper::server::Replication;
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use sim::history::LineType;
@@ -150,7 +151,7 @@ impl Client {
         SimDuration(self.timeout.as_nanos() * 2 / 3)
     }
 
-    fn record<R: Replica>(
+    fn record<R: Replication>(
         &mut self,
         ctx: &mut Ctx<'_, Node<R>>,
         kind: LineType,
@@ -160,7 +161,7 @@ impl Client {
         self.record_with(ctx, kind, f, value, None, None);
     }
 
-    fn record_with<R: Replica>(
+    fn record_with<R: Replication>(
         &mut self,
         ctx: &mut Ctx<'_, Node<R>>,
         kind: LineType,
@@ -205,19 +206,19 @@ impl Client {
         }));
     }
 
-    fn send<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, to: NodeId, msg: ToServer) {
+    fn send<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>, to: NodeId, msg: ToServer) {
         self.last_sent = ctx.now();
         ctx.send(to, Wire::ToServer(msg));
     }
 
     /// Closes this client's connection to `server`; until the reset reaches this client, what
     /// `server` sends is stale (`closing`).
-    fn disconnect<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, server: NodeId) {
+    fn disconnect<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>, server: NodeId) {
         ctx.disconnect(server);
         self.closing.insert(server);
     }
 
-    fn set_timer<R: Replica>(
+    fn set_timer<R: Replication>(
         &self,
         ctx: &mut Ctx<'_, Node<R>>,
         after: SimDuration,
@@ -226,7 +227,7 @@ impl Client {
         ctx.set_timer(after, NodeTimer::Client(timer));
     }
 
-    pub fn on_input<R: Replica>(
+    pub fn on_input<R: Replication>(
         &mut self,
         input: Input<Wire<R::Peer>, NodeTimer<R::Timer>>,
         ctx: &mut Ctx<'_, Node<R>>,
@@ -269,7 +270,7 @@ impl Client {
         }
     }
 
-    fn on_timer<R: Replica>(&mut self, timer: ClientTimer, ctx: &mut Ctx<'_, Node<R>>) {
+    fn on_timer<R: Replication>(&mut self, timer: ClientTimer, ctx: &mut Ctx<'_, Node<R>>) {
         match timer {
             ClientTimer::Begin => {
                 self.connect(ctx);
@@ -314,7 +315,7 @@ impl Client {
     }
 
     /// Starts a connection attempt to the next server in the list.
-    fn connect<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
+    fn connect<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
         let server = self.servers[self.next_server % self.servers.len()];
         self.next_server += 1;
         self.attempts += 1;
@@ -337,7 +338,7 @@ impl Client {
     }
 
     /// The connection is gone: what was in flight is indeterminate, and the client tries again.
-    fn lose_connection<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, why: &'static str) {
+    fn lose_connection<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>, why: &'static str) {
         match std::mem::replace(&mut self.conn, Conn::Disconnected) {
             Conn::Disconnected => return,
             Conn::Connecting { .. } if self.session.is_none() => {
@@ -369,14 +370,19 @@ impl Client {
     }
 
     /// The request in flight will get no answer: its outcome is unknown (`info`).
-    fn abandon_in_flight<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, why: &'static str) {
+    fn abandon_in_flight<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>, why: &'static str) {
         if let Some(op) = self.in_flight.take() {
             let f = op.request.name();
             self.record_with(ctx, LineType::Info, f, Value::None, None, Some(why));
         }
     }
 
-    fn on_message<R: Replica>(&mut self, from: NodeId, msg: ToClient, ctx: &mut Ctx<'_, Node<R>>) {
+    fn on_message<R: Replication>(
+        &mut self,
+        from: NodeId,
+        msg: ToClient,
+        ctx: &mut Ctx<'_, Node<R>>,
+    ) {
         if self.current_server() != Some(from) || self.closing.contains(&from) {
             // A late answer on a connection this client already gave up.
             return;
@@ -440,7 +446,7 @@ impl Client {
         self.child_watches.clear();
     }
 
-    fn on_reply<R: Replica>(
+    fn on_reply<R: Replication>(
         &mut self,
         xid: u64,
         zxid: Zxid,
@@ -507,13 +513,13 @@ impl Client {
         }
     }
 
-    fn schedule_next<R: Replica>(&self, ctx: &mut Ctx<'_, Node<R>>, after: SimDuration) {
+    fn schedule_next<R: Replication>(&self, ctx: &mut Ctx<'_, Node<R>>, after: SimDuration) {
         self.set_timer(ctx, after, ClientTimer::Think);
     }
 
     /// Issues the next operation, if connected and idle; at the end of the workload, closes the
     /// session.
-    fn issue<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
+    fn issue<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>) {
         if self.in_flight.is_some() || self.finished || !matches!(self.conn, Conn::Connected { .. })
         {
             return;
@@ -550,7 +556,7 @@ impl Client {
         }
     }
 
-    fn send_request<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, request: Request) {
+    fn send_request<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>, request: Request) {
         let Conn::Connected { server } = self.conn else {
             unreachable!("requests go out only when connected")
         };
@@ -605,7 +611,7 @@ impl Client {
     }
 
     /// After a reconnect, asks the new server to re-arm this session's watches.
-    fn rearm_watches<R: Replica>(&mut self, ctx: &mut Ctx<'_, Node<R>>, server: NodeId) {
+    fn rearm_watches<R: Replication>(&mut self, ctx: &mut Ctx<'_, Node<R>>, server: NodeId) {
         if self.data_watches.is_empty()
             && self.exist_watches.is_empty()
             && self.child_watches.is_empty()

@@ -8,6 +8,7 @@ use crate::wire::{ToClient, Wire};
 use crate::workload::WorkloadConfig;
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Reply, Request, SessionId, Zxid};
+use crate::zookeeper::server::{self, Replication};
 use serde::Serialize;
 use sim::disk::DiskConfig;
 use sim::history::{Line, LineType};
@@ -31,11 +32,12 @@ pub trait Replica: Sized {
     /// Protocol milestones it reports for the run's checks and metrics (leadership, commits, ...).
     type Event: Debug;
 
-    fn on_input(
-        &mut self,
-        input: Input<Wire<Self::Peer>, Self::Timer>,
-        ctx: &mut Ctx<'_, Node<Self>>,
-    );
+    /// Reacts to its start or restart, a message from another replica, a timer, a completed
+    /// fsync or a reset channel. What clients send it goes to the ZooKeeper front end
+    /// (`zookeeper::server::on_client`), never here.
+    fn on_input(&mut self, input: Input<Self::Peer, Self::Timer>, ctx: &mut Ctx<'_, Node<Self>>)
+    where
+        Self: Replication;
 
     /// The epoch in which this replica believes it leads, if it does.
     fn leadership(&self) -> Option<u64> {
@@ -185,7 +187,7 @@ impl Debug for Record {
     }
 }
 
-impl<R: Replica> Process for Node<R> {
+impl<R: Replication> Process for Node<R> {
     type Msg = Wire<R::Peer>;
     type Timer = NodeTimer<R::Timer>;
     type Stored = R::Stored;
@@ -204,7 +206,20 @@ impl<R: Replica> Process for Node<R> {
                         ..
                     } => unreachable!("a replica sets no client timer"),
                     Input::Start { restarted } => Input::Start { restarted },
-                    Input::Message { from, msg } => Input::Message { from, msg },
+                    Input::Message {
+                        from,
+                        msg: Wire::Peer(msg),
+                    } => Input::Message { from, msg },
+                    // The ZooKeeper front end answers clients, whatever orders the writes.
+                    Input::Message {
+                        from,
+                        msg: Wire::ToServer(msg),
+                    } => return server::on_client(r, from, msg, ctx),
+                    // Only a client is sent what a server says to a client.
+                    Input::Message {
+                        msg: Wire::ToClient(_),
+                        ..
+                    } => return,
                     Input::Synced { io } => Input::Synced { io },
                     Input::Disconnected { peer } => Input::Disconnected { peer },
                 };
@@ -223,14 +238,14 @@ impl<R: Replica> Process for Node<R> {
 }
 
 /// Shorthands a replica uses on its context.
-pub trait ReplicaCtx<R: Replica> {
+pub trait ReplicaCtx<R: Replication> {
     fn set_replica_timer(&mut self, after: SimDuration, timer: R::Timer) -> TimerId;
     fn send_peer(&mut self, to: NodeId, msg: R::Peer);
     fn send_client(&mut self, to: NodeId, msg: ToClient);
     fn report(&mut self, event: R::Event);
 }
 
-impl<R: Replica> ReplicaCtx<R> for Ctx<'_, Node<R>> {
+impl<R: Replication> ReplicaCtx<R> for Ctx<'_, Node<R>> {
     fn set_replica_timer(&mut self, after: SimDuration, timer: R::Timer) -> TimerId {
         self.set_timer(after, NodeTimer::Replica(timer))
     }
@@ -246,13 +261,12 @@ impl<R: Replica> ReplicaCtx<R> for Ctx<'_, Node<R>> {
 }
 
 /// A protocol as a scenario names it: how to build its replicas and what it promises.
-pub trait Protocol: Replica {
+pub trait Protocol: Replication {
     /// The scenario's `cluster.protocol`.
     const NAME: &'static str;
-    /// The named variants it offers; the first is the correct one and the default.
-    const VARIANTS: &'static [&'static str];
-    /// Its variants as values: each flips one rule (see `Replica`'s modules).
-    type Variant: Copy + Debug + PartialEq;
+    /// Its variants as values, each with its name in scenarios: the first is the correct one and
+    /// the default; each other flips one rule (see `Replica`'s modules).
+    type Variant: Variants;
     /// Whether it assumes in-order (TCP-like) channels between replicas.
     const FIFO: bool;
     /// Whether its reads are linearizable (so a whole history, reads included, must be).
@@ -261,9 +275,6 @@ pub trait Protocol: Replica {
     const MAX_REPLICAS: u32 = 31;
     /// Its tuning (`cluster.settings`).
     type Settings: serde::de::DeserializeOwned + serde::Serialize + Default + Clone;
-
-    /// The variant named `name`, one of `VARIANTS`; `None` for a name it does not know.
-    fn variant(name: &str) -> Option<Self::Variant>;
 
     /// Replica `id` of a cluster of `replicas`, running `variant`.
     fn new(id: NodeId, replicas: usize, settings: &Self::Settings, variant: Self::Variant) -> Self;
@@ -310,6 +321,31 @@ pub struct LeaderLoss {
     pub crashed: bool,
     /// When a leader of a later round was established, if one was.
     pub recovered_at: Option<SimTime>,
+}
+
+/// A protocol's named variants (a scenario's `cluster.variant`): the one list of them, and their
+/// names, in one order.
+pub trait Variants: Copy + Debug + PartialEq + 'static {
+    /// Every variant, the correct one (the default) first.
+    const ALL: &'static [Self];
+    /// Their names in scenarios, in the order of `ALL`.
+    const NAMES: &'static [&'static str];
+
+    fn name(self) -> &'static str {
+        let i = Self::ALL
+            .iter()
+            .position(|v| *v == self)
+            .expect("every variant is in ALL");
+        Self::NAMES[i]
+    }
+
+    /// The variant named `name`; `None` for a name the protocol does not know.
+    fn parse(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Self::ALL[i])
+    }
 }
 
 /// One invariant's verdict.

@@ -12,7 +12,7 @@
 //! from the log and gives every open session a fresh deadline.
 
 use crate::cluster::{Node, Replica, ReplicaCtx, ReplicaStatus};
-use crate::wire::{NoPeer, Wire};
+use crate::wire::NoPeer;
 use crate::znode::{SessionId, Write, Zxid};
 use crate::zookeeper::server::{self, Replication, Submitted, ZkCtx, ZkServer};
 use crate::zookeeper::{ExpiryRule, SessionLimits, Txn};
@@ -67,6 +67,11 @@ pub enum Event {
 /// The reference server's one variant: a standalone ZooKeeper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Standalone;
+
+impl crate::cluster::Variants for Standalone {
+    const ALL: &'static [Standalone] = &[Standalone];
+    const NAMES: &'static [&'static str] = &["standalone"];
+}
 
 /// A `sync` waiting for the transactions logged before it to commit.
 struct PendingSync {
@@ -192,7 +197,7 @@ impl Replica for ReferenceServer {
         }
     }
 
-    fn on_input(&mut self, input: Input<Wire<NoPeer>, Timer>, ctx: &mut Ctx<'_, Node<Self>>) {
+    fn on_input(&mut self, input: Input<NoPeer, Timer>, ctx: &mut Ctx<'_, Node<Self>>) {
         match input {
             Input::Start { restarted } => {
                 if restarted {
@@ -206,11 +211,7 @@ impl Replica for ReferenceServer {
                 let tick = self.tick();
                 ctx.set_replica_timer(tick, Timer::Tick);
             }
-            Input::Message {
-                from,
-                msg: Wire::ToServer(m),
-            } => server::on_client(self, from, m, ctx),
-            Input::Message { .. } => {}
+            Input::Message { msg, .. } => match msg {},
             Input::Synced { io } => {
                 // Everything logged before this fsync is durable: it commits, in zxid order.
                 while self.unsynced.front().is_some_and(|(w, _)| *w <= io) {
@@ -239,16 +240,11 @@ impl Replica for ReferenceServer {
 
 impl crate::cluster::Protocol for ReferenceServer {
     const NAME: &'static str = "reference";
-    const VARIANTS: &'static [&'static str] = &["standalone"];
     type Variant = Standalone;
     const FIFO: bool = true;
     const LINEARIZABLE_READS: bool = true;
     const MAX_REPLICAS: u32 = 1;
     type Settings = ReferenceSettings;
-
-    fn variant(name: &str) -> Option<Standalone> {
-        (name == "standalone").then_some(Standalone)
-    }
 
     fn new(
         _id: NodeId,

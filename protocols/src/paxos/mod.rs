@@ -42,7 +42,6 @@ pub use variants::Variant;
 use crate::cluster::{
     Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus, WriteCost,
 };
-use crate::wire::Wire;
 use crate::znode::SessionId;
 use crate::zookeeper::ExpiryRule;
 use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
@@ -361,21 +360,10 @@ impl Replica for Paxos {
     type Stored = storage::Stored;
     type Event = PaxosEvent;
 
-    fn on_input(&mut self, input: Input<Wire<PaxosMsg>, PaxosTimer>, ctx: &mut Cx<'_>) {
+    fn on_input(&mut self, input: Input<PaxosMsg, PaxosTimer>, ctx: &mut Cx<'_>) {
         match input {
             Input::Start { .. } => self.start(ctx),
-            Input::Message {
-                from,
-                msg: Wire::Peer(m),
-            } => self.on_peer(from, m, ctx),
-            Input::Message {
-                from,
-                msg: Wire::ToServer(m),
-            } => server::on_client(self, from, m, ctx),
-            Input::Message {
-                msg: Wire::ToClient(_),
-                ..
-            } => {}
+            Input::Message { from, msg } => self.on_peer(from, msg, ctx),
             Input::Timer { timer, .. } => match timer {
                 PaxosTimer::Heartbeat => self.on_heartbeat_timer(ctx),
                 PaxosTimer::Tick => {
@@ -486,16 +474,11 @@ impl Replication for Paxos {
 
 impl Protocol for Paxos {
     const NAME: &'static str = "paxos";
-    const VARIANTS: &'static [&'static str] = Variant::NAMES;
     type Variant = Variant;
     const FIFO: bool = true;
     /// Reads are served from the local tree of the server a client is connected to.
     const LINEARIZABLE_READS: bool = false;
     type Settings = PaxosSettings;
-
-    fn variant(name: &str) -> Option<Variant> {
-        Variant::parse(name)
-    }
 
     fn new(id: NodeId, replicas: usize, settings: &PaxosSettings, variant: Variant) -> Paxos {
         Paxos::new(id, replicas, settings.clone(), variant)

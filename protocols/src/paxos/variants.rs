@@ -7,6 +7,8 @@
 //! This module only names and parses variants; the rules themselves live in the role modules, at
 //! the `Variant` checks.
 
+use crate::cluster::Variants;
+
 /// One variant of the replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Variant {
@@ -47,9 +49,8 @@ pub enum Variant {
     FlexibleNonintersecting,
 }
 
-impl Variant {
-    /// Every variant, the default first.
-    pub const ALL: [Variant; 8] = [
+impl Variants for Variant {
+    const ALL: &'static [Variant] = &[
         Variant::Correct,
         Variant::PromiseNotDurable,
         Variant::AcceptLowerBallot,
@@ -60,8 +61,7 @@ impl Variant {
         Variant::FlexibleNonintersecting,
     ];
 
-    /// Their names in scenarios, in the order of `ALL`.
-    pub const NAMES: &'static [&'static str] = &[
+    const NAMES: &'static [&'static str] = &[
         "correct",
         "promise-not-durable",
         "accept-lower-ballot",
@@ -71,22 +71,9 @@ impl Variant {
         "count-duplicate-accepts",
         "flexible-nonintersecting",
     ];
+}
 
-    pub fn name(self) -> &'static str {
-        let i = Variant::ALL
-            .iter()
-            .position(|v| *v == self)
-            .expect("every variant is in ALL");
-        Variant::NAMES[i]
-    }
-
-    pub fn parse(name: &str) -> Option<Variant> {
-        Variant::NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| Variant::ALL[i])
-    }
-
+impl Variant {
     /// Whether the variant breaks a rule Multi-Paxos needs for its guarantees.
     pub fn is_buggy(self) -> bool {
         !matches!(self, Variant::Correct)
@@ -99,7 +86,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_the_default_comes_first() {
-        for v in Variant::ALL {
+        for &v in Variant::ALL {
             assert_eq!(Variant::parse(v.name()), Some(v));
         }
         assert_eq!(Variant::parse(Variant::NAMES[0]), Some(Variant::Correct));

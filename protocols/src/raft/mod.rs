@@ -30,7 +30,6 @@ pub use variants::Variant;
 use crate::cluster::{
     Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus, WriteCost,
 };
-use crate::wire::Wire;
 use crate::znode::{SessionId, Zxid};
 use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
 use crate::zookeeper::{Db, ExpiryRule};
@@ -432,21 +431,10 @@ impl Replica for Raft {
     type Stored = storage::Stored;
     type Event = RaftEvent;
 
-    fn on_input(&mut self, input: Input<Wire<RaftMsg>, RaftTimer>, ctx: &mut Cx<'_>) {
+    fn on_input(&mut self, input: Input<RaftMsg, RaftTimer>, ctx: &mut Cx<'_>) {
         match input {
             Input::Start { .. } => self.start(ctx),
-            Input::Message {
-                from,
-                msg: Wire::Peer(m),
-            } => self.on_peer(from, m, ctx),
-            Input::Message {
-                from,
-                msg: Wire::ToServer(m),
-            } => server::on_client(self, from, m, ctx),
-            Input::Message {
-                msg: Wire::ToClient(_),
-                ..
-            } => {}
+            Input::Message { from, msg } => self.on_peer(from, msg, ctx),
             Input::Timer { timer, .. } => match timer {
                 RaftTimer::Election => self.on_election_timer(ctx),
                 RaftTimer::Heartbeat { term } => self.on_heartbeat(term, ctx),
@@ -591,7 +579,6 @@ impl Replication for Raft {
 
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
-    const VARIANTS: &'static [&'static str] = Variant::NAMES;
     type Variant = Variant;
     /// Replicas talk over TCP-like channels, as etcd's and most Raft deployments do; Raft needs
     /// no more than datagrams, but the shared ZooKeeper client does.
@@ -600,10 +587,6 @@ impl Protocol for Raft {
     /// serves them; `sync` makes a following read up to date.
     const LINEARIZABLE_READS: bool = false;
     type Settings = RaftSettings;
-
-    fn variant(name: &str) -> Option<Variant> {
-        Variant::parse(name)
-    }
 
     fn new(id: NodeId, replicas: usize, settings: &RaftSettings, variant: Variant) -> Raft {
         Raft::new(id, replicas, settings.clone(), variant)

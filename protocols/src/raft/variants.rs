@@ -7,6 +7,8 @@
 //!
 //! This module only names and parses variants.
 
+use crate::cluster::Variants;
+
 /// One variant of the replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Variant {
@@ -44,9 +46,8 @@ pub enum Variant {
     NoNoopOnElection,
 }
 
-impl Variant {
-    /// Every variant, the default first.
-    pub const ALL: [Variant; 8] = [
+impl Variants for Variant {
+    const ALL: &'static [Variant] = &[
         Variant::Correct,
         Variant::VoteNotDurable,
         Variant::CommitPrevTermByCount,
@@ -57,8 +58,7 @@ impl Variant {
         Variant::NoNoopOnElection,
     ];
 
-    /// Their names in scenarios, in the order of `ALL`.
-    pub const NAMES: &'static [&'static str] = &[
+    const NAMES: &'static [&'static str] = &[
         "correct",
         "vote-not-durable",
         "commit-prev-term-by-count",
@@ -68,22 +68,9 @@ impl Variant {
         "count-duplicate-acks",
         "no-noop-on-election",
     ];
+}
 
-    pub fn name(self) -> &'static str {
-        let i = Variant::ALL
-            .iter()
-            .position(|v| *v == self)
-            .expect("every variant is in ALL");
-        Variant::NAMES[i]
-    }
-
-    pub fn parse(name: &str) -> Option<Variant> {
-        Variant::NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| Variant::ALL[i])
-    }
-
+impl Variant {
     /// Whether the variant breaks a rule Raft needs for its guarantees.
     pub fn is_buggy(self) -> bool {
         self != Variant::Correct
@@ -96,7 +83,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_the_default_comes_first() {
-        for v in Variant::ALL {
+        for &v in Variant::ALL {
             assert_eq!(Variant::parse(v.name()), Some(v));
         }
         assert_eq!(Variant::parse(Variant::NAMES[0]), Some(Variant::Correct));

@@ -19,8 +19,9 @@
 //! A protocol names its rounds (`epoch`, `term`, `ballot`): the findings and marks use its word.
 //! This module reads finished runs and never changes them.
 
-use crate::cluster::{Finding, LeaderLoss, Metric, Node, Obs, ProtocolReport, Replica};
+use crate::cluster::{Finding, LeaderLoss, Metric, Node, Obs, ProtocolReport};
 use crate::znode::Zxid;
+use crate::zookeeper::server::Replication;
 use sim::{NodeId, SimDuration, SimTime, World};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,7 +62,7 @@ pub struct At<'a> {
 /// The milestones the replicas of a finished world reported, in order.
 pub fn milestones<R>(world: &World<Node<R>>) -> Vec<At<'_>>
 where
-    R: Replica,
+    R: Replication,
     R::Event: Milestones,
 {
     world
@@ -310,7 +311,7 @@ pub fn protocol_assertions(events: &[At<'_>]) -> Finding {
 /// The invariants, metrics and plot marks of a finished world, in the protocol's word for a term.
 pub fn report<R>(world: &World<Node<R>>, term_word: &str) -> ProtocolReport
 where
-    R: Replica,
+    R: Replication,
     R::Event: Milestones,
 {
     let events = milestones(world);

@@ -34,7 +34,6 @@ pub use variants::Variant;
 use crate::cluster::{
     Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus, WriteCost,
 };
-use crate::wire::Wire;
 use crate::znode::{SessionId, Zxid};
 use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
 use crate::zookeeper::{Db, ExpiryRule};
@@ -538,21 +537,10 @@ impl Replica for Zab {
     type Stored = Stored;
     type Event = ZabEvent;
 
-    fn on_input(&mut self, input: Input<Wire<ZabMsg>, ZabTimer>, ctx: &mut Cx<'_>) {
+    fn on_input(&mut self, input: Input<ZabMsg, ZabTimer>, ctx: &mut Cx<'_>) {
         match input {
             Input::Start { .. } => self.start(ctx),
-            Input::Message {
-                from,
-                msg: Wire::Peer(m),
-            } => self.on_peer(from, m, ctx),
-            Input::Message {
-                from,
-                msg: Wire::ToServer(m),
-            } => server::on_client(self, from, m, ctx),
-            Input::Message {
-                msg: Wire::ToClient(_),
-                ..
-            } => {}
+            Input::Message { from, msg } => self.on_peer(from, msg, ctx),
             Input::Timer { timer, .. } => match timer {
                 ZabTimer::HalfTick => self.on_half_tick(ctx),
                 ZabTimer::Poll => self.on_poll_timeout(ctx),
@@ -662,16 +650,11 @@ impl Replication for Zab {
 
 impl Protocol for Zab {
     const NAME: &'static str = "zab";
-    const VARIANTS: &'static [&'static str] = Variant::NAMES;
     type Variant = Variant;
     const FIFO: bool = true;
     /// Reads are served from the local tree of the server a client is connected to.
     const LINEARIZABLE_READS: bool = false;
     type Settings = ZabSettings;
-
-    fn variant(name: &str) -> Option<Variant> {
-        Variant::parse(name)
-    }
 
     fn new(id: NodeId, replicas: usize, settings: &ZabSettings, variant: Variant) -> Zab {
         Zab::new(id, replicas, settings.clone(), variant)

@@ -7,6 +7,8 @@
 //! This module only names and parses variants; the rules themselves live in the phase modules, at
 //! the `Variant` checks.
 
+use crate::cluster::Variants;
+
 /// One variant of the replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Variant {
@@ -55,9 +57,8 @@ pub enum Variant {
     AckBeforeFsync,
 }
 
-impl Variant {
-    /// Every variant, the default first.
-    pub const ALL: [Variant; 8] = [
+impl Variants for Variant {
+    const ALL: &'static [Variant] = &[
         Variant::Correct,
         Variant::SyncThroughQuorum,
         Variant::SyncNoTrunc,
@@ -68,8 +69,7 @@ impl Variant {
         Variant::AckBeforeFsync,
     ];
 
-    /// Their names in scenarios, in the order of `ALL`.
-    pub const NAMES: &'static [&'static str] = &[
+    const NAMES: &'static [&'static str] = &[
         "correct",
         "sync-through-quorum",
         "sync-no-trunc",
@@ -79,22 +79,9 @@ impl Variant {
         "local-session-expiry",
         "ack-before-fsync",
     ];
+}
 
-    pub fn name(self) -> &'static str {
-        let i = Variant::ALL
-            .iter()
-            .position(|v| *v == self)
-            .expect("every variant is in ALL");
-        Variant::NAMES[i]
-    }
-
-    pub fn parse(name: &str) -> Option<Variant> {
-        Variant::NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| Variant::ALL[i])
-    }
-
+impl Variant {
     /// Whether the variant breaks a rule ZAB needs for its own guarantees (durability, prefix
     /// agreement, one leader per epoch, ZooKeeper's documented contract).
     pub fn is_buggy(self) -> bool {
@@ -108,7 +95,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_the_default_comes_first() {
-        for v in Variant::ALL {
+        for &v in Variant::ALL {
             assert_eq!(Variant::parse(v.name()), Some(v));
         }
         assert_eq!(Variant::parse(Variant::NAMES[0]), Some(Variant::Correct));

@@ -351,7 +351,12 @@ pub fn commit<P: Replication>(
     Ok(applied)
 }
 
-fn deliver<P: Replica>(zk: &mut ZkServer, txn: &Txn, applied: &Applied, ctx: &mut ZkCtx<'_, P>) {
+fn deliver<P: Replication>(
+    zk: &mut ZkServer,
+    txn: &Txn,
+    applied: &Applied,
+    ctx: &mut ZkCtx<'_, P>,
+) {
     let fired = zk.watches.fire_write(txn.session, &txn.write, applied);
     notify(zk, fired, txn.zxid, ctx);
     let client = zk.client_of(txn.session);
@@ -390,7 +395,11 @@ fn deliver<P: Replica>(zk: &mut ZkServer, txn: &Txn, applied: &Applied, ctx: &mu
 }
 
 /// Closes every connection speaking for `session`, which ended.
-fn close_connections<P: Replica>(zk: &mut ZkServer, session: SessionId, ctx: &mut ZkCtx<'_, P>) {
+fn close_connections<P: Replication>(
+    zk: &mut ZkServer,
+    session: SessionId,
+    ctx: &mut ZkCtx<'_, P>,
+) {
     let closed: Vec<NodeId> = zk
         .conns
         .iter()
@@ -405,7 +414,7 @@ fn close_connections<P: Replica>(zk: &mut ZkServer, session: SessionId, ctx: &mu
 
 /// Answers the reads (and passed syncs) at the head of a session's queue, from the local tree as
 /// it is now.
-fn drain<P: Replica>(zk: &mut ZkServer, client: NodeId, ctx: &mut ZkCtx<'_, P>) {
+fn drain<P: Replication>(zk: &mut ZkServer, client: NodeId, ctx: &mut ZkCtx<'_, P>) {
     let zxid = zk.db.last_processed;
     let Some(conn) = zk.conns.get_mut(&client) else {
         return;
@@ -476,7 +485,12 @@ pub fn revalidated<P: Replication>(
     }
 }
 
-fn notify<P: Replica>(zk: &ZkServer, fired: Vec<Notification>, zxid: Zxid, ctx: &mut ZkCtx<'_, P>) {
+fn notify<P: Replication>(
+    zk: &ZkServer,
+    fired: Vec<Notification>,
+    zxid: Zxid,
+    ctx: &mut ZkCtx<'_, P>,
+) {
     for n in fired {
         if let Some(client) = zk.client_of(n.session) {
             ctx.send_client(
@@ -578,7 +592,7 @@ fn expiry_record(
 }
 
 /// `local-session-expiry`: the session's ephemerals are deleted in this server's tree alone.
-fn close_session_locally<P: Replica>(
+fn close_session_locally<P: Replication>(
     zk: &mut ZkServer,
     session: SessionId,
     ctx: &mut ZkCtx<'_, P>,
