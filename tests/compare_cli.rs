@@ -55,7 +55,10 @@ fn compare_writes_a_summary_per_configuration() {
     assert!(out.join("throughput.png").exists());
     assert!(out.join("compare.html").exists());
     for ext in ["png", "svg"] {
-        assert!(out.join(format!("cdf-writes-reference-calm.{ext}")).exists());
+        assert!(
+            out.join(format!("cdf-writes-reference-calm.{ext}"))
+                .exists()
+        );
         assert!(out.join(format!("cdf-reads-reference-calm.{ext}")).exists());
     }
     std::fs::remove_dir_all(&out).ok();
@@ -258,7 +261,9 @@ fn calm_messages_per_write_match_each_protocols_theory() {
         .map(|(n, f, m)| (n.to_string(), f.to_string(), *m))
         .collect();
     assert_eq!(measured, expected);
-    assert!(out.join("messages-vs-theory.png").exists() && out.join("messages-vs-theory.svg").exists());
+    assert!(
+        out.join("messages-vs-theory.png").exists() && out.join("messages-vs-theory.svg").exists()
+    );
     std::fs::remove_dir_all(&out).ok();
 }
 
@@ -311,7 +316,12 @@ fn compare_measures_the_unavailability_after_a_leader_crash() {
 fn in_a_browser(page: &std::path::Path) {
     let Some(browser) = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
     else {
         assert!(
             std::env::var_os("ZKSIM_REQUIRE_BROWSER").is_none(),
@@ -321,20 +331,35 @@ fn in_a_browser(page: &std::path::Path) {
         return;
     };
     let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,2400"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1400,2400",
+        ])
         .arg("--dump-dom")
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dom = String::from_utf8_lossy(&out.stdout);
     let section = |id: &str| {
-        let start = dom.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("#{id}"));
+        let start = dom
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("#{id}"));
         let rest = &dom[start..];
         rest[..rest.find("</section>").unwrap_or(rest.len())].to_string()
     };
     // Two configurations: two rows of figures, two CDF lines, two matrix cells that passed.
-    assert_eq!(section("figures").matches("<tr").count(), 3, "header and two rows");
+    assert_eq!(
+        section("figures").matches("<tr").count(),
+        3,
+        "header and two rows"
+    );
     assert_eq!(section("cdf").matches("<path fill=\"none\"").count(), 2);
     assert!(section("figures").contains("leader-crash-3 [raft]"));
     // Three crashes each, two windows per crash.

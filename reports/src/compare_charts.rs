@@ -48,9 +48,14 @@ pub struct Cost {
     pub all: f64,
 }
 
-fn numbers_finite<'a>(what: &str, values: impl IntoIterator<Item = &'a f64>) -> Result<(), ReportError> {
+fn numbers_finite<'a>(
+    what: &str,
+    values: impl IntoIterator<Item = &'a f64>,
+) -> Result<(), ReportError> {
     match values.into_iter().find(|v| !v.is_finite()) {
-        Some(v) => Err(ReportError::InvalidInput(format!("{what}: {v} is not a number"))),
+        Some(v) => Err(ReportError::InvalidInput(format!(
+            "{what}: {v} is not a number"
+        ))),
         None => Ok(()),
     }
 }
@@ -84,7 +89,11 @@ fn legend_column<DB: DrawingBackend>(
     names: &[(String, RGBColor, bool)],
 ) -> Result<DrawingArea<DB, Shift>, canvas::Failure> {
     let ink = Ink::new(canvas::SMALL_SIZE, palette::TEXT);
-    let widest = names.iter().map(|(n, _, _)| ink.width(n)).max().unwrap_or(0);
+    let widest = names
+        .iter()
+        .map(|(n, _, _)| ink.width(n))
+        .max()
+        .unwrap_or(0);
     let column = (widest + 56).clamp(120, 520);
     let (w, _) = body.dim_in_pixel();
     let (chart, side) = body.split_horizontally(w as i32 - column);
@@ -94,11 +103,21 @@ fn legend_column<DB: DrawingBackend>(
         let from = (x0 + 4, y);
         let to = (x0 + 34, y);
         if *dashed {
-            root.draw(&DashedPathElement::new(vec![from, to], 6, 4, c.stroke_width(3)))?;
+            root.draw(&DashedPathElement::new(
+                vec![from, to],
+                6,
+                4,
+                c.stroke_width(3),
+            ))?;
         } else {
             root.draw(&PathElement::new(vec![from, to], c.stroke_width(3)))?;
         }
-        text::draw(root, name, (x0 + 42, y), ink.anchor(HPos::Left, VPos::Center))?;
+        text::draw(
+            root,
+            name,
+            (x0 + 42, y),
+            ink.anchor(HPos::Left, VPos::Center),
+        )?;
     }
     Ok(chart)
 }
@@ -185,7 +204,9 @@ pub fn unavailability_strips(
     }
     let height = 620;
     let width = (300 + 150 * groups.len() as u32).clamp(WIDTH, 3000);
-    any_format!(path, (width, height), |root| draw_strips(root, title, groups))
+    any_format!(path, (width, height), |root| draw_strips(
+        root, title, groups
+    ))
 }
 
 /// Where dot `i` of `n` sits across its column: spread evenly and deterministically.
@@ -217,13 +238,21 @@ fn draw_strips<DB: DrawingBackend>(
     title: &str,
     groups: &[Windows],
 ) -> Drawn {
-    let body = canvas::title_bar(root, title, "one dot per crash of the leader, every seed; bar: median")?;
+    let body = canvas::title_bar(
+        root,
+        title,
+        "one dot per crash of the leader, every seed; bar: median",
+    )?;
     let n = groups.len();
     let highest = groups
         .iter()
         .flat_map(|g| g.to_leader_ms.iter().chain(&g.to_write_ms))
         .fold(0.0f64, |a, &b| a.max(b));
-    let x = Axis::with_ticks(0.0, n.max(1) as f64, (0..n).map(|i| i as f64 + 0.5).collect());
+    let x = Axis::with_ticks(
+        0.0,
+        n.max(1) as f64,
+        (0..n).map(|i| i as f64 + 0.5).collect(),
+    );
     let y = Axis::linear(0.0, (highest * 1.08).max(1.0), 8);
     let name_of = |v: f64| {
         groups
@@ -254,7 +283,12 @@ fn draw_strips<DB: DrawingBackend>(
     root.draw(&Circle::new((mid, cy), 6, TO_LEADER.filled()))?;
     text::draw(root, "to a new established leader", (mid + 12, cy), ink)?;
     root.draw(&Circle::new((mid + 270, cy), 6, TO_WRITE.filled()))?;
-    text::draw(root, "to the first write answered under it", (mid + 282, cy), ink)?;
+    text::draw(
+        root,
+        "to the first write answered under it",
+        (mid + 282, cy),
+        ink,
+    )?;
     if groups.iter().all(|g| g.to_leader_ms.is_empty()) {
         return canvas::notice(root, &chart, "no leader was lost");
     }
@@ -305,7 +339,11 @@ pub fn cost_against_theory(
     any_format!(path, (WIDTH, height), |root| draw_cost(root, title, rows))
 }
 
-fn draw_cost<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, rows: &[Cost]) -> Drawn {
+fn draw_cost<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    rows: &[Cost],
+) -> Drawn {
     let body = canvas::title_bar(root, title, "medians over seeds")?;
     let ink = Ink::new(canvas::LABEL_SIZE, palette::TEXT);
     let name_width = rows
@@ -320,10 +358,15 @@ fn draw_cost<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, row
         .map(|r| r.all.max(r.high).max(r.theory))
         .fold(0.0f64, f64::max);
     let x = Axis::linear(0.0, (highest * 1.2).max(1.0), 8);
-    let y = Axis::with_ticks(0.0, n.max(1) as f64, (0..n).map(|i| i as f64 + 0.5).collect());
+    let y = Axis::with_ticks(
+        0.0,
+        n.max(1) as f64,
+        (0..n).map(|i| i as f64 + 0.5).collect(),
+    );
     let name_of = |v: f64| {
         let from_top = n as f64 - 1.0 - v.floor();
-        rows.get(from_top as usize).map_or(String::new(), |r| r.name.clone())
+        rows.get(from_top as usize)
+            .map_or(String::new(), |r| r.name.clone())
     };
     let x_format = |v: f64| x.format_plain(v);
     let (_, h) = body.dim_in_pixel();
@@ -346,21 +389,49 @@ fn draw_cost<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, row
     let small = Ink::new(canvas::SMALL_SIZE, palette::TEXT).anchor(HPos::Left, VPos::Center);
     let cy = ky + 16;
     let kx = kx + name_width + 40;
-    root.draw(&Rectangle::new([(kx, cy - 7), (kx + 24, cy + 7)], palette::BAR.filled()))?;
-    text::draw(root, "write path per entry (95% interval)", (kx + 30, cy), small)?;
-    root.draw(&Rectangle::new([(kx + 330, cy - 9), (kx + 333, cy + 9)], BLACK.filled()))?;
+    root.draw(&Rectangle::new(
+        [(kx, cy - 7), (kx + 24, cy + 7)],
+        palette::BAR.filled(),
+    ))?;
+    text::draw(
+        root,
+        "write path per entry (95% interval)",
+        (kx + 30, cy),
+        small,
+    )?;
+    root.draw(&Rectangle::new(
+        [(kx + 330, cy - 9), (kx + 333, cy + 9)],
+        BLACK.filled(),
+    ))?;
     text::draw(root, "theory", (kx + 340, cy), small)?;
-    root.draw(&Rectangle::new([(kx + 420, cy - 7), (kx + 444, cy + 7)], ALL_BAR.filled()))?;
-    text::draw(root, "all replica messages per transaction", (kx + 450, cy), small)?;
+    root.draw(&Rectangle::new(
+        [(kx + 420, cy - 7), (kx + 444, cy + 7)],
+        ALL_BAR.filled(),
+    ))?;
+    text::draw(
+        root,
+        "all replica messages per transaction",
+        (kx + 450, cy),
+        small,
+    )?;
     for (i, r) in rows.iter().enumerate() {
         let band = (n - 1 - i) as f64;
         chart.draw_series([
             Rectangle::new([(0.0, band + 0.12), (r.all, band + 0.88)], ALL_BAR.filled()),
-            Rectangle::new([(0.0, band + 0.3), (r.median, band + 0.7)], palette::BAR.filled()),
+            Rectangle::new(
+                [(0.0, band + 0.3), (r.median, band + 0.7)],
+                palette::BAR.filled(),
+            ),
         ])?;
         chart.draw_series([
-            PathElement::new(vec![(r.low, band + 0.5), (r.high, band + 0.5)], BLACK.stroke_width(2)),
-            PathElement::new(vec![(r.theory, band + 0.08), (r.theory, band + 0.92)], BLACK.stroke_width(3)),
+            PathElement::new(
+                vec![(r.low, band + 0.5), (r.high, band + 0.5)],
+                BLACK.stroke_width(2),
+            ),
+            PathElement::new(
+                vec![(r.theory, band + 0.08), (r.theory, band + 0.92)],
+                BLACK.stroke_width(3),
+            ),
         ])?;
         let (px, py) = chart.backend_coord(&(r.all.max(r.theory).max(r.high), band + 0.5));
         text::draw(

@@ -374,7 +374,9 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
 /// The charts for papers, each as PNG and SVG: latency CDFs of each scenario's configurations on
 /// one axis, the unavailability windows after lost leaders, and messages per write against theory.
 fn paper_charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
-    let both = |name: &str, draw: &dyn Fn(&std::path::Path) -> Result<(), reports::ReportError>| -> Result<()> {
+    let both = |name: &str,
+                draw: &dyn Fn(&std::path::Path) -> Result<(), reports::ReportError>|
+     -> Result<()> {
         for ext in ["png", "svg"] {
             let path = dir.join(format!("{name}.{ext}"));
             draw(&path).with_context(|| format!("cannot draw {}", path.display()))?;
@@ -384,9 +386,16 @@ fn paper_charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
     let mut scenarios: Vec<&str> = summaries.iter().map(|s| s.scenario.as_str()).collect();
     scenarios.dedup();
     for scenario in scenarios {
-        let of: Vec<&Summary> = summaries.iter().filter(|s| s.scenario == scenario).collect();
+        let of: Vec<&Summary> = summaries
+            .iter()
+            .filter(|s| s.scenario == scenario)
+            .collect();
         for (class, pick) in [
-            ("writes", &(|s: &Summary| s.write_latency_cdf_ms.clone()) as &dyn Fn(&Summary) -> Vec<[f64; 2]>),
+            (
+                "writes",
+                &(|s: &Summary| s.write_latency_cdf_ms.clone())
+                    as &dyn Fn(&Summary) -> Vec<[f64; 2]>,
+            ),
             ("reads", &|s: &Summary| s.read_latency_cdf_ms.clone()),
         ] {
             let series: Vec<reports::CdfSeries> = of
@@ -438,7 +447,11 @@ fn paper_charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
         .collect();
     if !costs.is_empty() {
         both("messages-vs-theory", &|p| {
-            reports::cost_against_theory(p, "replica messages per committed write against theory", &costs)
+            reports::cost_against_theory(
+                p,
+                "replica messages per committed write against theory",
+                &costs,
+            )
         })?;
     }
     Ok(())
@@ -447,6 +460,12 @@ fn paper_charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
 /// `name` with every character but letters, digits, `-` and `_` as `_`, for a file name.
 fn file_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }

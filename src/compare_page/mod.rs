@@ -54,7 +54,9 @@ mod tests {
         assert!(page.contains("d3js.org v7"));
         // Nothing is loaded from elsewhere.
         assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
-        let data_start = page.find("<script id=\"data\" type=\"application/json\">").unwrap();
+        let data_start = page
+            .find("<script id=\"data\" type=\"application/json\">")
+            .unwrap();
         let data = &page[data_start..];
         let json = &data[data.find('>').unwrap() + 1..data.find("</script>").unwrap()];
         let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
