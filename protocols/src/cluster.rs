@@ -39,6 +39,17 @@ pub trait Replica: Sized {
     where
         Self: Replication;
 
+    /// Runs after the ZooKeeper front end handled a client's message on this replica
+    /// (`zookeeper::server::on_client` may have submitted a write or a sync): what the replica
+    /// does at the end of each of its own handlers, e.g. Raft's sending the entries due and its
+    /// group-commit fsync. Nothing by default.
+    fn after_client(&mut self, ctx: &mut Ctx<'_, Node<Self>>)
+    where
+        Self: Replication,
+    {
+        let _ = ctx;
+    }
+
     /// The epoch in which this replica believes it leads, if it does.
     fn leadership(&self) -> Option<u64> {
         None
@@ -214,7 +225,10 @@ impl<R: Replication> Process for Node<R> {
                     Input::Message {
                         from,
                         msg: Wire::ToServer(msg),
-                    } => return server::on_client(r, from, msg, ctx),
+                    } => {
+                        server::on_client(r, from, msg, ctx);
+                        return r.after_client(ctx);
+                    }
                     // Only a client is sent what a server says to a client.
                     Input::Message {
                         msg: Wire::ToClient(_),

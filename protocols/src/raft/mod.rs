@@ -462,6 +462,12 @@ impl Replica for Raft {
         self.end_of_handler(ctx);
     }
 
+    /// A client's write or sync the front end submitted is replicated and made durable at once,
+    /// as at the end of every handler (the front end's handler is one of this replica's).
+    fn after_client(&mut self, ctx: &mut Cx<'_>) {
+        self.end_of_handler(ctx);
+    }
+
     fn leadership(&self) -> Option<u64> {
         self.is_established_leader()
             .then_some(self.store.current_term)
