@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod compare_page;
 pub mod page;
 pub mod report;
 pub mod runner;

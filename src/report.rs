@@ -4,7 +4,8 @@
 //! drawing itself belongs to the `reports` crate; this module only converts.
 
 use crate::runner::{Run, Verdict};
-use protocols::cluster::SERVER_PROCESS;
+use protocols::cluster::{LeaderLoss, Metric, SERVER_PROCESS, WriteCost};
+use protocols::replication::invariants::COMMITTED_NOOPS;
 use reports::{Arrow, FailedCheck, FaultWindow, LatencyQuantiles, Mark, OpSample, Outcome};
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};
@@ -187,6 +188,59 @@ pub struct Metrics {
     /// Replica-to-replica messages and bytes per write completed `ok` (client traffic excluded).
     pub peer_messages_per_write: Option<f64>,
     pub peer_bytes_per_write: Option<f64>,
+    /// The write path's messages per committed transaction against the protocol's theory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_cost: Option<WriteCostFigures>,
+    /// Every leadership lost, with how long until a new leader and until the clients' first write
+    /// answered under it: the unavailability window.
+    pub leader_losses: Vec<LossFigures>,
+}
+
+/// A run's messages per committed transaction, measured by the kinds the protocol's theory counts
+/// (`Protocol::write_cost`), with the theory beside them and every other replica message counted
+/// apart as overhead.
+#[derive(Clone, Debug, Serialize)]
+pub struct WriteCostFigures {
+    /// The theory: `formula` messages of `kinds` per transaction, `theory_messages` on this
+    /// cluster.
+    pub formula: &'static str,
+    pub theory_messages: u64,
+    pub kinds: Vec<&'static str>,
+    /// Transactions the leaders committed (`committed_txn_count`): every write the protocol
+    /// ordered, ZooKeeper's error transactions and session opens and closes included.
+    pub committed_txns: u64,
+    /// Log positions the leaders committed with no transaction (`committed_noop_count`: Paxos's
+    /// sync barriers and filled gaps; a Raft leader's one no-op per term is not counted).
+    pub committed_noops: u64,
+    /// Messages of `kinds` per committed log position (transactions and no-ops): what the theory
+    /// predicts.
+    pub messages_per_entry: Option<f64>,
+    /// Messages and bytes of `kinds` per committed transaction: what a write costs, the
+    /// protocol's no-ops included.
+    pub messages_per_txn: Option<f64>,
+    pub bytes_per_txn: Option<f64>,
+    /// Every replica-to-replica message and byte per committed transaction (the write path,
+    /// heartbeats, elections, forwarded requests, read barriers, commit notices).
+    pub all_messages_per_txn: Option<f64>,
+    pub all_bytes_per_txn: Option<f64>,
+    /// Every replica-to-replica kind's messages per committed transaction.
+    pub by_kind: BTreeMap<&'static str, f64>,
+}
+
+/// One lost leadership (`protocols::cluster::LeaderLoss`) in milliseconds, with the clients'
+/// side of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LossFigures {
+    pub term: u64,
+    pub lost_ms: f64,
+    /// The leader crashed (rather than stepped down or lost its quorum).
+    pub crashed: bool,
+    /// From the loss to the next established leader; none if none was established.
+    pub to_leader_ms: Option<f64>,
+    /// From the loss to the first write a client had answered (ok or a ZooKeeper error) after
+    /// that leader was established; none if there was none. A write the old leader committed
+    /// and a follower answered late does not end the window.
+    pub to_write_ms: Option<f64>,
 }
 
 /// Message kinds of the client protocol (the rest are replica-to-replica).
@@ -204,7 +258,15 @@ const CLIENT_KINDS: [&str; 9] = [
 
 const WRITES: [&str; 5] = ["create", "delete", "set_data", "multi", "close_session"];
 
-pub fn metrics(run: &Run, samples: &[OpSample], workload_ms: f64) -> Metrics {
+/// The run's figures; `cost` is the protocol's theory of a write's messages, `losses` its lost
+/// leaderships.
+pub fn metrics(
+    run: &Run,
+    samples: &[OpSample],
+    workload_ms: f64,
+    cost: Option<WriteCost>,
+    losses: &[LeaderLoss],
+) -> Metrics {
     let writes_ok = samples
         .iter()
         .filter(|s| s.outcome == Outcome::Ok && WRITES.contains(&s.op.as_str()))
@@ -218,13 +280,84 @@ pub fn metrics(run: &Run, samples: &[OpSample], workload_ms: f64) -> Metrics {
         }
     }
     let per_write = |n: u64| (writes_ok > 0).then(|| n as f64 / writes_ok as f64);
+    let write_cost = cost.map(|cost| {
+        let count = |name: &str| match run.results.protocol_metrics.get(name) {
+            Some(Metric::Count(n)) => *n,
+            _ => 0,
+        };
+        let txns = count("committed_txn_count");
+        let noops = count(COMMITTED_NOOPS);
+        let per_txn = |n: u64| (txns > 0).then(|| n as f64 / txns as f64);
+        let (mut path, mut path_bytes) = (0, 0);
+        let mut by_kind = BTreeMap::new();
+        for (kind, c) in &run.results.messages {
+            if CLIENT_KINDS.contains(kind) {
+                continue;
+            }
+            if cost.kinds.contains(kind) {
+                path += c.sent;
+                path_bytes += c.bytes;
+            }
+            if let Some(x) = per_txn(c.sent) {
+                by_kind.insert(*kind, x);
+            }
+        }
+        WriteCostFigures {
+            formula: cost.formula,
+            theory_messages: cost.messages,
+            kinds: cost.kinds.clone(),
+            committed_txns: txns,
+            committed_noops: noops,
+            messages_per_entry: (txns + noops > 0).then(|| path as f64 / (txns + noops) as f64),
+            messages_per_txn: per_txn(path),
+            bytes_per_txn: per_txn(path_bytes),
+            all_messages_per_txn: per_txn(messages),
+            all_bytes_per_txn: per_txn(bytes),
+            by_kind,
+        }
+    });
     Metrics {
         latency: reports::quantiles(samples),
         throughput_ops_per_s: answered as f64 / (workload_ms / 1e3).max(1e-9),
         writes_ok,
         peer_messages_per_write: per_write(messages),
         peer_bytes_per_write: per_write(bytes),
+        write_cost,
+        leader_losses: loss_figures(losses, samples),
     }
+}
+
+/// Each lost leadership with the time to the next leader and to the first write answered after
+/// it was established.
+pub fn loss_figures(losses: &[LeaderLoss], samples: &[OpSample]) -> Vec<LossFigures> {
+    // Completion times of answered writes, ascending.
+    let mut answered: Vec<f64> = samples
+        .iter()
+        .filter(|s| {
+            matches!(s.outcome, Outcome::Ok | Outcome::ErrorReply)
+                && WRITES.contains(&s.op.as_str())
+        })
+        .map(|s| s.start_ms + s.latency_ms)
+        .collect();
+    answered.sort_by(f64::total_cmp);
+    losses
+        .iter()
+        .map(|l| {
+            let lost_ms = l.lost_at.as_ms_f64();
+            let leader_ms = l.recovered_at.map(SimTime::as_ms_f64);
+            let first_write = leader_ms.and_then(|t| {
+                let i = answered.partition_point(|&done| done < t);
+                answered.get(i).copied()
+            });
+            LossFigures {
+                term: l.term,
+                lost_ms,
+                crashed: l.crashed,
+                to_leader_ms: leader_ms.map(|t| t - lost_ms),
+                to_write_ms: first_write.map(|t| t - lost_ms),
+            }
+        })
+        .collect()
 }
 
 /// `value` as pretty JSON with every number that has a fraction rounded to three decimals: times

@@ -450,6 +450,8 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         &run,
         &run.samples,
         scenario.workload.duration_ms - scenario.workload.start_ms,
+        P::write_cost(scenario.cluster.replicas as usize, &settings),
+        &report.leader_losses,
     );
     run
 }

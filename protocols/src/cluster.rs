@@ -39,6 +39,17 @@ pub trait Replica: Sized {
     where
         Self: Replication;
 
+    /// Runs after the ZooKeeper front end handled a client's message on this replica
+    /// (`zookeeper::server::on_client` may have submitted a write or a sync): what the replica
+    /// does at the end of each of its own handlers, e.g. Raft's sending the entries due and its
+    /// group-commit fsync. Nothing by default.
+    fn after_client(&mut self, ctx: &mut Ctx<'_, Node<Self>>)
+    where
+        Self: Replication,
+    {
+        let _ = ctx;
+    }
+
     /// The epoch in which this replica believes it leads, if it does.
     fn leadership(&self) -> Option<u64> {
         None
@@ -217,7 +228,10 @@ impl<R: Replication> Process for Node<R> {
                     Input::Message {
                         from,
                         msg: Wire::ToServer(msg),
-                    } => return server::on_client(r, from, msg, ctx),
+                    } => {
+                        server::on_client(r, from, msg, ctx);
+                        return r.after_client(ctx);
+                    }
                     // Only a client is sent what a server says to a client.
                     Input::Message {
                         msg: Wire::ToClient(_),
@@ -289,6 +303,41 @@ pub trait Protocol: Replication {
         let _ = world;
         ProtocolReport::default()
     }
+
+    /// What one committed transaction costs between `replicas` replicas with these settings, in
+    /// theory: the message kinds of its write path and how many of them it takes with a stable
+    /// leader. `None` for a protocol that replicates nothing.
+    fn write_cost(replicas: usize, settings: &Self::Settings) -> Option<WriteCost> {
+        let _ = (replicas, settings);
+        None
+    }
+}
+
+/// The messages a committed transaction costs, in theory (`Protocol::write_cost`). A run measures
+/// the same kinds per committed transaction (the leader's commits), so the two compare; every
+/// other message between replicas (heartbeats, elections, forwarded writes, reads, eager commit
+/// notices) is overhead, measured beside it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WriteCost {
+    /// The message kinds of the write path, as `sim::Message::kind` names them.
+    pub kinds: Vec<&'static str>,
+    /// The number of those messages per transaction as a formula of n, e.g. `3(n-1)`.
+    pub formula: &'static str,
+    /// That number for this cluster.
+    pub messages: u64,
+}
+
+/// A leadership that ended, and how long the service took to get a leader again: what
+/// `replication::invariants::judge` decides once for every protocol.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeaderLoss {
+    /// The round (epoch, term, ballot) whose leadership was lost.
+    pub term: u64,
+    pub lost_at: SimTime,
+    /// True if the leader crashed; false if it stepped down or lost its quorum.
+    pub crashed: bool,
+    /// When a leader of a later round was established, if one was.
+    pub recovered_at: Option<SimTime>,
 }
 
 /// A protocol's named variants (a scenario's `cluster.variant`): the one list of them, and their
@@ -372,6 +421,8 @@ pub struct ProtocolReport {
     pub metrics: BTreeMap<String, Metric>,
     /// Moments worth marking on plots, e.g. "n2 leads epoch 3".
     pub marks: Vec<(SimTime, String)>,
+    /// Every leadership lost, oldest first, with when a new leader was established.
+    pub leader_losses: Vec<LeaderLoss>,
 }
 
 /// What a cluster's world is made of besides its protocol: `replicas` replicas (ids

@@ -347,6 +347,7 @@ fn ack(term: u64, match_index: u64) -> RaftMsg {
         conflict_term: 0,
         conflict_first: 0,
         round: 0,
+        heartbeat: false,
         touches: Vec::new(),
     }
 }
@@ -385,6 +386,7 @@ fn s5_3_a_rejection_backs_next_index_off_to_what_the_follower_holds() {
         conflict_term: 0,
         conflict_first: 0,
         round: 0,
+        heartbeat: false,
         touches: Vec::new(),
     };
     let effects = alone.input(from(2, rejection));

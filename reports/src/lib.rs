@@ -1,7 +1,8 @@
 //! `reports`: a run's pictures. It draws, from plain data, the plots a run's store folder holds:
 //! latency over time with fault windows shaded, latency quantiles (and the quantile numbers and
 //! outcome counts that go into `results.json`, computed by the same code), throughput, a message
-//! space–time diagram, and a bar chart for comparing protocol variants. A run whose checks did not
+//! space–time diagram, a bar chart for comparing protocol variants, and the comparison report's
+//! charts (latency CDFs on one axis, unavailability strips, messages against theory). A run whose checks did not
 //! all pass says so on its plots: which checks, and when their findings place the failure. It
 //! runs outside any simulated world, so it may use the file system and floats freely; it never
 //! decides anything a run depends on, and it depends on neither `sim` nor `protocols`: callers
@@ -17,6 +18,7 @@
 mod axis;
 mod canvas;
 mod compare;
+mod compare_charts;
 pub mod data;
 mod diagram;
 mod error;
@@ -30,6 +32,9 @@ mod throughput;
 mod timeline;
 
 pub use compare::comparison_bars;
+pub use compare_charts::{
+    CdfSeries, Cost, Windows, cost_against_theory, latency_cdfs, unavailability_strips,
+};
 pub use data::{
     Arrow, FailedCheck, FaultWindow, Mark, OpSample, Outcome, OutcomeCounts, outcome_counts,
 };

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::path::PathBuf;
-use zksim::compare::{RunDigest, Summary, Tally};
+use zksim::compare::{Report, RunDigest, Spread, Summary, Tally};
 use zksim::runner::PROTOCOLS;
 use zksim::scenario::Scenario;
 
@@ -16,10 +16,13 @@ use zksim::scenario::Scenario;
 #[command(
     long_about = "Runs every configuration (each SCENARIO, under each of --protocol if given, with each \
                   of --variants if given) on \
-                  the same seeds and prints their figures side by side: which checks failed and how \
-                  often, latency quantiles of writes and reads, throughput, messages per write, and the \
-                  protocol's metrics (e.g. time from losing a leader to a new one). Writes compare.json \
-                  and one bar chart per figure to --out."
+                  the same seeds and prints their figures side by side, each a median over the seeds \
+                  (compare.json adds the 2.5th and 97.5th percentiles): which checks failed, on how \
+                  many seeds and after how many, latency quantiles of writes and reads, throughput, \
+                  operations given up, messages per committed transaction against the protocol's \
+                  theory, elections, and the unavailability after each lost leader (to a new leader, \
+                  to the first answered write). Writes compare.json and charts to --out \
+                  (docs/compare.md). --protocols is another name for --protocol."
 )]
 pub struct Args {
     /// Scenario files to compare.
@@ -28,7 +31,7 @@ pub struct Args {
     /// Protocols to run each scenario under instead of the one it names, comma-separated (each
     /// with its default variant and settings unless --variants says). Recorded in every
     /// configuration's name, summary and replay command.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', alias = "protocols")]
     pub protocol: Vec<String>,
     /// Variants to run each scenario with, comma-separated (`all` for every variant of its protocol).
     #[arg(long, value_delimiter = ',')]
@@ -123,6 +126,18 @@ pub fn main(args: Args) -> Result<Outcome> {
         tallies[t].add(digest);
     }
     let summaries: Vec<Summary> = tallies.iter().map(Tally::summary).collect();
+    let report = Report {
+        seeds: zksim::sweep::Span {
+            start: args.seeds.start,
+            end: args.seeds.end,
+        },
+        spread: zksim::compare::SPREAD,
+        coincidence: zksim::compare::coincidence(
+            &tallies.iter().map(Tally::scenario).collect::<Vec<_>>(),
+        ),
+        configurations: summaries,
+    };
+    let summaries = &report.configurations;
     let span = zksim::sweep::Span {
         start: args.seeds.start,
         end: args.seeds.end,
@@ -139,15 +154,23 @@ pub fn main(args: Args) -> Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     remove_old_charts(&args.out)?;
-    let json = zksim::report::rounded_json(&summaries);
+    let json = zksim::report::rounded_json(&report);
     let file = args.out.join("compare.json");
     std::fs::write(&file, json).with_context(|| format!("cannot write {}", file.display()))?;
-    charts(&args.out, &summaries)?;
+    let page = args.out.join(zksim::compare_page::PAGE_FILE);
+    std::fs::write(&page, zksim::compare_page::html(&report))
+        .with_context(|| format!("cannot write {}", page.display()))?;
+    charts(&args.out, summaries)?;
+    paper_charts(&args.out, summaries)?;
     // Printed after every file is written: a closed pipe ends the command at its first print.
-    print_table(&summaries);
+    print_table(summaries);
+    for note in &report.coincidence {
+        println!("note: {note}");
+    }
     println!(
-        "written: {} and charts in {}",
+        "written: {}, {} and charts in {}",
         file.display(),
+        page.display(),
         args.out.display()
     );
     let outcome = summaries
@@ -177,10 +200,17 @@ fn remove_old_charts(dir: &std::path::Path) -> Result<()> {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
+        let stem = name
+            .strip_suffix(".png")
+            .or_else(|| name.strip_suffix(".svg"));
         let ours = name == "compare.json"
-            || (name.ends_with(".png")
-                && (CHARTS.contains(&name.trim_end_matches(".png"))
-                    || name.starts_with("metric-")));
+            || name == zksim::compare_page::PAGE_FILE
+            || stem.is_some_and(|stem| {
+                CHARTS.contains(&stem)
+                    || PAPER_CHARTS.contains(&stem)
+                    || stem.starts_with("metric-")
+                    || stem.starts_with("cdf-")
+            });
         if ours {
             let path = entry.path();
             std::fs::remove_file(&path)
@@ -189,6 +219,9 @@ fn remove_old_charts(dir: &std::path::Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The charts for papers (as PNG and SVG) besides `cdf-<writes|reads>-<scenario>`.
+const PAPER_CHARTS: &[&str] = &["unavailability", "messages-vs-theory"];
 
 /// The charts every comparison draws (besides one `metric-<name>.png` per protocol metric).
 const CHARTS: &[&str] = &[
@@ -199,8 +232,9 @@ const CHARTS: &[&str] = &[
     "failed-runs",
 ];
 
-fn ms(x: Option<f64>) -> String {
-    x.map_or("-".into(), |v| format!("{v:.1}"))
+fn median(x: &Option<Spread>) -> String {
+    x.as_ref()
+        .map_or("-".into(), |s| format!("{:.1}", s.median))
 }
 
 fn print_table(summaries: &[Summary]) {
@@ -211,7 +245,7 @@ fn print_table(summaries: &[Summary]) {
         .unwrap_or(10)
         .max(13);
     println!(
-        "{:width$}  {:>5} {:>5} {:>5}  {:>8} {:>8} {:>8} {:>8}  {:>8} {:>7} {:>8}",
+        "{:width$}  {:>4} {:>4} {:>4}  {:>7} {:>7} {:>7} {:>7}  {:>7} {:>6}  {:>13}  {:>5} {:>8} {:>8}",
         "configuration",
         "pass",
         "fail",
@@ -221,50 +255,68 @@ fn print_table(summaries: &[Summary]) {
         "r p50",
         "r p99",
         "ops/s",
-        "info",
-        "msg/w"
+        "given",
+        "msg/entry(th)",
+        "elect",
+        "→leader",
+        "→write"
     );
     for s in summaries {
+        let cost = s.write_cost.as_ref().map_or("-".into(), |c| {
+            format!("{} ({})", median(&c.messages_per_entry), c.theory_messages)
+        });
         println!(
-            "{:width$}  {:>5} {:>5} {:>5}  {:>8} {:>8} {:>8} {:>8}  {:>8.1} {:>7.1} {:>8}",
+            "{:width$}  {:>4} {:>4} {:>4}  {:>7} {:>7} {:>7} {:>7}  {:>7} {:>6}  {:>13}  {:>5} {:>8} {:>8}",
             s.name,
             s.pass,
             s.fail,
             s.unknown,
-            ms(s.write_latency_ms.p50),
-            ms(s.write_latency_ms.p99),
-            ms(s.read_latency_ms.p50),
-            ms(s.read_latency_ms.p99),
-            s.throughput_ops_per_s,
-            s.info_per_run,
-            s.peer_messages_per_write
-                .map_or("-".into(), |m| format!("{m:.1}"))
+            median(&s.write_latency_ms.p50),
+            median(&s.write_latency_ms.p99),
+            median(&s.read_latency_ms.p50),
+            median(&s.read_latency_ms.p99),
+            median(&s.throughput_ops_per_s),
+            median(&s.given_up_per_run),
+            cost,
+            median(&s.elections),
+            median(&s.unavailability.to_leader_ms),
+            median(&s.unavailability.to_write_ms),
         );
     }
     println!(
-        "(latency in ms of operations answered ok, over all seeds; info = operations given up per run; msg/w = replica messages per write)"
+        "(medians over seeds of per-seed figures, 95% intervals in compare.json; latency in ms of operations answered ok; given = operations given up per run; msg/entry = write-path messages per committed log entry, (th) the protocol's theory; elect = leaders established per run; →leader, →write = per run, the longest time in ms from a lost leader to the next one and to the first write answered under it)"
     );
     for s in summaries {
-        if !s.protocol_metrics.is_empty() {
-            let metrics: Vec<String> = s
-                .protocol_metrics
-                .iter()
-                .map(|(k, v)| format!("{k} mean {:.1} max {:.1}", v.mean, v.max))
-                .collect();
-            println!("{}: {}", s.name, metrics.join("; "));
-        }
         if !s.failed_checks.is_empty() {
             let failed: Vec<String> = s
                 .failed_checks
                 .iter()
-                .map(|(k, n)| format!("{k} in {n} runs"))
+                .map(|(k, n)| format!("{k} on {n} seeds"))
                 .collect();
-            println!("{}: failed {}", s.name, failed.join(", "));
+            println!(
+                "{}: failed {} (first at seed {}, the {} seed run)",
+                s.name,
+                failed.join(", "),
+                s.first_failing_seed.unwrap_or_default(),
+                ordinal(s.seeds_to_first_failure.unwrap_or_default())
+            );
             for r in &s.failing_seeds {
                 println!("    {r}");
             }
         }
     }
+}
+
+/// 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st.
+fn ordinal(n: u64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// One bar chart per figure, configurations side by side.
@@ -281,18 +333,27 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
         reports::comparison_bars(&path, title, title, &series)
             .with_context(|| format!("cannot draw {}", path.display()))
     };
-    figure("write-latency-p99", "write latency p99 (ms)", &|s| {
-        s.write_latency_ms.p99
-    })?;
-    figure("read-latency-p99", "read latency p99 (ms)", &|s| {
-        s.read_latency_ms.p99
-    })?;
-    figure("throughput", "answered operations per second", &|s| {
-        Some(s.throughput_ops_per_s)
-    })?;
-    figure("messages-per-write", "replica messages per write", &|s| {
-        s.peer_messages_per_write
-    })?;
+    let med = |x: &Option<Spread>| x.as_ref().map(|s| s.median);
+    figure(
+        "write-latency-p99",
+        "write latency p99 (ms), median over seeds",
+        &|s| med(&s.write_latency_ms.p99),
+    )?;
+    figure(
+        "read-latency-p99",
+        "read latency p99 (ms), median over seeds",
+        &|s| med(&s.read_latency_ms.p99),
+    )?;
+    figure(
+        "throughput",
+        "answered operations per second, median over seeds",
+        &|s| med(&s.throughput_ops_per_s),
+    )?;
+    figure(
+        "messages-per-write",
+        "replica messages per write, median over seeds",
+        &|s| med(&s.peer_messages_per_write),
+    )?;
     figure("failed-runs", "runs failing a check", &|s| {
         Some(s.fail as f64)
     })?;
@@ -303,9 +364,108 @@ fn charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
     for m in metrics {
         figure(
             &format!("metric-{m}"),
-            &format!("{m} (mean over runs)"),
-            &|s| s.protocol_metrics.get(m).map(|v| v.mean),
+            &format!("{m} (median over seeds)"),
+            &|s| s.protocol_metrics.get(m).map(|v| v.median),
         )?;
     }
     Ok(())
+}
+
+/// The charts for papers, each as PNG and SVG: latency CDFs of each scenario's configurations on
+/// one axis, the unavailability windows after lost leaders, and messages per write against theory.
+fn paper_charts(dir: &std::path::Path, summaries: &[Summary]) -> Result<()> {
+    let both = |name: &str,
+                draw: &dyn Fn(&std::path::Path) -> Result<(), reports::ReportError>|
+     -> Result<()> {
+        for ext in ["png", "svg"] {
+            let path = dir.join(format!("{name}.{ext}"));
+            draw(&path).with_context(|| format!("cannot draw {}", path.display()))?;
+        }
+        Ok(())
+    };
+    let mut scenarios: Vec<&str> = summaries.iter().map(|s| s.scenario.as_str()).collect();
+    scenarios.dedup();
+    for scenario in scenarios {
+        let of: Vec<&Summary> = summaries
+            .iter()
+            .filter(|s| s.scenario == scenario)
+            .collect();
+        for (class, pick) in [
+            (
+                "writes",
+                &(|s: &Summary| s.write_latency_cdf_ms.clone())
+                    as &dyn Fn(&Summary) -> Vec<[f64; 2]>,
+            ),
+            ("reads", &|s: &Summary| s.read_latency_cdf_ms.clone()),
+        ] {
+            let series: Vec<reports::CdfSeries> = of
+                .iter()
+                .map(|s| reports::CdfSeries {
+                    name: s.name.clone(),
+                    points: pick(s),
+                })
+                .collect();
+            let title = format!("{scenario}: latency of {class} answered ok (CDF)");
+            both(&format!("cdf-{class}-{}", file_name(scenario)), &|p| {
+                reports::latency_cdfs(p, &title, &series)
+            })?;
+        }
+    }
+    // Crashes only: a crash is timed from the crash, other losses from when they were noticed.
+    let windows: Vec<reports::Windows> = summaries
+        .iter()
+        .filter(|s| s.unavailability.crashes > 0)
+        .map(|s| {
+            let crashes = || s.unavailability.windows.iter().filter(|w| w.crashed);
+            reports::Windows {
+                name: s.name.clone(),
+                to_leader_ms: crashes().filter_map(|w| w.to_leader_ms).collect(),
+                to_write_ms: crashes().filter_map(|w| w.to_write_ms).collect(),
+            }
+        })
+        .collect();
+    if !windows.is_empty() {
+        both("unavailability", &|p| {
+            reports::unavailability_strips(p, "unavailability after a leader crash", &windows)
+        })?;
+    }
+    let costs: Vec<reports::Cost> = summaries
+        .iter()
+        .filter_map(|s| {
+            let c = s.write_cost.as_ref()?;
+            let e = c.messages_per_entry.as_ref()?;
+            Some(reports::Cost {
+                name: s.name.clone(),
+                median: e.median,
+                low: e.p2_5,
+                high: e.p97_5,
+                theory: c.theory_messages as f64,
+                formula: c.formula.clone(),
+                all: c.all_messages_per_txn.as_ref().map_or(0.0, |a| a.median),
+            })
+        })
+        .collect();
+    if !costs.is_empty() {
+        both("messages-vs-theory", &|p| {
+            reports::cost_against_theory(
+                p,
+                "replica messages per committed write against theory",
+                &costs,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// `name` with every character but letters, digits, `-` and `_` as `_`, for a file name.
+fn file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

@@ -31,7 +31,8 @@ pub const MAX_EVENTS: usize = 1_000_000;
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
-const D3: &str = include_str!("vendor/d3.min.js");
+/// d3, vendored (`vendor/`, ISC licence); the comparison page draws with it too.
+pub(crate) const D3: &str = include_str!("vendor/d3.min.js");
 
 /// The moment a page of `run` opens on unless told otherwise: where the first failing check
 /// places its failure (a check that could not decide, if none failed), else the start.

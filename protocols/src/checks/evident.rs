@@ -25,27 +25,46 @@ use crate::znode::path;
 use crate::znode::{Create, DataTree, Outcome, Read, Reply, Request, Stat, SubOp, SubReply, Write};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What a write may have made of a node: its path, or (a sequential create whose answer is
-/// unknown) any child of `parent` named `prefix` and a suffix.
-#[derive(Debug)]
-enum Made {
-    Path(String),
-    Family { parent: String, prefix: String },
+/// The nodes the history's creates may have made, with the data each gave them: by path, and
+/// (a sequential create whose answer is unknown: any child of the parent named with the prefix
+/// and a suffix) by parent. Indexed, because every read asks of it.
+#[derive(Default)]
+struct Created<'a> {
+    paths: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    /// Parent → (prefix, data).
+    families: BTreeMap<&'a str, Vec<(&'a str, &'a str)>>,
 }
 
-impl Made {
-    fn covers(&self, p: &str) -> bool {
-        match self {
-            Made::Path(q) => q == p,
-            Made::Family { parent, prefix } => {
-                path::parent(p) == Some(parent.as_str())
-                    && path::name(p)
-                        .strip_prefix(prefix.as_str())
-                        .is_some_and(|s| {
+impl<'a> Created<'a> {
+    fn add_path(&mut self, p: &'a str, data: &'a str) {
+        self.paths.entry(p).or_default().insert(data);
+    }
+
+    fn add_family(&mut self, parent: &'a str, prefix: &'a str, data: &'a str) {
+        self.families
+            .entry(parent)
+            .or_default()
+            .push((prefix, data));
+    }
+
+    /// Whether a create may have made `p` (with `data`, if given).
+    fn may_have_made(&self, p: &str, data: Option<&str>) -> bool {
+        let exact = self
+            .paths
+            .get(p)
+            .is_some_and(|d| data.is_none_or(|data| d.contains(data)));
+        exact || {
+            let name = path::name(p);
+            let family = path::parent(p).and_then(|parent| self.families.get(parent));
+            family.is_some_and(|f| {
+                f.iter().any(|&(prefix, d)| {
+                    data.is_none_or(|data| d == data)
+                        && name.strip_prefix(prefix).is_some_and(|s| {
                             s.len() == path::SEQUENTIAL_SUFFIX_LEN
                                 && s.bytes().all(|b| b.is_ascii_digit())
                         })
-            }
+                })
+            })
         }
     }
 }
@@ -54,7 +73,7 @@ impl Made {
 #[derive(Default)]
 struct Written<'a> {
     /// Nodes a create may have made, with the data it gave them.
-    created: Vec<(Made, &'a str)>,
+    created: Created<'a>,
     /// Data a `set_data` may have written, by node.
     set: BTreeMap<&'a str, BTreeSet<&'a str>>,
     /// By node: (the highest zxid of a placed `set_data`, or the floor of a floating one; placed).
@@ -83,21 +102,20 @@ fn written<'a>(h: &'a History, floor: &[u64]) -> Written<'a> {
             Role::Floating => (None, (floor[i], false)),
             _ => continue,
         };
-        let mut create = |c: &'a Create, made: Option<&'a str>| {
-            let target = match (made, c.mode.is_sequential()) {
-                (Some(p), seq) => {
-                    if seq {
-                        w.sequential.push((p.to_string(), i));
-                    }
-                    Made::Path(p.to_string())
+        let mut create = |c: &'a Create, made: Option<&'a str>| match (made, c.mode.is_sequential())
+        {
+            (Some(p), seq) => {
+                if seq {
+                    w.sequential.push((p.to_string(), i));
                 }
-                (None, false) => Made::Path(c.path.clone()),
-                (None, true) => Made::Family {
-                    parent: path::parent(&c.path).unwrap_or("/").to_string(),
-                    prefix: path::name(&c.path).to_string(),
-                },
-            };
-            w.created.push((target, c.data.as_str()));
+                w.created.add_path(p, &c.data);
+            }
+            (None, false) => w.created.add_path(&c.path, &c.data),
+            (None, true) => w.created.add_family(
+                path::parent(&c.path).unwrap_or("/"),
+                path::name(&c.path),
+                &c.data,
+            ),
         };
         let mut set = |p: &'a str, data: &'a str| {
             w.set.entry(p).or_default().insert(data);
@@ -185,9 +203,9 @@ pub(crate) fn check_reads(h: &History, floor: &[u64], found: &mut Found) {
     let may_hold = |p: &str, data: &str| {
         fresh.node(p).is_some_and(|n| n.data == data)
             || w.set.get(p).is_some_and(|s| s.contains(data))
-            || w.created.iter().any(|(m, d)| *d == data && m.covers(p))
+            || w.created.may_have_made(p, Some(data))
     };
-    let may_exist = |p: &str| fresh.node(p).is_some() || w.created.iter().any(|(m, _)| m.covers(p));
+    let may_exist = |p: &str| fresh.node(p).is_some() || w.created.may_have_made(p, None);
     for op in &h.ops {
         let (Role::Read, Some(z)) = (op.role, op.zxid) else {
             continue;

@@ -31,6 +31,12 @@ use std::collections::BTreeSet;
 /// A copy of the state is kept every this many operations of the order.
 const CHECKPOINT_EVERY: usize = 64;
 
+/// Entries of the order looked at (their footprints compared, or copied when a choice is saved or
+/// undone) that cost as much as one model step. The replay's effort is counted in model steps, and
+/// these scans count too: uncounted, on a history with thousands of floating writes they took ten
+/// times the check's time limit (issue 7).
+const SCANNED_PER_STEP: u64 = 32;
+
 /// The replay's passes, each from the start: at most how many floating writes placed for one
 /// point, and whether to scan for their places. Cheap choices first everywhere before costly ones
 /// anywhere (iterative deepening): a choice that explains one point may only be undone once a
@@ -220,6 +226,10 @@ pub(crate) fn explains(
         .iter()
         .map(|&f| Footprint::of(&ops[f], &ephemeral))
         .collect();
+    let point_prints: Vec<Footprint> = points
+        .iter()
+        .map(|&i| Footprint::of(&ops[i], &ephemeral))
+        .collect();
     // The zxids each point's answer shows that no known write has: floating writes' own.
     let mut revealing: Vec<(usize, Vec<u64>)> = Vec::new();
     for (p, &i) in points.iter().enumerate() {
@@ -244,10 +254,7 @@ pub(crate) fn explains(
         .map(|print| {
             revealing
                 .iter()
-                .filter(|(p, _)| {
-                    let observes = Footprint::of(&ops[points[*p]], &ephemeral).observes;
-                    meets(&print.touches, &observes)
-                })
+                .filter(|(p, _)| meets(&print.touches, &point_prints[*p].observes))
                 .map(|(p, zxids)| (*p, zxids.as_slice()))
                 .collect()
         })
@@ -257,8 +264,8 @@ pub(crate) fn explains(
         let mut r = Replay {
             model,
             ops,
-            ephemeral: &ephemeral,
             points: &points,
+            point_prints: &point_prints,
             floats: &floats,
             float_prints: &float_prints,
             revealed_to: &revealed_to,
@@ -266,6 +273,7 @@ pub(crate) fn explains(
             log: Vec::new(),
             checkpoints: vec![(0, model.init())],
             steps: spent,
+            scanned: 0,
             limit,
             max_depth,
             scans,
@@ -288,10 +296,9 @@ pub(crate) fn explains(
 struct Replay<'a> {
     model: &'a ZnodeModel,
     ops: &'a [Op],
-    /// Ephemeral creates by session (for what a close touches).
-    ephemeral: &'a [(SessionId, &'a str)],
-    /// Points (indices into `ops`) in order.
+    /// Points (indices into `ops`) in order, and their footprints.
     points: &'a [usize],
+    point_prints: &'a [Footprint<'a>],
     /// Floating writes (indices into `ops`) and their footprints.
     floats: &'a [usize],
     float_prints: &'a [Footprint<'a>],
@@ -304,6 +311,8 @@ struct Replay<'a> {
     /// (length of the log, the state after that prefix), by increasing length.
     checkpoints: Vec<(usize, ZnodeState)>,
     steps: u64,
+    /// Entries scanned since the last step they were charged as (`SCANNED_PER_STEP`).
+    scanned: u64,
     limit: u64,
     /// At most this many floating writes placed for one point.
     max_depth: usize,
@@ -324,11 +333,18 @@ impl<'a> Replay<'a> {
         &self.ops[self.index(entry)]
     }
 
-    fn footprint(&self, entry: usize) -> Footprint<'a> {
+    fn footprint(&self, entry: usize) -> &'a Footprint<'a> {
         match entry % 2 {
-            0 => Footprint::of(self.op(entry), self.ephemeral),
-            _ => self.float_prints[entry / 2].clone(),
+            0 => &self.point_prints[entry / 2],
+            _ => &self.float_prints[entry / 2],
         }
+    }
+
+    /// Charges `entries` looked at or copied to the step count.
+    fn scan(&mut self, entries: usize) {
+        self.scanned += entries as u64;
+        self.steps += self.scanned / SCANNED_PER_STEP;
+        self.scanned %= SCANNED_PER_STEP;
     }
 
     fn apply(&mut self, state: &mut ZnodeState, entry: usize) -> bool {
@@ -404,6 +420,7 @@ impl<'a> Replay<'a> {
                 _ => (1, None),
             };
             if depth <= self.max_depth {
+                self.scan(self.log.len() + self.placed.len());
                 let options = self.options(next_point, after);
                 frames.push(Frame {
                     point: next_point,
@@ -432,11 +449,12 @@ impl<'a> Replay<'a> {
                 let (saved_log, saved_placed) =
                     (frame.saved_log.clone(), frame.saved_placed.clone());
                 let end = saved_log.len();
+                self.scan(end + saved_placed.len());
                 self.restore(saved_log, saved_placed);
                 let tried = self.place(opt.float, opt.at);
                 // Where a scan goes on if this try fails, or leads nowhere.
                 let resume = match &tried {
-                    Ok(_) => self.next_meeting(opt.float, opt.at, &frames),
+                    Ok(_) => self.next_meeting(opt.float, opt.at, &frames, end),
                     Err(at) => Some(*at),
                 };
                 let frame = frames.last_mut().expect("still there");
@@ -458,15 +476,17 @@ impl<'a> Replay<'a> {
     /// After floating write `f` was placed at `at` of the top frame's log and accepted there: the
     /// next place where it could make a difference, after the next entry that observes what it
     /// changes or changes what it observes.
-    fn next_meeting(&self, f: usize, at: usize, frames: &[Frame]) -> Option<usize> {
+    fn next_meeting(&mut self, f: usize, at: usize, frames: &[Frame], end: usize) -> Option<usize> {
         let log = &frames.last()?.saved_log;
         let print = &self.float_prints[f];
-        log.iter().enumerate().skip(at).find_map(|(n, &e)| {
+        let found = log.iter().enumerate().skip(at).find_map(|(n, &e)| {
             let other = self.footprint(e);
             let meeting =
                 meets(&print.touches, &other.observes) || meets(&other.touches, &print.observes);
             meeting.then_some(n + 1)
-        })
+        });
+        self.scan(found.unwrap_or(end).saturating_sub(at));
+        found
     }
 
     /// Puts back an earlier order and placements.
@@ -510,9 +530,10 @@ impl<'a> Replay<'a> {
 
     /// Where floating writes may go to explain point `p` (only those after `after`, if given),
     /// most likely first.
-    fn options(&self, p: usize, after: Option<usize>) -> Vec<Opt> {
+    fn options(&mut self, p: usize, after: Option<usize>) -> Vec<Opt> {
         let point = &self.ops[self.points[p]];
-        let observed = Footprint::of(point, self.ephemeral).observes;
+        let observed = &self.point_prints[p].observes;
+        let mut scanned = self.floats.len();
         // Single tries of every floating write come before the scans, which cost more.
         let mut options = Vec::new();
         let mut scans = Vec::new();
@@ -522,7 +543,7 @@ impl<'a> Replay<'a> {
             if self.placed[k]
                 || float.call >= point.call
                 || after.is_some_and(|a| k <= a)
-                || !meets(&print.touches, &observed)
+                || !meets(&print.touches, observed)
             {
                 continue;
             }
@@ -532,6 +553,7 @@ impl<'a> Replay<'a> {
                 .iter()
                 .rposition(|&e| e % 2 == 0 && self.op(e).call < float.call)
                 .map_or(0, |n| n + 1);
+            scanned += self.log.len() - earliest;
             // First the gaps of the zxids that this point's answer, or a later answer that
             // observes what the write changes, shows and no known write has: the floating
             // write's own zxid, maybe. A gap a later answer shows is where the write must be for
@@ -546,6 +568,7 @@ impl<'a> Replay<'a> {
                                 .and_then(|o| o.zxid)
                                 .is_some_and(|z| z.0 >= v)
                     });
+                    scanned += n.unwrap_or(self.log.len());
                     at.push(n.unwrap_or(self.log.len()));
                 }
             }
@@ -556,6 +579,7 @@ impl<'a> Replay<'a> {
                 .log
                 .iter()
                 .rposition(|&e| meets(&print.touches, &self.footprint(e).observes));
+            scanned += self.log.len() - last.unwrap_or(0);
             if let Some(n) = last {
                 at.push(n + 1);
             }
@@ -578,6 +602,7 @@ impl<'a> Replay<'a> {
         if self.scans {
             options.extend(scans);
         }
+        self.scan(scanned);
         options
     }
 }

@@ -16,7 +16,7 @@
 use super::Paxos;
 use crate::cluster::{Metric, Node, Obs, ProtocolReport};
 pub use crate::replication::History;
-use crate::replication::invariants::{self, Milestone, Milestones};
+use crate::replication::invariants::{self, COMMITTED_NOOPS, Milestone, Milestones};
 use crate::znode::Zxid;
 use sim::World;
 
@@ -29,6 +29,8 @@ pub enum PaxosEvent {
     Established { term: u64, history: History },
     /// The leader of ballot `term` executed the chosen command at `zxid`.
     Committed { term: u64, zxid: Zxid, chain: u64 },
+    /// The leader of ballot `term` executed the no-op its quorum chose for `slot`.
+    NoopChosen { term: u64, slot: u64 },
     /// The replica executed the command at `zxid`; `chain` digests its history up to there.
     Applied { zxid: Zxid, chain: u64 },
     /// The replica gave up the leadership of ballot `term` it held or followed.
@@ -40,7 +42,7 @@ pub enum PaxosEvent {
 impl Milestones for PaxosEvent {
     fn milestone(&self) -> Option<Milestone<'_>> {
         Some(match self {
-            PaxosEvent::Candidate { .. } => return None,
+            PaxosEvent::Candidate { .. } | PaxosEvent::NoopChosen { .. } => return None,
             PaxosEvent::Established { term, history } => Milestone::Established {
                 term: *term,
                 history,
@@ -67,5 +69,13 @@ pub fn report(world: &World<Node<Paxos>>) -> ProtocolReport {
         "phase1_attempt_count".to_string(),
         Metric::Count(phase1 as u64),
     );
+    let noops = world
+        .observations()
+        .iter()
+        .filter(|o| matches!(&o.observation, Obs::Replica(PaxosEvent::NoopChosen { .. })))
+        .count();
+    report
+        .metrics
+        .insert(COMMITTED_NOOPS.to_string(), Metric::Count(noops as u64));
     report
 }

@@ -93,6 +93,15 @@ impl Paxos {
                         chain,
                     });
                 }
+            } else if let Role::Leader(l) = &mut self.role
+                && l.chosen.remove(&slot)
+            {
+                // A no-op its own quorum chose (a sync's barrier, a gap filled): it cost a slot's
+                // phase 2 like a command, and the message figures count it so.
+                ctx.report(PaxosEvent::NoopChosen {
+                    term: l.ballot.term(),
+                    slot,
+                });
             }
             self.executed_at_leader(slot, ctx);
             self.pass_follower_syncs(ctx);

@@ -39,7 +39,9 @@ pub use messages::{Command, PaxosMsg, Value};
 pub use settings::PaxosSettings;
 pub use variants::Variant;
 
-use crate::cluster::{Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus};
+use crate::cluster::{
+    Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus, WriteCost,
+};
 use crate::znode::SessionId;
 use crate::zookeeper::ExpiryRule;
 use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
@@ -484,5 +486,25 @@ impl Protocol for Paxos {
 
     fn report(world: &World<Node<Paxos>>) -> ProtocolReport {
         checks::report(world)
+    }
+
+    /// Paxos Made Simple §3 with a stable leader: phase 2 only, an ACCEPT (P2a) to each other
+    /// acceptor and an ACCEPTED (P2b) back, 2(n−1) messages; with `decisions: sent` the leader
+    /// then tells each other learner with a DECIDE, (n−1) more (PMMC's decision messages). With
+    /// `piggybacked` the decided prefix rides on the next ACCEPT or heartbeat.
+    fn write_cost(replicas: usize, settings: &PaxosSettings) -> Option<WriteCost> {
+        let others = (replicas as u64).saturating_sub(1);
+        Some(match settings.decisions {
+            settings::Decisions::Sent => WriteCost {
+                kinds: vec!["ACCEPT", "ACCEPTED", "DECIDE"],
+                formula: "3(n-1)",
+                messages: 3 * others,
+            },
+            settings::Decisions::Piggybacked => WriteCost {
+                kinds: vec!["ACCEPT", "ACCEPTED"],
+                formula: "2(n-1)",
+                messages: 2 * others,
+            },
+        })
     }
 }

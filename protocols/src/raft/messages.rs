@@ -83,6 +83,10 @@ pub enum RaftMsg {
         conflict_term: u64,
         conflict_first: u64,
         round: u64,
+        /// It answers an AppendEntries that carried no entries (a heartbeat): a message type of
+        /// its own on the wire, as etcd's MsgHeartbeatResp, so that counts by kind tell the
+        /// write path from the heartbeats. The leader handles both alike.
+        heartbeat: bool,
         touches: Vec<SessionId>,
     },
     /// A follower forwards a transaction of its clients to the leader (ZooKeeper's REQUEST).
@@ -128,8 +132,20 @@ impl Message for RaftMsg {
                 pre_vote: false, ..
             } => "VOTE",
             RaftMsg::Vote { pre_vote: true, .. } => "PRE_VOTE_REPLY",
-            RaftMsg::AppendEntries { .. } => "APPEND_ENTRIES",
-            RaftMsg::AppendReply { .. } => "APPEND_REPLY",
+            // One RPC, three message types on the wire (etcd's MsgApp, MsgHeartbeat and an empty
+            // MsgApp), so that counts by kind separate the write path (`Raft::write_cost`) from
+            // the heartbeats and the eager commit notices.
+            RaftMsg::AppendEntries { entries, ack, .. } => match (entries.is_empty(), ack) {
+                (false, _) => "APPEND_ENTRIES",
+                (true, true) => "HEARTBEAT",
+                (true, false) => "COMMIT_NOTICE",
+            },
+            RaftMsg::AppendReply {
+                heartbeat: false, ..
+            } => "APPEND_REPLY",
+            RaftMsg::AppendReply {
+                heartbeat: true, ..
+            } => "HEARTBEAT_REPLY",
             RaftMsg::Forward { .. } => "FORWARD",
             RaftMsg::ReadIndex { .. } => "READ_INDEX",
             RaftMsg::ReadIndexAt { .. } => "READ_INDEX_AT",

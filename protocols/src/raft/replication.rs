@@ -133,7 +133,7 @@ impl Raft {
         let current = self.store.current_term;
         // Rule 1: reply false if term < currentTerm.
         if ae.term < current {
-            let reply = self.rejection(ae.prev_log_index, ae.round);
+            let reply = self.rejection(ae.prev_log_index, ae.round, ae.entries.is_empty());
             self.send_durable(ctx, from, reply);
             return;
         }
@@ -165,7 +165,7 @@ impl Raft {
         self.reset_election_timer(ctx);
         // Rule 2: reply false if the log has no entry at prevLogIndex whose term is prevLogTerm.
         if self.store.term_at(ae.prev_log_index) != Some(ae.prev_log_term) {
-            let reply = self.rejection(ae.prev_log_index, ae.round);
+            let reply = self.rejection(ae.prev_log_index, ae.round, ae.entries.is_empty());
             self.send_durable(ctx, from, reply);
             return;
         }
@@ -216,6 +216,7 @@ impl Raft {
                 conflict_term: 0,
                 conflict_first: 0,
                 round: ae.round,
+                heartbeat: ae.entries.is_empty(),
                 touches,
             };
             // Acknowledged entries must be durable: the reply waits for the fsync.
@@ -224,8 +225,8 @@ impl Raft {
     }
 
     /// A rejection of the AppendEntries whose prevLogIndex was `prev`, with the hints for the
-    /// leader's back-off.
-    fn rejection(&mut self, prev: u64, round: u64) -> RaftMsg {
+    /// leader's back-off (`heartbeat` if it carried no entries).
+    fn rejection(&mut self, prev: u64, round: u64, heartbeat: bool) -> RaftMsg {
         let last = self.store.last_index();
         let (conflict_term, conflict_first) = if prev <= last && prev > 0 {
             let t = self.store.term_at(prev).unwrap_or(0);
@@ -242,6 +243,7 @@ impl Raft {
             conflict_term,
             conflict_first,
             round,
+            heartbeat,
             touches: Vec::new(),
         }
     }

@@ -19,12 +19,17 @@
 //! A protocol names its rounds (`epoch`, `term`, `ballot`): the findings and marks use its word.
 //! This module reads finished runs and never changes them.
 
-use crate::cluster::{Finding, Metric, Node, Obs, ProtocolReport};
+use crate::cluster::{Finding, LeaderLoss, Metric, Node, Obs, ProtocolReport};
 use crate::znode::Zxid;
 use crate::zookeeper::server::Replication;
 use sim::{NodeId, SimDuration, SimTime, World};
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// The metric a protocol reports, beside `committed_txn_count`, for the log positions its leaders
+/// committed that carry no transaction (a sync's barrier, a gap filled with a no-op): they cost
+/// the write path's messages like a transaction (`Protocol::write_cost` counts per position).
+pub const COMMITTED_NOOPS: &str = "committed_noop_count";
 
 /// A protocol milestone, as the shared checks read it.
 #[derive(Clone, Copy, Debug)]
@@ -355,7 +360,8 @@ pub fn judge(
     // no longer has a quorum with it.
     let gone = n - (n / 2 + 1) + 1;
     let mut established: Vec<(SimTime, u64, NodeId)> = Vec::new();
-    let mut lost: BTreeMap<u64, SimTime> = BTreeMap::new();
+    // The time each round's leadership was lost, and whether by its leader's crash.
+    let mut lost: BTreeMap<u64, (SimTime, bool)> = BTreeMap::new();
     let mut deserters: BTreeMap<u64, Vec<NodeId>> = BTreeMap::new();
     for e in events {
         match e.milestone {
@@ -376,7 +382,7 @@ pub fn judge(
                 if Some(e.node) == leader
                     || d.iter().filter(|n| Some(**n) != leader).count() >= gone
                 {
-                    lost.entry(term).or_insert(e.time);
+                    lost.entry(term).or_insert((e.time, false));
                 }
             }
             _ => {}
@@ -393,13 +399,13 @@ pub fn judge(
             let newer = established
                 .iter()
                 .any(|(t, later, _)| *t <= time && *later > term);
-            let at = lost.entry(term).or_insert(time);
-            if !newer && time < *at {
-                *at = time;
+            let at = lost.entry(term).or_insert((time, true));
+            if !newer && time < at.0 {
+                *at = (time, true);
             }
         }
     }
-    for (&term, &at) in &lost {
+    for (&term, &(at, _)) in &lost {
         marks.push((at, format!("leader of {term_word} {term} lost")));
     }
     if let Some((t, _, _)) = established.first() {
@@ -407,12 +413,24 @@ pub fn judge(
     }
     let mut recoveries: Vec<SimDuration> = Vec::new();
     let mut unrecovered = 0;
-    for (&term, &at) in &lost {
-        match established.iter().find(|(t, e, _)| *t >= at && *e > term) {
-            Some((t, _, _)) => recoveries.push(t.since(at)),
+    let mut leader_losses = Vec::new();
+    for (&term, &(at, crashed)) in &lost {
+        let recovered_at = established
+            .iter()
+            .find(|(t, e, _)| *t >= at && *e > term)
+            .map(|(t, _, _)| *t);
+        match recovered_at {
+            Some(t) => recoveries.push(t.since(at)),
             None => unrecovered += 1,
         }
+        leader_losses.push(LeaderLoss {
+            term,
+            lost_at: at,
+            crashed,
+            recovered_at,
+        });
     }
+    leader_losses.sort_by_key(|l| (l.lost_at, l.term));
     metrics.insert(
         "leader_loss_count".to_string(),
         Metric::Count(lost.len() as u64),
@@ -433,6 +451,7 @@ pub fn judge(
         findings,
         metrics,
         marks,
+        leader_losses,
     }
 }
 
@@ -507,7 +526,52 @@ mod tests {
         assert_eq!(report.metrics["leader_recovery_ms_max"], Metric::Ms(200.0));
         assert_eq!(report.metrics["election_count"], Metric::Count(2));
         assert_eq!(report.metrics["leader_loss_count"], Metric::Count(1));
+        assert_eq!(
+            report.leader_losses,
+            [LeaderLoss {
+                term: 1,
+                lost_at: SimTime::from_ms(100),
+                crashed: false,
+                recovered_at: Some(SimTime::from_ms(300)),
+            }]
+        );
         assert_eq!(report.marks[0].1, "n0 leads term 1");
+    }
+
+    /// The leader's crash ends its leadership at the crash, and the loss says so.
+    #[test]
+    fn a_crashed_leader_is_a_loss_by_crash_until_the_next_leader() {
+        let empty = History(vec![]);
+        let events = [
+            at(
+                10,
+                0,
+                Milestone::Established {
+                    term: 1,
+                    history: &empty,
+                },
+            ),
+            at(
+                250,
+                1,
+                Milestone::Established {
+                    term: 2,
+                    history: &empty,
+                },
+            ),
+        ];
+        let crashed = [NodeId(0)];
+        let report = judge(&events, 3, &[(SimTime::from_ms(100), &crashed)], "term");
+        assert_eq!(
+            report.leader_losses,
+            [LeaderLoss {
+                term: 1,
+                lost_at: SimTime::from_ms(100),
+                crashed: true,
+                recovered_at: Some(SimTime::from_ms(250)),
+            }]
+        );
+        assert_eq!(report.metrics["leader_recovery_ms_max"], Metric::Ms(150.0));
     }
 
     /// A later leader without a committed transaction: durability alone fails.

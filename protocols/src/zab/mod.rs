@@ -31,7 +31,9 @@ pub use messages::{PeerState, Txn, ZabMsg};
 pub use settings::ZabSettings;
 pub use variants::Variant;
 
-use crate::cluster::{Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus};
+use crate::cluster::{
+    Node, Protocol, ProtocolReport, Replica, ReplicaCtx, ReplicaStatus, WriteCost,
+};
 use crate::znode::{SessionId, Zxid};
 use crate::zookeeper::server::{self, Replication, Submitted, ZkServer};
 use crate::zookeeper::{Db, ExpiryRule};
@@ -660,5 +662,16 @@ impl Protocol for Zab {
 
     fn report(world: &World<Node<Zab>>) -> ProtocolReport {
         checks::report(world)
+    }
+
+    /// Zab §5.2 phase 3 (broadcast): the leader sends a PROPOSAL to each follower, each acks it
+    /// after its fsync, and the leader sends each a COMMIT once a quorum acked: 3(n−1) messages,
+    /// the explicit COMMIT that Raft and Paxos piggyback or replace.
+    fn write_cost(replicas: usize, _: &ZabSettings) -> Option<WriteCost> {
+        Some(WriteCost {
+            kinds: vec!["PROPOSAL", "ACK", "COMMIT"],
+            formula: "3(n-1)",
+            messages: 3 * (replicas as u64).saturating_sub(1),
+        })
     }
 }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How much a check may spend before it answers `Unknown`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +41,46 @@ impl Budget {
             memory_bytes: None,
             shrink_steps: u64::MAX,
         }
+    }
+}
+
+/// When a whole check must end, for a check made of several passes and searches: each search is
+/// given the time left (or less), so what the passes before it spent (reading the history, single
+/// passes over it, a replay) comes out of the searches' time, and the check ends near its timeout
+/// however long those passes took.
+#[derive(Clone, Debug)]
+pub struct Deadline {
+    start: Instant,
+    budget: Budget,
+}
+
+impl Deadline {
+    /// The check starts now, with `budget`.
+    pub fn start(budget: &Budget) -> Deadline {
+        // A check is outside any simulated world: its time limit is wall-clock time.
+        #[allow(clippy::disallowed_methods)]
+        Deadline {
+            start: Instant::now(),
+            budget: budget.clone(),
+        }
+    }
+
+    /// The budget of a search that may take at most `share` of the whole timeout (`None`: all
+    /// of it), and never runs past the check's end.
+    pub fn budget(&self, share: Option<Duration>) -> Budget {
+        let left = |t: Duration| t.saturating_sub(self.start.elapsed());
+        Budget {
+            timeout: self
+                .budget
+                .timeout
+                .map(|t| share.map_or(left(t), |s| s.min(left(t)))),
+            ..self.budget.clone()
+        }
+    }
+
+    /// The whole check's budget.
+    pub fn whole(&self) -> &Budget {
+        &self.budget
     }
 }
 

@@ -18,7 +18,7 @@ pub mod models;
 pub mod run;
 pub mod verdict;
 
-pub use budget::{Budget, UnknownReason};
+pub use budget::{Budget, Deadline, UnknownReason};
 pub use error::Error;
 pub use run::check;
 pub use verdict::{CheckResult, CheckStats, Counterexample, Verdict};
