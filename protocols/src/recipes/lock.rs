@@ -612,18 +612,23 @@ mod tests {
         let Step::Send(parent) = app.next(t, false) else {
             panic!("the parent first")
         };
-        app.on_reply(
-            t,
-            &parent,
-            Zxid(1),
-            &Outcome::Ok(Reply::Done),
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(app, &parent, Zxid(1), &Outcome::Ok(Reply::Done));
         match app.next(t, false) {
             Step::Send(r) => r,
             other => panic!("expected a request, got {other:?}"),
         }
+    }
+
+    /// `app` is told, at time zero, that `request` was answered `outcome` at `zxid`.
+    fn answer(app: &mut LockApp, request: &Request, zxid: Zxid, outcome: &Outcome<Reply>) {
+        app.on_reply(
+            SimTime::ZERO,
+            request,
+            zxid,
+            outcome,
+            [1.0, 1.0],
+            &mut rng(),
+        );
     }
 
     fn send(app: &mut LockApp) -> Request {
@@ -647,45 +652,22 @@ mod tests {
         assert_eq!(c.mode, CreateMode::EphemeralSequential);
         a.on_connection_lost(Some(&create));
         assert!(matches!(send(&mut a), Request::Read(Read::Sync(_))));
-        a.on_reply(
-            SimTime::ZERO,
+        answer(
+            &mut a,
             &create,
             Zxid(2),
             &Outcome::Ok(Reply::Synced("/lock".into())),
-            [1.0, 1.0],
-            &mut rng(),
         );
         let list = send(&mut a);
-        a.on_reply(
-            SimTime::ZERO,
-            &list,
-            Zxid(3),
-            &children(&["lock-c3a1-0000000000"]),
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &list, Zxid(3), &children(&["lock-c3a1-0000000000"]));
         let list = send(&mut a);
         assert!(matches!(&list, Request::Read(Read::GetChildren(w)) if !w.watch));
-        a.on_reply(
-            SimTime::ZERO,
-            &list,
-            Zxid(3),
-            &children(&["lock-c3a1-0000000000"]),
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &list, Zxid(3), &children(&["lock-c3a1-0000000000"]));
         let token = send(&mut a);
         assert!(
             matches!(&token, Request::Read(Read::Exists(w)) if w.path == "/lock/lock-c3a1-0000000000")
         );
-        a.on_reply(
-            SimTime::ZERO,
-            &token,
-            Zxid(3),
-            &Outcome::Ok(Reply::Stat(stat(2))),
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &token, Zxid(3), &Outcome::Ok(Reply::Stat(stat(2))));
         assert!(a.holding());
         let events = a.take_events();
         assert!(
@@ -714,22 +696,13 @@ mod tests {
             path: "/election/leader-c3a1-0000000000".into(),
             stat: stat(5),
         }));
-        a.on_reply(
-            SimTime::ZERO,
-            &create,
-            Zxid(5),
-            &created,
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &create, Zxid(5), &created);
         let list = send(&mut a);
-        a.on_reply(
-            SimTime::ZERO,
+        answer(
+            &mut a,
             &list,
             Zxid(8),
             &children(&["leader-c3a1-0000000000"]),
-            [1.0, 1.0],
-            &mut rng(),
         );
         assert!(a.holding());
         let events = a.take_events();
@@ -762,14 +735,7 @@ mod tests {
                 path: "/lock/lock-c3a1-0000000005".into(),
                 stat: stat(9),
             }));
-            a.on_reply(
-                SimTime::ZERO,
-                &create,
-                Zxid(9),
-                &created,
-                [1.0, 1.0],
-                &mut rng(),
-            );
+            answer(&mut a, &create, Zxid(9), &created);
             let list = send(&mut a);
             assert!(matches!(&list, Request::Read(Read::GetChildren(w)) if w.watch == herd));
             let listed = children(&[
@@ -777,14 +743,7 @@ mod tests {
                 "lock-c2a1-0000000002",
                 "lock-c3a1-0000000005",
             ]);
-            a.on_reply(
-                SimTime::ZERO,
-                &list,
-                Zxid(10),
-                &listed,
-                [1.0, 1.0],
-                &mut rng(),
-            );
+            answer(&mut a, &list, Zxid(10), &listed);
             if herd {
                 assert_eq!(a.next(SimTime::ZERO, false), Step::Wait);
                 a.on_watch(EventType::NodeChildrenChanged, "/lock");
@@ -805,27 +764,13 @@ mod tests {
         let mut a = app(LockVariant::CheckThenCreate);
         let list = to_create(&mut a);
         assert!(matches!(&list, Request::Read(Read::GetChildren(_))));
-        a.on_reply(
-            SimTime::ZERO,
-            &list,
-            Zxid(4),
-            &children(&[]),
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &list, Zxid(4), &children(&[]));
         let create = send(&mut a);
         let created = Outcome::Ok(Reply::Created(Created {
             path: "/lock/lock-c3a1-0000000000".into(),
             stat: stat(5),
         }));
-        a.on_reply(
-            SimTime::ZERO,
-            &create,
-            Zxid(5),
-            &created,
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &create, Zxid(5), &created);
         assert!(a.holding());
     }
 
@@ -839,23 +784,9 @@ mod tests {
             path: "/lock/lock-c3a1-0000000000".into(),
             stat: stat(5),
         }));
-        a.on_reply(
-            SimTime::ZERO,
-            &create,
-            Zxid(5),
-            &created,
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &create, Zxid(5), &created);
         let list = send(&mut a);
-        a.on_reply(
-            SimTime::ZERO,
-            &list,
-            Zxid(6),
-            &children(&["lock-c3a1-0000000000"]),
-            [1.0, 1.0],
-            &mut rng(),
-        );
+        answer(&mut a, &list, Zxid(6), &children(&["lock-c3a1-0000000000"]));
         assert!(a.holding());
         a.on_connection_lost(None);
         assert!(!a.holding());
