@@ -144,6 +144,9 @@ pub enum RunEnd {
     EventLimit,
     /// It stopped once clients had invoked `limits.max_ops` operations; `run-limits` is unknown.
     OpLimit,
+    /// It stopped when its events outran `limits.max_event_rate` in a second of virtual time: a
+    /// livelock, which fails `liveness`.
+    Livelock,
 }
 
 impl RunEnd {
@@ -154,6 +157,7 @@ impl RunEnd {
             RunEnd::NothingLeft => "stopped early: nothing was left to happen",
             RunEnd::EventLimit => "stopped early at the event limit",
             RunEnd::OpLimit => "stopped early at the operation limit",
+            RunEnd::Livelock => "stopped early: a livelock (events outran limits.max_event_rate)",
         }
     }
 }
@@ -324,7 +328,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         // The page draws the messages of its window; it picks them from all of them.
         world.log_messages(SimTime::ZERO, PAGE_MESSAGES);
     }
-    let (run_end, history, client_assertions, mut recipe_log) =
+    let (run_end, history, client_assertions, mut recipe_log, livelock) =
         run_world(&mut world, scenario, recorder.as_ref());
     let samples = report::samples(&history, world.now().as_ms_f64());
     let (ops, ops_by_type) = reports::outcome_counts(&samples);
@@ -341,7 +345,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
             scenario.limits.max_ops,
             scenario.end_ms()
         )),
-        RunEnd::PlannedEnd | RunEnd::NothingLeft => None,
+        RunEnd::PlannedEnd | RunEnd::NothingLeft | RunEnd::Livelock => None,
     };
     match limit {
         // What the history shows is still judged (a violation in a prefix is one), but a run cut
@@ -352,7 +356,10 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
                 CheckResult::new("run-limits", Verdict::Unknown, detail).during(Some((now, now))),
             );
         }
-        None => checks.push(liveness(&history, scenario)),
+        None => match livelock {
+            Some(storm) => checks.push(storm.check(scenario, world.node_count())),
+            None => checks.push(liveness(&history, scenario)),
+        },
     }
     let linearizable = scenario
         .checks
@@ -551,24 +558,71 @@ mod panics {
     }
 }
 
-/// Runs the world to the scenario's end, in steps of virtual time so that the clients' history can
-/// be counted against `limits.max_ops` as it grows; returns how the run ended, the history, and
-/// the client assertions that broke (with when). The steps change nothing in the run: the world
-/// carries on from where a step ended.
+/// A livelock the run stopped at: `events` events between `from` and `to` (ns of virtual time).
+#[derive(Clone, Copy, Debug)]
+struct Livelock {
+    events: u64,
+    from: u64,
+    to: u64,
+}
+
+impl Livelock {
+    /// The failed `liveness` check that reports it, over the stretch of virtual time it filled.
+    fn check(self, scenario: &Scenario, nodes: usize) -> CheckResult {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let detail = format!(
+            "livelock: {} events in {:.3} simulated ms (from {:.3} to {:.3} ms), beyond limits.max_event_rate = {} events per node per simulated second for {nodes} nodes; the run stopped there, before its end at {} ms",
+            self.events,
+            ms(self.to - self.from),
+            ms(self.from),
+            ms(self.to),
+            scenario.limits.max_event_rate,
+            scenario.end_ms()
+        );
+        CheckResult::new("liveness", Verdict::Fail, detail).during(Some((self.from, self.to)))
+    }
+}
+
+/// What `run_world` returns: how the run ended, the history, the client assertions that broke
+/// (with when), the recipe log, and the livelock it stopped at, if it did.
+type WorldRun = (
+    RunEnd,
+    Vec<Line>,
+    Vec<String>,
+    Vec<RecipeLine>,
+    Option<Livelock>,
+);
+
+/// Runs the world to the scenario's end, in steps of one second of virtual time so that the
+/// clients' history can be counted against `limits.max_ops` as it grows, and the events of each
+/// step against `limits.max_event_rate` (a step that takes more events than the rate allows is a
+/// livelock). The steps change nothing in the run: the world carries on from where a step ended.
 fn run_world<P: Protocol>(
     world: &mut World<Node<P>>,
     scenario: &Scenario,
     recorder: Option<&PageRecorder>,
-) -> (RunEnd, Vec<Line>, Vec<String>, Vec<RecipeLine>) {
+) -> WorldRun {
     use sim::world::RunEnd as WorldEnd;
     const STEP: u64 = 1_000_000_000;
     let end = SimTime(ms_to_ns(scenario.end_ms()));
     let (mut history, mut seen, mut invoked) = (Vec::new(), 0, 0);
     let mut client_assertions = Vec::new();
     let mut recipe_log = Vec::new();
+    let per_step = scenario
+        .limits
+        .max_event_rate
+        .saturating_mul(world.node_count() as u64);
     loop {
-        let until = SimTime(world.now().0.saturating_add(STEP).min(end.0));
-        let step_end = advance(world, until, scenario.limits.max_events, recorder);
+        let (start, start_events) = (world.now(), world.stats().events);
+        let until = SimTime(start.0.saturating_add(STEP).min(end.0));
+        // The rate bound for this step, prorated when the last step is shorter than a second
+        // (at least one event, so that a run always moves on).
+        let allowed = (u128::from(per_step) * u128::from(until.0 - start.0)
+            / u128::from(STEP))
+        .max(1) as u64;
+        let cap = start_events.saturating_add(allowed);
+        let limit = scenario.limits.max_events.min(cap);
+        let step_end = advance(world, until, limit, recorder);
         let observations = world.observations();
         for o in &observations[seen..] {
             match &o.observation {
@@ -585,14 +639,23 @@ fn run_world<P: Protocol>(
             }
         }
         seen = observations.len();
+        let mut livelock = None;
         let run_end = match step_end {
             _ if invoked >= scenario.limits.max_ops => RunEnd::OpLimit,
             WorldEnd::TimeLimit if until < end => continue,
             WorldEnd::TimeLimit => RunEnd::PlannedEnd,
             WorldEnd::Quiescent => RunEnd::NothingLeft,
+            WorldEnd::EventLimit if limit == cap && cap < scenario.limits.max_events => {
+                livelock = Some(Livelock {
+                    events: world.stats().events - start_events,
+                    from: start.0,
+                    to: world.now().0,
+                });
+                RunEnd::Livelock
+            }
             WorldEnd::EventLimit => RunEnd::EventLimit,
         };
-        return (run_end, history, client_assertions, recipe_log);
+        return (run_end, history, client_assertions, recipe_log, livelock);
     }
 }
 

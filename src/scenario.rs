@@ -80,6 +80,12 @@ fn default_max_events() -> u64 {
     200_000_000
 }
 
+/// Fifty times the busiest rate a shipped scenario reaches (about 200 events per node per simulated
+/// second): only a storm of messages at network speed gets near it.
+fn default_max_event_rate() -> u64 {
+    10_000
+}
+
 fn default_drain_ms() -> f64 {
     5_000.0
 }
@@ -104,6 +110,11 @@ pub struct Limits {
     /// `unknown`): the history, and the memory to check it, grow with every operation.
     #[serde(default = "default_max_ops")]
     pub max_ops: u64,
+    /// A livelock bound: at most this many events per node (replicas and clients) in any second
+    /// of virtual time. A run that goes faster is stopped and fails `liveness` ("livelock: ..."):
+    /// its processes exchange messages at network speed without time moving on.
+    #[serde(default = "default_max_event_rate")]
+    pub max_event_rate: u64,
 }
 
 impl Default for Limits {
@@ -323,6 +334,12 @@ impl Scenario {
             return Err((
                 "limits.max_events".into(),
                 "expected at least 1 event".into(),
+            ));
+        }
+        if self.limits.max_event_rate == 0 {
+            return Err((
+                "limits.max_event_rate".into(),
+                "expected at least 1 event per node per simulated second".into(),
             ));
         }
         if self.limits.max_ops == 0 {
