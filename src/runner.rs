@@ -43,6 +43,7 @@ const fn info<P: Protocol + 'static>() -> ProtocolInfo {
         resolve_settings: resolve_settings::<P>,
         linearizable_reads: P::LINEARIZABLE_READS,
         max_replicas: P::MAX_REPLICAS,
+        message_kinds: P::MESSAGE_KINDS,
         run: run_protocol::<P>,
     }
 }

@@ -185,6 +185,9 @@ pub struct ProtocolInfo {
     pub linearizable_reads: bool,
     /// The most replicas it runs.
     pub max_replicas: u32,
+    /// The kinds of the messages its replicas send one another (a triggered crash's
+    /// `after_send` names one of these or of `protocols::wire::SERVER_KINDS`).
+    pub message_kinds: &'static [&'static str],
     /// Runs a validated scenario of this protocol once and checks it.
     pub run: fn(&Scenario, crate::runner::RunOptions) -> crate::runner::Run,
 }
@@ -312,6 +315,23 @@ impl Scenario {
             "faults",
             self.faults.validate(c.replicas, nodes, self.end_ms()),
         )?;
+        for (i, f) in self.faults.scripted.iter().enumerate() {
+            let Some(kind) = &f.after_send else { continue };
+            let known = |k: &&str| *k == kind.as_str();
+            if !protocol.message_kinds.iter().any(known)
+                && !protocols::wire::SERVER_KINDS.iter().any(known)
+            {
+                return Err((
+                    format!("faults.scripted[{i}].after_send"),
+                    format!(
+                        "{kind:?} is not a message a {} replica sends: expected one of {:?} or {:?}",
+                        c.protocol,
+                        protocol.message_kinds,
+                        protocols::wire::SERVER_KINDS
+                    ),
+                ));
+            }
+        }
         let ch = &self.checks;
         check_ms("checks.liveness_ms", ch.liveness_ms)?;
         if ch.liveness_ms <= 0.0 {

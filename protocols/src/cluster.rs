@@ -290,6 +290,10 @@ pub trait Protocol: Replication {
     const LINEARIZABLE_READS: bool;
     /// The most replicas it can run (an unreplicated server runs one).
     const MAX_REPLICAS: u32 = 31;
+    /// The kinds of its messages between replicas (`sim::Message::kind`), which a scenario's
+    /// triggered crash may name (`after_send`) beside the client protocol's
+    /// (`wire::SERVER_KINDS`).
+    const MESSAGE_KINDS: &'static [&'static str] = &[];
     /// Its tuning (`cluster.settings`).
     type Settings: serde::de::DeserializeOwned + serde::Serialize + Default + Clone;
 

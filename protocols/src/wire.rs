@@ -129,6 +129,9 @@ fn reply_bytes(outcome: &Outcome<Reply>) -> usize {
     }
 }
 
+/// The kinds of what a server sends its clients, as `Wire::kind` names them.
+pub const SERVER_KINDS: &[&str] = &["CONNECTED", "EXPIRED", "REPLY", "NOTIFY", "PONG"];
+
 /// Header bytes of a request or reply (length, xid, type or zxid, error).
 const HEADER_BYTES: usize = 16;
 

@@ -109,6 +109,8 @@ impl FaultSpec {
             unsynced: None,
             mid_handler: None,
             after_effects: None,
+            after_send: None,
+            nth: None,
         }
     }
 
@@ -154,6 +156,17 @@ pub struct FaultSpec {
     /// the nemesis stream when absent). What a frozen random crash records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_effects: Option<u32>,
+    /// Crash only: a triggered crash. From `at_ms` on, the fault waits for a replica that `node`
+    /// matches to send a message of this kind (the protocol's own name for it, as message counts
+    /// show it: `VOTE`, `PROMISE`, ...); the `nth` such send stops the sender right after it, in
+    /// the middle of its handler (the rest of the handler's effects never happen, and a pending
+    /// fsync never completes). `node` names the sender: an id, `leader` (it leads when it sends),
+    /// `follower` (it does not) or `random` (any replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_send: Option<String>,
+    /// Triggered crash only: which matching send stops the sender (1, the first, when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nth: Option<u32>,
 }
 
 /// Kinds of random fault.
@@ -298,7 +311,15 @@ impl NemesisConfig {
                 }
             }
             let allowed: &[&str] = match f.fault {
-                FaultKind::Crash => &["node", "for_ms", "unsynced", "mid_handler", "after_effects"],
+                FaultKind::Crash => &[
+                    "node",
+                    "for_ms",
+                    "unsynced",
+                    "mid_handler",
+                    "after_effects",
+                    "after_send",
+                    "nth",
+                ],
                 FaultKind::Restart | FaultKind::Resume => &["node"],
                 FaultKind::Pause | FaultKind::Isolate => &["node", "for_ms"],
                 FaultKind::Partition => &["groups", "for_ms"],
@@ -316,6 +337,8 @@ impl NemesisConfig {
                 ("unsynced", f.unsynced.is_some()),
                 ("mid_handler", f.mid_handler.is_some()),
                 ("after_effects", f.after_effects.is_some()),
+                ("after_send", f.after_send.is_some()),
+                ("nth", f.nth.is_some()),
             ];
             for (name, is) in present {
                 if is && !allowed.contains(&name) {
@@ -333,6 +356,32 @@ impl NemesisConfig {
                     at("after_effects"),
                     "after_effects needs mid_handler: true".into(),
                 ));
+            }
+            if let Some(kind) = &f.after_send {
+                if kind.is_empty() {
+                    return Err((
+                        at("after_send"),
+                        "expected a message kind, e.g. \"VOTE\"".into(),
+                    ));
+                }
+                if f.mid_handler.is_some() {
+                    return Err((
+                        at("mid_handler"),
+                        "a triggered crash (after_send) already stops its node mid-handler, right after the send; leave mid_handler out".into(),
+                    ));
+                }
+            }
+            match f.nth {
+                Some(_) if f.after_send.is_none() => {
+                    return Err((at("nth"), "nth needs after_send".into()));
+                }
+                Some(0) => {
+                    return Err((
+                        at("nth"),
+                        "expected 1 or more (1: the first matching send)".into(),
+                    ));
+                }
+                _ => {}
             }
             match f.fault {
                 FaultKind::Partition => {

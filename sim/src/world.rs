@@ -127,6 +127,9 @@ enum Action {
         mid_handler: bool,
         /// For a mid-handler crash: after how many of the handler's effects (drawn if absent).
         after_effects: Option<usize>,
+        /// For a triggered crash: the message kind whose `nth` send (by a node `node` matches)
+        /// stops its sender.
+        after_send: Option<(String, u32)>,
         undo_after: Option<SimDuration>,
     },
     /// The fallback of a mid-handler crash: the node handled nothing in time, so it stops now.
@@ -229,6 +232,20 @@ struct Slot<P: Process> {
     crash_armed: Option<(usize, Option<Unsynced>, SimTime)>,
 }
 
+/// A triggered crash waiting for its send (`FaultSpec::after_send`).
+#[derive(Clone, Debug)]
+struct Trigger {
+    /// Whose send counts, as the fault names it.
+    node: NodeRef,
+    kind: String,
+    /// Matching sends still to come before the one that stops its sender (0: the next one).
+    skip: u32,
+    unsynced: Option<Unsynced>,
+    undo_after: Option<SimDuration>,
+    /// The fault as written, with the time it was armed, for the fault log.
+    spec: FaultSpec,
+}
+
 /// Everything but the process objects, so that a process and its context can be borrowed at once.
 pub(crate) struct Core<P: Process> {
     now: SimTime,
@@ -248,6 +265,12 @@ pub(crate) struct Core<P: Process> {
     last_sync_done: Vec<SimTime>,
     /// Messages held on clogged links, in send order.
     held: Vec<Held<P::Msg>>,
+    /// Triggered crashes waiting for their send, in the order they were armed.
+    triggers: Vec<Trigger>,
+    /// A trigger that fired during the current handler: its sender stops when the handler returns.
+    fired: Option<Trigger>,
+    /// Whether the node whose handler runs leads (worked out only while a trigger waits).
+    sender_leads: bool,
     /// The message log, if asked for: its capacity and the messages sent from `log_from` on.
     message_log: Option<(usize, Vec<MessageRecord>)>,
     log_from: SimTime,
@@ -337,6 +360,9 @@ impl<P: Process> Core<P> {
             next_io: 0,
             last_sync_done: vec![SimTime::ZERO; n],
             held: Vec::new(),
+            triggers: Vec::new(),
+            fired: None,
+            sender_leads: false,
             message_log: None,
             log_from: SimTime::ZERO,
             observations: Vec::new(),
@@ -864,6 +890,9 @@ impl<P: Process> World<P> {
         let now = self.core.now;
         trace_input(&mut self.core.trace, now, node, &input);
         let armed = self.core.slots[i].crash_armed;
+        if !self.core.triggers.is_empty() {
+            self.core.sender_leads = self.leader() == Some(node);
+        }
         let Some(process) = self.procs[i].as_mut() else {
             return;
         };
@@ -875,6 +904,9 @@ impl<P: Process> World<P> {
             stopped: false,
         };
         process.on_input(input, &mut ctx);
+        if let Some(trigger) = self.core.fired.take() {
+            self.crash_triggered(node, trigger);
+        }
         if let Some((after, unsynced, at)) = armed {
             // The handler ran as far as its crash point (or to its end, if it had fewer effects).
             self.core.slots[i].crash_armed = None;
@@ -928,8 +960,12 @@ impl<P: Process> World<P> {
                 unsynced,
                 mid_handler,
                 after_effects,
+                after_send,
                 undo_after,
             } => {
+                if let Some((kind, nth)) = after_send {
+                    return self.arm_trigger(node, kind, nth, unsynced, undo_after);
+                }
                 let Some(n) = self.resolve(&node) else {
                     return self.skip("crash", &node);
                 };
@@ -1116,6 +1152,61 @@ impl<P: Process> World<P> {
         }
     }
 
+    /// Arms a triggered crash: from now on, the `nth` send of `kind` by a node `node` matches stops
+    /// its sender (`Ctx::send`, then `crash_triggered`).
+    fn arm_trigger(
+        &mut self,
+        node: NodeRef,
+        kind: String,
+        nth: u32,
+        unsynced: Option<Unsynced>,
+        undo_after: Option<SimDuration>,
+    ) {
+        let now = self.core.now;
+        let spec = FaultSpec {
+            at_ms: now.as_ms_f64(),
+            node: Some(node.clone()),
+            unsynced,
+            for_ms: undo_after.map(|d| d.as_ms_f64()),
+            after_send: Some(kind.clone()),
+            nth: (nth != 1).then_some(nth),
+            ..FaultSpec::new(FaultKind::Crash)
+        };
+        let detail = format!("arm: crash {node} after its send #{nth} of {kind}");
+        self.core.trace.event(
+            now,
+            None,
+            "nemesis",
+            |h| {
+                h.write(b"arm");
+                h.write(detail.as_bytes());
+            },
+            || detail.clone(),
+        );
+        self.core.triggers.push(Trigger {
+            node,
+            kind,
+            skip: nth.saturating_sub(1),
+            unsynced,
+            undo_after,
+            spec,
+        });
+    }
+
+    /// Stops `node`, whose handler just sent the message `trigger` waited for (the rest of the
+    /// handler was discarded), and restarts it after the fault's `for_ms`.
+    fn crash_triggered(&mut self, node: NodeId, trigger: Trigger) {
+        let how = format!("after sending {}", trigger.kind);
+        let logged = self.core.stats.fault_log.len();
+        self.crash_as(node, trigger.unsynced, &how, None, true);
+        if self.core.stats.fault_log.len() > logged {
+            // What the scenario wrote, armed when it was: replaying it stops the same send.
+            let record = self.core.stats.fault_log.last_mut().expect("just logged");
+            record.spec = trigger.spec;
+        }
+        self.undo_later(trigger.undo_after, Action::Restart(NodeRef::Id(node.0)));
+    }
+
     fn skip(&mut self, what: &str, node: &NodeRef) {
         self.core
             .trace_skip(format!("skip {what} {node}: no such node up"));
@@ -1124,6 +1215,8 @@ impl<P: Process> World<P> {
     /// The end of the fault window: every fault is undone, in a fixed order.
     fn heal_all(&mut self) {
         self.core.nemesis.random = None;
+        // A triggered crash that has not fired by the window's end never will.
+        self.core.triggers.clear();
         self.apply(Action::Heal);
         self.apply(Action::Unclog(None));
         for i in 0..self.core.replicas {
@@ -1149,6 +1242,20 @@ impl<P: Process> World<P> {
         unsynced: Option<Unsynced>,
         how: &str,
         armed: Option<(SimTime, usize)>,
+    ) {
+        self.crash_as(node, unsynced, how, armed, false)
+    }
+
+    /// `crash`, and with `drain` the messages the node already sent still arrive before its
+    /// channels close (a triggered crash stops a node right after a send: that message is on the
+    /// wire); without it, its channels reset at once and what is in flight is lost.
+    fn crash_as(
+        &mut self,
+        node: NodeId,
+        unsynced: Option<Unsynced>,
+        how: &str,
+        armed: Option<(SimTime, usize)>,
+        drain: bool,
     ) {
         let i = node.index();
         if self.core.slots[i].state == NodeState::Down {
@@ -1193,7 +1300,11 @@ impl<P: Process> World<P> {
                 .map(NodeId)
                 .filter(|&p| p != node)
             {
-                self.core.reset_channel(node, peer);
+                if drain {
+                    self.core.close_channel(node, peer);
+                } else {
+                    self.core.reset_channel(node, peer);
+                }
             }
         }
     }
@@ -1271,6 +1382,7 @@ impl<P: Process> World<P> {
                     unsynced: None,
                     mid_handler,
                     after_effects: None,
+                    after_send: None,
                     undo_after: duration,
                 })
             }
@@ -1372,6 +1484,10 @@ fn action_of(spec: &FaultSpec) -> Action {
             unsynced: spec.unsynced,
             mid_handler: spec.mid_handler.unwrap_or(false),
             after_effects: spec.after_effects.map(|k| k as usize),
+            after_send: spec
+                .after_send
+                .clone()
+                .map(|kind| (kind, spec.nth.unwrap_or(1))),
             undo_after,
         },
         FaultKind::Restart => Action::Restart(node()),
@@ -1516,7 +1632,44 @@ impl<'a, P: Process> Ctx<'a, P> {
                     msg: msg.clone(),
                 });
             }
+            let kind = msg.kind();
             self.core.send(self.me, to, msg);
+            if !self.core.triggers.is_empty() && self.core.fired.is_none() {
+                self.trigger(kind);
+            }
+        }
+    }
+
+    /// Counts a send of `kind` against the triggered crashes waiting for one; the trigger it
+    /// completes stops this handler here (nothing after this send happens) and the world stops
+    /// the node when the handler returns.
+    fn trigger(&mut self, kind: &str) {
+        let me = self.me;
+        if me.0 >= self.core.replicas {
+            return;
+        }
+        let leads = self.core.sender_leads;
+        let mut fired = None;
+        for (i, t) in self.core.triggers.iter_mut().enumerate() {
+            let matches = t.kind == kind
+                && match t.node {
+                    NodeRef::Id(n) => n == me.0,
+                    NodeRef::Leader => leads,
+                    NodeRef::Follower => !leads,
+                    NodeRef::Random => true,
+                };
+            if !matches {
+                continue;
+            }
+            if t.skip > 0 {
+                t.skip -= 1;
+            } else if fired.is_none() {
+                fired = Some(i);
+            }
+        }
+        if let Some(i) = fired {
+            self.core.fired = Some(self.core.triggers.remove(i));
+            self.crash_after = Some(self.effects);
         }
     }
 

@@ -140,6 +140,25 @@ impl Value {
     }
 }
 
+/// Every kind `kind` names, for scenarios that name one (`Protocol::MESSAGE_KINDS`).
+pub const KINDS: &[&str] = &[
+    "PREPARE",
+    "PROMISE",
+    "NACK",
+    "ACCEPT",
+    "ACCEPTED",
+    "DECIDE",
+    "HEARTBEAT",
+    "HEARTBEAT_ACK",
+    "CATCH_UP",
+    "DECISIONS",
+    "FORWARD",
+    "SYNC",
+    "SYNC_DONE",
+    "REVALIDATE",
+    "REVALIDATED",
+];
+
 impl Message for PaxosMsg {
     fn kind(&self) -> &'static str {
         match self {

@@ -474,6 +474,7 @@ impl Replication for Paxos {
 
 impl Protocol for Paxos {
     const NAME: &'static str = "paxos";
+    const MESSAGE_KINDS: &'static [&'static str] = messages::KINDS;
     type Variant = Variant;
     const FIFO: bool = true;
     /// Reads are served from the local tree of the server a client is connected to.

@@ -40,7 +40,10 @@ pub enum RaftEvent {
 impl Milestones for RaftEvent {
     fn milestone(&self) -> Option<Milestone<'_>> {
         Some(match self {
-            RaftEvent::Candidate { .. } | RaftEvent::Elected { .. } => return None,
+            RaftEvent::Candidate { .. } => return None,
+            // Election Safety (Fig. 3) is about the election: a leader elected twice in a term
+            // breaks it even if one of the two never gets established.
+            &RaftEvent::Elected { term } => Milestone::Elected { term },
             RaftEvent::Established { term, history } => Milestone::Established {
                 term: *term,
                 history,

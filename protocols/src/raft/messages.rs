@@ -121,6 +121,24 @@ pub enum RaftMsg {
 /// Header: type, term, and the sender's ids.
 const HEADER_BYTES: usize = 16;
 
+/// Every kind `kind` names, for scenarios that name one (`Protocol::MESSAGE_KINDS`).
+pub const KINDS: &[&str] = &[
+    "REQUEST_VOTE",
+    "PRE_VOTE",
+    "VOTE",
+    "PRE_VOTE_REPLY",
+    "APPEND_ENTRIES",
+    "HEARTBEAT",
+    "COMMIT_NOTICE",
+    "APPEND_REPLY",
+    "HEARTBEAT_REPLY",
+    "FORWARD",
+    "READ_INDEX",
+    "READ_INDEX_AT",
+    "REVALIDATE",
+    "REVALIDATED",
+];
+
 impl Message for RaftMsg {
     fn kind(&self) -> &'static str {
         match self {

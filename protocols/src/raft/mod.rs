@@ -585,6 +585,7 @@ impl Replication for Raft {
 
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
+    const MESSAGE_KINDS: &'static [&'static str] = messages::KINDS;
     type Variant = Variant;
     /// Replicas talk over TCP-like channels, as etcd's and most Raft deployments do; Raft needs
     /// no more than datagrams, but the shared ZooKeeper client does.

@@ -36,6 +36,9 @@ pub const COMMITTED_NOOPS: &str = "committed_noop_count";
 pub enum Milestone<'a> {
     /// This replica is the established leader of `term`, holding `history`.
     Established { term: u64, history: &'a History },
+    /// This replica won the election of `term` (a protocol whose leaders are elected before they
+    /// are established reports both: Raft's Election Safety is about the election).
+    Elected { term: u64 },
     /// The leader of `term` committed `zxid` with a quorum; `chain` digests the history up to it.
     Committed { term: u64, zxid: Zxid, chain: u64 },
     /// The replica applied `zxid` (or loaded a snapshot at it) after the history `chain`.
@@ -259,22 +262,25 @@ pub fn prefix_agreement(events: &[At<'_>]) -> Finding {
     )
 }
 
-/// At most one established leader per term (epoch, ballot).
+/// At most one leader per term (epoch, ballot): elected (where the protocol reports elections)
+/// or established.
 pub fn one_leader_per_term(events: &[At<'_>], term_word: &str) -> Finding {
-    let mut leaders: BTreeMap<u64, (NodeId, SimTime)> = BTreeMap::new();
+    let mut leaders: BTreeMap<u64, (NodeId, SimTime, &str)> = BTreeMap::new();
     let mut problems = Vec::new();
     for e in events {
-        let Milestone::Established { term: epoch, .. } = &e.milestone else {
-            continue;
+        let (epoch, how) = match &e.milestone {
+            Milestone::Established { term, .. } => (term, "established"),
+            Milestone::Elected { term } => (term, "elected"),
+            _ => continue,
         };
         match leaders.get(epoch) {
             None => {
-                leaders.insert(*epoch, (e.node, e.time));
+                leaders.insert(*epoch, (e.node, e.time, how));
             }
-            Some((n, t)) if *n != e.node => problems.push((
+            Some((n, t, first)) if *n != e.node => problems.push((
                 e.time,
                 format!(
-                    "{n} (at {t}) and {} (at {}) were both established in {term_word} {epoch}",
+                    "{n} ({first} at {t}) and {} ({how} at {}) both led {term_word} {epoch}",
                     e.node, e.time
                 ),
             )),
@@ -285,7 +291,7 @@ pub fn one_leader_per_term(events: &[At<'_>], term_word: &str) -> Finding {
         &format!("one-leader-per-{term_word}"),
         &problems,
         format!(
-            "{} {term_word}s, one established leader each",
+            "{} {term_word}s, one leader each (elected or established)",
             leaders.len()
         ),
     )

@@ -120,6 +120,28 @@ impl Txn {
     }
 }
 
+/// Every kind `kind` names, for scenarios that name one (`Protocol::MESSAGE_KINDS`).
+pub const KINDS: &[&str] = &[
+    "NOTIFICATION",
+    "FOLLOWERINFO",
+    "LEADERINFO",
+    "ACKEPOCH",
+    "DIFF",
+    "TRUNC",
+    "SNAP",
+    "PROPOSAL",
+    "COMMIT",
+    "NEWLEADER",
+    "ACK",
+    "UPTODATE",
+    "QUORUM_PING",
+    "QUORUM_REQUEST",
+    "SYNC",
+    "SYNC_DONE",
+    "REVALIDATE",
+    "REVALIDATED",
+];
+
 impl Message for ZabMsg {
     fn kind(&self) -> &'static str {
         match self {

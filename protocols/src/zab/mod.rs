@@ -650,6 +650,7 @@ impl Replication for Zab {
 
 impl Protocol for Zab {
     const NAME: &'static str = "zab";
+    const MESSAGE_KINDS: &'static [&'static str] = messages::KINDS;
     type Variant = Variant;
     const FIFO: bool = true;
     /// Reads are served from the local tree of the server a client is connected to.
