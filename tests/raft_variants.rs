@@ -35,6 +35,24 @@ const CATCHES: &[Catch] = &[
         check: "liveness",
         seeds: 2,
     },
+    // A successful reply sets matchIndex to the leader's last index: the back-off floor keeps
+    // nextIndex past the follower's log, and leader and follower trade rejections at network
+    // speed. The run outruns limits.max_event_rate and fails liveness as a livelock.
+    Catch {
+        variant: "matchindex-from-leader",
+        scenario: "leader-crash-3",
+        check: "liveness",
+        seeds: 1,
+    },
+    // Fig. 2's persistence flipped for the vote: the voter crashes right after its VOTE leaves
+    // (a triggered crash), forgets it, and votes again in the same term for the old leader back
+    // from its crash: two leaders elected in one term (Election Safety, Fig. 3).
+    Catch {
+        variant: "vote-not-durable",
+        scenario: "raft/vote-not-durable-3",
+        check: "one-leader-per-term",
+        seeds: 1,
+    },
 ];
 
 fn run(scenario: &str, variant: &str, seed: u64) -> Run {

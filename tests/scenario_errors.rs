@@ -189,6 +189,43 @@ fn impossible_faults_name_the_fault() {
         "faults.scripted[0].groups[1][0]",
         "in two groups",
     );
+    // Triggered crashes: the message kind is the protocol's, and nth counts from 1.
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "crash", "node": "random", "for_ms": 5, "after_send": "VOTE"}"#),
+        4,
+        "faults.scripted[0].after_send",
+        "\"VOTE\" is not a message a zab replica sends",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 5, "after_send": "ACK", "nth": 0}"#),
+        4,
+        "faults.scripted[0].nth",
+        "expected 1 or more",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 5, "nth": 2}"#),
+        4,
+        "faults.scripted[0].nth",
+        "nth needs after_send",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 5, "after_send": "ACK", "mid_handler": true}"#),
+        4,
+        "faults.scripted[0].mid_handler",
+        "already stops its node mid-handler",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "pause", "node": 1, "for_ms": 5, "after_send": "ACK"}"#),
+        4,
+        "faults.scripted[0].after_send",
+        "not a field of a pause fault",
+    );
+    assert!(
+        parse(&faults(
+            r#"{"at_ms": 10, "fault": "crash", "node": "follower", "for_ms": 5, "after_send": "ACK", "nth": 2}"#
+        ))
+        .is_ok()
+    );
     expect_error(
         &faults(r#"{"at_ms": 10, "fault": "explode"}"#),
         4,

@@ -287,6 +287,8 @@ mod tests {
             unsynced: None,
             mid_handler: None,
             after_effects: None,
+            after_send: None,
+            nth: None,
         };
         let config = WorldConfig {
             seed: 1,

@@ -44,6 +44,8 @@ impl Setup {
             unsynced: None,
             mid_handler: None,
             after_effects: None,
+            after_send: None,
+            nth: None,
         });
         self
     }

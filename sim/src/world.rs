@@ -73,6 +73,8 @@ pub struct FaultRecord {
     pub kind: &'static str,
     /// The fault as a scripted fault would state it, every node resolved to its id, at `time`:
     /// the scenario entry that does exactly this (what `zksim shrink` freezes random faults into).
+    /// A mid-handler crash is stated at the time it was armed; a triggered crash
+    /// (`after_send`) as the scenario wrote it, at the time it was armed.
     pub spec: FaultSpec,
     pub nodes: Vec<NodeId>,
     pub detail: String,
@@ -271,6 +273,9 @@ pub(crate) struct Core<P: Process> {
     fired: Option<Trigger>,
     /// Whether the node whose handler runs leads (worked out only while a trigger waits).
     sender_leads: bool,
+    /// Channels of a node a triggered crash stopped, closing once what it sent has arrived
+    /// (lowest id first): a message to the dead node meanwhile does not reset them.
+    draining: BTreeSet<(NodeId, NodeId)>,
     /// The message log, if asked for: its capacity and the messages sent from `log_from` on.
     message_log: Option<(usize, Vec<MessageRecord>)>,
     log_from: SimTime,
@@ -363,6 +368,7 @@ impl<P: Process> Core<P> {
             triggers: Vec::new(),
             fired: None,
             sender_leads: false,
+            draining: BTreeSet::new(),
             message_log: None,
             log_from: SimTime::ZERO,
             observations: Vec::new(),
@@ -560,7 +566,9 @@ impl<P: Process> Core<P> {
             },
             || clip(format!("-> {to} {msg:?} ({})", reason.as_str())),
         );
-        if self.net.fifo && reason != DropReason::ChannelReset {
+        let draining = reason == DropReason::TargetDown
+            && self.draining.contains(&(from.min(to), from.max(to)));
+        if self.net.fifo && reason != DropReason::ChannelReset && !draining {
             self.reset_channel(from, to);
         }
     }
@@ -814,6 +822,7 @@ impl<P: Process> World<P> {
                 }
             }
             Event::Close { a, b } => {
+                self.core.draining.remove(&(a.min(b), a.max(b)));
                 let generation = self.core.net.reset_channel(a, b);
                 for (node, peer) in [(a, b), (b, a)] {
                     if self.core.slots[node.index()].state != NodeState::Down
@@ -1301,6 +1310,7 @@ impl<P: Process> World<P> {
                 .filter(|&p| p != node)
             {
                 if drain {
+                    self.core.draining.insert((node.min(peer), node.max(peer)));
                     self.core.close_channel(node, peer);
                 } else {
                     self.core.reset_channel(node, peer);

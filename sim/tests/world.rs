@@ -478,6 +478,54 @@ fn a_mid_handler_crash_discards_the_later_effects() {
 }
 
 #[test]
+fn a_triggered_crash_stops_the_sender_right_after_its_nth_send() {
+    for seed in 0..10 {
+        let mut cfg = config(seed, 3);
+        cfg.fifo = true;
+        cfg.network.latency = Latency::Constant { ms: 0.5 };
+        cfg.nemesis.scripted = vec![FaultSpec {
+            node: Some(NodeRef::Random),
+            after_send: Some("PING".into()),
+            nth: Some(3),
+            unsynced: Some(Unsynced::LoseAll),
+            for_ms: Some(2.0),
+            ..fault(2.5, FaultKind::Crash)
+        }];
+        let w = run(cfg, 10);
+        let crashes: Vec<_> = w
+            .stats()
+            .fault_log
+            .iter()
+            .filter(|f| f.kind == "crash")
+            .collect();
+        assert_eq!(crashes.len(), 1, "seed {seed}: one crash");
+        let (c, at) = (crashes[0].nodes[0], crashes[0].time);
+        // Armed at 2.5 ms, the third PING sent after it is the first of a tick at 3 ms: the
+        // second node to tick sends one PING, and nothing more of that handler happens.
+        assert_eq!(at, SimTime::from_ms(3), "seed {seed}");
+        assert!(crashes[0].detail.contains("after sending PING"), "{crashes:?}");
+        assert_eq!(crashes[0].spec.after_send.as_deref(), Some("PING"));
+        assert_eq!(crashes[0].spec.nth, Some(3));
+        assert_eq!(crashes[0].spec.at_ms, 2.5, "the log holds the fault as armed");
+        let got_3: Vec<NodeId> = received(&w)
+            .into_iter()
+            // Before its restart at 5 ms (it numbers again from its log afterwards).
+            .filter(|&(t, from, _, seq)| from == c && seq == 3 && t < SimTime::from_ms(5))
+            .map(|r| r.2)
+            .collect();
+        // It arrives although the peers' PINGs to the dead node are dropped meanwhile.
+        assert_eq!(got_3.len(), 1, "seed {seed}: the one PING sent arrives: {got_3:?}");
+        // Its log write of tick 3 (unsynced) never happened, and what it had not synced is lost.
+        let recovered = w.observations().iter().find_map(|o| match &o.observation {
+            Obs::Recovered { log, .. } if o.node == c => Some(log.clone()),
+            _ => None,
+        });
+        assert_eq!(recovered, Some(vec![]), "seed {seed}: nothing was synced");
+        assert!(w.process(c).is_some(), "restarted after for_ms");
+    }
+}
+
+#[test]
 fn random_faults_stay_within_the_budget() {
     for seed in 0..20 {
         let mut cfg = noisy(seed);
