@@ -618,9 +618,8 @@ fn run_world<P: Protocol>(
         let until = SimTime(start.0.saturating_add(STEP).min(end.0));
         // The rate bound for this step, prorated when the last step is shorter than a second
         // (at least one event, so that a run always moves on).
-        let allowed = (u128::from(per_step) * u128::from(until.0 - start.0)
-            / u128::from(STEP))
-        .max(1) as u64;
+        let allowed =
+            (u128::from(per_step) * u128::from(until.0 - start.0) / u128::from(STEP)).max(1) as u64;
         let cap = start_events.saturating_add(allowed);
         let limit = scenario.limits.max_events.min(cap);
         let step_end = advance(world, until, limit, recorder);

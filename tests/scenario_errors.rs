@@ -191,13 +191,17 @@ fn impossible_faults_name_the_fault() {
     );
     // Triggered crashes: the message kind is the protocol's, and nth counts from 1.
     expect_error(
-        &faults(r#"{"at_ms": 10, "fault": "crash", "node": "random", "for_ms": 5, "after_send": "VOTE"}"#),
+        &faults(
+            r#"{"at_ms": 10, "fault": "crash", "node": "random", "for_ms": 5, "after_send": "VOTE"}"#,
+        ),
         4,
         "faults.scripted[0].after_send",
         "\"VOTE\" is not a message a zab replica sends",
     );
     expect_error(
-        &faults(r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 5, "after_send": "ACK", "nth": 0}"#),
+        &faults(
+            r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 5, "after_send": "ACK", "nth": 0}"#,
+        ),
         4,
         "faults.scripted[0].nth",
         "expected 1 or more",
@@ -209,7 +213,9 @@ fn impossible_faults_name_the_fault() {
         "nth needs after_send",
     );
     expect_error(
-        &faults(r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 5, "after_send": "ACK", "mid_handler": true}"#),
+        &faults(
+            r#"{"at_ms": 10, "fault": "crash", "node": 1, "for_ms": 5, "after_send": "ACK", "mid_handler": true}"#,
+        ),
         4,
         "faults.scripted[0].mid_handler",
         "already stops its node mid-handler",

@@ -503,10 +503,16 @@ fn a_triggered_crash_stops_the_sender_right_after_its_nth_send() {
         // Armed at 2.5 ms, the third PING sent after it is the first of a tick at 3 ms: the
         // second node to tick sends one PING, and nothing more of that handler happens.
         assert_eq!(at, SimTime::from_ms(3), "seed {seed}");
-        assert!(crashes[0].detail.contains("after sending PING"), "{crashes:?}");
+        assert!(
+            crashes[0].detail.contains("after sending PING"),
+            "{crashes:?}"
+        );
         assert_eq!(crashes[0].spec.after_send.as_deref(), Some("PING"));
         assert_eq!(crashes[0].spec.nth, Some(3));
-        assert_eq!(crashes[0].spec.at_ms, 2.5, "the log holds the fault as armed");
+        assert_eq!(
+            crashes[0].spec.at_ms, 2.5,
+            "the log holds the fault as armed"
+        );
         let got_3: Vec<NodeId> = received(&w)
             .into_iter()
             // Before its restart at 5 ms (it numbers again from its log afterwards).
@@ -514,7 +520,11 @@ fn a_triggered_crash_stops_the_sender_right_after_its_nth_send() {
             .map(|r| r.2)
             .collect();
         // It arrives although the peers' PINGs to the dead node are dropped meanwhile.
-        assert_eq!(got_3.len(), 1, "seed {seed}: the one PING sent arrives: {got_3:?}");
+        assert_eq!(
+            got_3.len(),
+            1,
+            "seed {seed}: the one PING sent arrives: {got_3:?}"
+        );
         // Its log write of tick 3 (unsynced) never happened, and what it had not synced is lost.
         let recovered = w.observations().iter().find_map(|o| match &o.observation {
             Obs::Recovered { log, .. } if o.node == c => Some(log.clone()),
