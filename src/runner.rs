@@ -8,7 +8,7 @@ use crate::page::{PageRecorder, PageRecording, PageWindow};
 use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
-use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol, Variants};
+use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol, Record, Variants};
 use protocols::paxos::Paxos;
 use protocols::raft::Raft;
 use protocols::recipes::RecipeLine;
@@ -361,7 +361,18 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     if linearizable {
         checks.push(linearizability(&history, scenario));
     }
-    checks.extend(zookeeper_contract(&history, scenario));
+    // The history's records as the clients and servers typed them, for the check that reads
+    // them all: `history[i]` is `records[i]`'s line.
+    let records: Vec<(SimTime, &Record)> = world
+        .observations()
+        .iter()
+        .filter_map(|o| match &o.observation {
+            Obs::History(record) => Some((o.time, record)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(records.len(), history.len(), "one line per history record");
+    checks.extend(zookeeper_contract(&records, &history, scenario));
     let stats = world.stats();
     let mut report = P::report(&world);
     if let Some(recipe) = &scenario.workload.recipe {
@@ -687,7 +698,11 @@ fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
 /// sync-then-read (check `zookeeper+sync`, `checks.sync_read`), from one check of the history at
 /// the strictest level asked for (`protocols::checks::zookeeper`). A check that fails does so at
 /// the first operation or notification its violations involve.
-fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult> {
+fn zookeeper_contract(
+    records: &[(SimTime, &Record)],
+    history: &[Line],
+    scenario: &Scenario,
+) -> Vec<CheckResult> {
     let asked = [
         (scenario.checks.zookeeper, Level::Zookeeper),
         (scenario.checks.sync_read, Level::ZookeeperSync),
@@ -700,7 +715,7 @@ fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult>
     let Some(&strictest) = levels.last() else {
         return Vec::new();
     };
-    let report = match zookeeper::check_lines(history, strictest, &budget(scenario)) {
+    let report = match zookeeper::check_records(records, strictest, &budget(scenario)) {
         Ok(report) => report,
         Err(e) => {
             return levels
