@@ -192,7 +192,10 @@ fn a_notification_turned_into_another_type_fails_watch_order() {
         let mut s = load(name);
         s.workload.ops_per_client = Some(300);
         for seed in seeds {
-            let history = runner::run(&s, RunOptions::new(seed, &s.name)).history;
+            let history = runner::run(&s, RunOptions::new(seed, &s.name))
+                .history
+                .lines()
+                .to_vec();
             // The path each process's open operation names, and the zxid → path of every
             // successful set_data.
             let mut open = std::collections::BTreeMap::new();
@@ -291,11 +294,11 @@ fn a_runs_typed_records_and_its_lines_give_the_same_report() {
         let variant = P::Variant::parse(variant).unwrap();
         let mut world = cluster.world::<P>(&P::Settings::default(), variant);
         world.run_until(SimTime(ms_to_ns(s.end_ms())), s.limits.max_events);
-        let records: Vec<(SimTime, &Record)> = world
+        let records: Vec<(SimTime, Record)> = world
             .observations()
             .iter()
             .filter_map(|o| match &o.observation {
-                Obs::History(r) => Some((o.time, r)),
+                Obs::History(r) => Some((o.time, r.clone())),
                 _ => None,
             })
             .collect();

@@ -340,11 +340,12 @@ impl History {
     /// lines, and the same errors, without writing the requests and answers out as JSON and
     /// parsing them back. A record whose value is not what its line would hold typed (which a
     /// run's clients and servers never write) goes through the JSON of its line.
-    pub fn from_records(records: &[(SimTime, &Record)]) -> Result<History, Error> {
+    pub fn from_records(records: &[(SimTime, Record)]) -> Result<History, Error> {
         let mut parts: Vec<Parts> = Vec::with_capacity(records.len() / 2);
         let mut events = Vec::new();
         let mut pairing = Pairing::new(Format::Zksim);
-        for (i, &(time, r)) in records.iter().enumerate() {
+        for (i, (time, r)) in records.iter().enumerate() {
+            let time = *time;
             let line = i + 2;
             pairing.time(line, time.as_nanos())?;
             let json = || Cow::Owned(r.to_line(time).value);

@@ -53,7 +53,7 @@ pub fn check_lines(lines: &[Line], level: Level, budget: &Budget) -> Result<Repo
 /// `check_lines` for a run's history as its typed records, each with its time (`records[i]` is
 /// what becomes line `i + 2`): the same report, without the JSON of the lines.
 pub fn check_records(
-    records: &[(SimTime, &Record)],
+    records: &[(SimTime, Record)],
     level: Level,
     budget: &Budget,
 ) -> Result<Report, Error> {
