@@ -381,11 +381,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         // The page draws the messages of its window; it picks them from all of them.
         world.log_messages(SimTime::ZERO, PAGE_MESSAGES);
     }
-<<<<<<< HEAD
-    let (run_end, history, client_assertions, mut recipe_log, livelock) =
-=======
-    let (run_end, client_assertions, mut recipe_log) =
->>>>>>> main
+    let (run_end, client_assertions, mut recipe_log, livelock) =
         run_world(&mut world, scenario, recorder.as_ref());
     // The protocol's report reads the replicas' observations; then the history's records move out
     // of the world.
@@ -426,14 +422,10 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
                 CheckResult::new("run-limits", Verdict::Unknown, detail).during(Some((now, now))),
             );
         }
-<<<<<<< HEAD
         None => match livelock {
             Some(storm) => checks.push(storm.check(scenario, world.node_count())),
-            None => checks.push(liveness(&history, scenario)),
+            None => checks.push(liveness(history.records(), scenario)),
         },
-=======
-        None => checks.push(liveness(history.records(), scenario)),
->>>>>>> main
     }
     let linearizable = scenario
         .checks
@@ -656,15 +648,9 @@ impl Livelock {
     }
 }
 
-/// What `run_world` returns: how the run ended, the history, the client assertions that broke
-/// (with when), the recipe log, and the livelock it stopped at, if it did.
-type WorldRun = (
-    RunEnd,
-    Vec<Line>,
-    Vec<String>,
-    Vec<RecipeLine>,
-    Option<Livelock>,
-);
+/// What `run_world` returns: how the run ended, the client assertions that broke (with when),
+/// the recipe log, and the livelock it stopped at, if it did.
+type WorldRun = (RunEnd, Vec<String>, Vec<RecipeLine>, Option<Livelock>);
 
 /// Runs the world to the scenario's end, in steps of one second of virtual time so that the
 /// clients' history can be counted against `limits.max_ops` as it grows, and the events of each
@@ -674,11 +660,7 @@ fn run_world<P: Protocol>(
     world: &mut World<Node<P>>,
     scenario: &Scenario,
     recorder: Option<&PageRecorder>,
-<<<<<<< HEAD
 ) -> WorldRun {
-=======
-) -> (RunEnd, Vec<String>, Vec<RecipeLine>) {
->>>>>>> main
     use sim::world::RunEnd as WorldEnd;
     const STEP: u64 = 1_000_000_000;
     let end = SimTime(ms_to_ns(scenario.end_ms()));
@@ -727,11 +709,7 @@ fn run_world<P: Protocol>(
             }
             WorldEnd::EventLimit => RunEnd::EventLimit,
         };
-<<<<<<< HEAD
-        return (run_end, history, client_assertions, recipe_log, livelock);
-=======
-        return (run_end, client_assertions, recipe_log);
->>>>>>> main
+        return (run_end, client_assertions, recipe_log, livelock);
     }
 }
 
