@@ -36,12 +36,23 @@ fn pre_vote_keeps_one_leader_under_partial_connectivity() {
             .join(file);
         let run = common::run(&common::load(&path, None, None), 1);
         for c in &run.results.checks {
-            assert_eq!(c.verdict, zksim::runner::Verdict::Pass, "{file}: {}", c.detail);
+            assert_eq!(
+                c.verdict,
+                zksim::runner::Verdict::Pass,
+                "{file}: {}",
+                c.detail
+            );
         }
         run.results.protocol_metrics["election_count"].value()
     };
     let plain = leaders("partial-connectivity-5-plain.json");
     let pre_vote = leaders("partial-connectivity-5-pre-vote.json");
-    assert!(plain >= 5.0, "without Pre-Vote the leader is deposed again and again: {plain}");
-    assert!(pre_vote <= 2.0, "with Pre-Vote the leader stays: {pre_vote}");
+    assert!(
+        plain >= 5.0,
+        "without Pre-Vote the leader is deposed again and again: {plain}"
+    );
+    assert!(
+        pre_vote <= 2.0,
+        "with Pre-Vote the leader stays: {pre_vote}"
+    );
 }

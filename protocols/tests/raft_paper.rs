@@ -509,7 +509,11 @@ fn thesis_9_6_a_pre_vote_changes_nothing_and_is_refused_while_a_leader_is_heard(
     deliver(&mut alone, append(1, (0, 0), &[(1, 1)], 0));
     let writes = alone.disk().records(STATE).len();
     let refused = alone.input(from(2, pre_vote(2, 1, 1)));
-    assert_eq!(vote_of(&refused), Some((1, false)), "leader 1 was just heard");
+    assert_eq!(
+        vote_of(&refused),
+        Some((1, false)),
+        "leader 1 was just heard"
+    );
     alone.advance(SimDuration::from_ms(200));
     let granted = alone.input(from(2, pre_vote(2, 1, 1)));
     assert_eq!(
@@ -518,7 +522,11 @@ fn thesis_9_6_a_pre_vote_changes_nothing_and_is_refused_while_a_leader_is_heard(
         "no leader heard for the minimum timeout (150 ms): granted, in the asked term"
     );
     let behind = alone.input(from(2, pre_vote(2, 0, 0)));
-    assert_eq!(vote_of(&behind), Some((1, false)), "§5.4.1 holds for pre-votes");
+    assert_eq!(
+        vote_of(&behind),
+        Some((1, false)),
+        "§5.4.1 holds for pre-votes"
+    );
     assert_eq!(raft(&alone).state().0, 1, "the term did not move");
     assert_eq!(raft(&alone).state().1, None, "no vote was cast");
     assert_eq!(alone.disk().records(STATE).len(), writes, "nothing written");
@@ -542,8 +550,15 @@ fn thesis_9_6_the_term_moves_only_after_a_majority_of_pre_votes() {
     });
     let asked = sent(&effects);
     assert_eq!(asked.len(), 2, "sent at once: nothing to make durable");
-    assert!(asked.iter().all(|(_, m)| *m == pre_vote(1, 0, 0)), "{asked:?}");
-    assert_eq!(raft(&alone).state().0, 0, "the term stays until a majority agrees");
+    assert!(
+        asked.iter().all(|(_, m)| *m == pre_vote(1, 0, 0)),
+        "{asked:?}"
+    );
+    assert_eq!(
+        raft(&alone).state().0,
+        0,
+        "the term stays until a majority agrees"
+    );
     assert!(alone.disk().records(STATE).is_empty());
     let won = alone.input(from(
         1,
@@ -558,5 +573,9 @@ fn thesis_9_6_the_term_moves_only_after_a_majority_of_pre_votes() {
     assert!(sent(&won).is_empty(), "the self-vote is durable first");
     let after = sync(&mut alone, &won);
     assert_eq!(sent(&after).len(), 2);
-    assert!(sent(&after).iter().all(|(_, m)| *m == request_vote(1, 0, 0)));
+    assert!(
+        sent(&after)
+            .iter()
+            .all(|(_, m)| *m == request_vote(1, 0, 0))
+    );
 }

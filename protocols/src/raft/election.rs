@@ -179,9 +179,9 @@ impl Raft {
     ) {
         let current = self.store.current_term;
         let leader_recent = self.is_leader_role()
-            || self.leader_heard.is_some_and(|at| {
-                ctx.now().since(at) < self.settings.election_timeout_min()
-            });
+            || self
+                .leader_heard
+                .is_some_and(|at| ctx.now().since(at) < self.settings.election_timeout_min());
         let granted =
             term > current && !leader_recent && self.up_to_date(last_log_term, last_log_index);
         let reply = RaftMsg::Vote {
