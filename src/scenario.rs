@@ -162,6 +162,11 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// Reads a protocol's `cluster.settings` for a cluster of the given size and returns them with
+/// every default filled in, or the offending field (relative to `settings`) and why.
+pub type ResolveSettings =
+    fn(&serde_json::Value, usize) -> Result<serde_json::Value, (String, String)>;
+
 /// A protocol as scenario validation needs to know it.
 pub struct ProtocolInfo {
     pub name: &'static str,
@@ -169,8 +174,7 @@ pub struct ProtocolInfo {
     pub variants: &'static [&'static str],
     /// Reads `cluster.settings` for a cluster of the given size and returns them with every
     /// default filled in; errors name the field relative to `settings`.
-    pub resolve_settings:
-        fn(&serde_json::Value, usize) -> Result<serde_json::Value, (String, String)>,
+    pub resolve_settings: ResolveSettings,
     /// Whether its reads are linearizable (the default of `checks.linearizable`).
     pub linearizable_reads: bool,
     /// The most replicas it runs.
