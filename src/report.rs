@@ -4,8 +4,11 @@
 //! drawing itself belongs to the `reports` crate; this module only converts.
 
 use crate::runner::{Run, Verdict};
-use protocols::cluster::{LeaderLoss, Metric, SERVER_PROCESS, WriteCost};
+use protocols::cluster::{
+    LeaderLoss, Metric, Record, SERVER_PROCESS, Value as RecordValue, WriteCost,
+};
 use protocols::replication::invariants::COMMITTED_NOOPS;
+use protocols::znode;
 use reports::{Arrow, FailedCheck, FaultWindow, LatencyQuantiles, Mark, OpSample, Outcome};
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};
@@ -32,20 +35,70 @@ pub struct Operation {
     pub done: Option<usize>,
 }
 
+/// What the plots read of one history event: a line of `history.jsonl`, or a run's record as its
+/// client typed it (with its time), which reads the same without being written out.
+pub trait Entry {
+    fn kind(&self) -> LineType;
+    fn process(&self) -> u64;
+    /// Virtual time in nanoseconds.
+    fn time(&self) -> u64;
+    fn f(&self) -> &str;
+    /// An `ok` line whose answer is a ZooKeeper error (`{"err": ...}`).
+    fn is_error_reply(&self) -> bool;
+}
+
+impl Entry for Line {
+    fn kind(&self) -> LineType {
+        self.kind
+    }
+    fn process(&self) -> u64 {
+        self.process
+    }
+    fn time(&self) -> u64 {
+        self.time
+    }
+    fn f(&self) -> &str {
+        &self.f
+    }
+    fn is_error_reply(&self) -> bool {
+        self.kind == LineType::Ok && self.value.get("err").is_some()
+    }
+}
+
+impl Entry for (SimTime, Record) {
+    fn kind(&self) -> LineType {
+        self.1.kind
+    }
+    fn process(&self) -> u64 {
+        self.1.process
+    }
+    fn time(&self) -> u64 {
+        self.0.as_nanos()
+    }
+    fn f(&self) -> &str {
+        self.1.f
+    }
+    /// `Record::to_line` writes an error outcome as `{"err": ...}`, and nothing else with `err`.
+    fn is_error_reply(&self) -> bool {
+        self.1.kind == LineType::Ok
+            && matches!(self.1.value, RecordValue::Outcome(znode::Outcome::Err(_)))
+    }
+}
+
 /// The one place that pairs a run's invocations with their completions, in invocation order.
-pub fn operations(history: &[Line]) -> Vec<Operation> {
+pub fn operations<E: Entry>(history: &[E]) -> Vec<Operation> {
     let mut open: BTreeMap<u64, usize> = BTreeMap::new();
     let mut ops = Vec::new();
     for (i, line) in history.iter().enumerate() {
-        if line.process >= SERVER_PROCESS {
+        if line.process() >= SERVER_PROCESS {
             continue;
         }
-        match line.kind {
+        match line.kind() {
             LineType::Invoke => {
-                open.insert(line.process, i);
+                open.insert(line.process(), i);
             }
             LineType::Ok | LineType::Fail | LineType::Info => {
-                if let Some(invoke) = open.remove(&line.process) {
+                if let Some(invoke) = open.remove(&line.process()) {
                     ops.push(Operation {
                         invoke,
                         done: Some(i),
@@ -66,13 +119,13 @@ pub fn operations(history: &[Line]) -> Vec<Operation> {
 /// How a completed (or never completed) operation ended, in the plots' words. An `ok` line whose
 /// answer is a ZooKeeper error is an error reply; an operation still in flight when the run ended
 /// is open.
-pub fn outcome(history: &[Line], op: Operation) -> Outcome {
+pub fn outcome<E: Entry>(history: &[E], op: Operation) -> Outcome {
     let Some(done) = op.done else {
         return Outcome::Open;
     };
     let line = &history[done];
-    match line.kind {
-        LineType::Ok if line.value.get("err").is_some() => Outcome::ErrorReply,
+    match line.kind() {
+        LineType::Ok if line.is_error_reply() => Outcome::ErrorReply,
         LineType::Ok => Outcome::Ok,
         LineType::Fail => Outcome::Fail,
         _ => Outcome::Info,
@@ -81,21 +134,21 @@ pub fn outcome(history: &[Line], op: Operation) -> Outcome {
 
 /// The operations clients ran, one sample each, from the history; an open operation's latency is
 /// the time until the end.
-pub fn samples(history: &[Line], end_ms: f64) -> Vec<OpSample> {
+pub fn samples<E: Entry>(history: &[E], end_ms: f64) -> Vec<OpSample> {
     let ms = |t: u64| t as f64 / 1e6;
     operations(history)
         .into_iter()
         .map(|op| {
             let invoke = &history[op.invoke];
-            let start_ms = ms(invoke.time);
+            let start_ms = ms(invoke.time());
             let latency_ms = match op.done {
-                Some(done) => ms(history[done].time - invoke.time),
+                Some(done) => ms(history[done].time() - invoke.time()),
                 None => (end_ms - start_ms).max(0.0),
             };
             OpSample {
                 start_ms,
                 latency_ms,
-                op: invoke.f.clone(),
+                op: invoke.f().to_string(),
                 outcome: outcome(history, op),
             }
         })

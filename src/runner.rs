@@ -8,7 +8,7 @@ use crate::page::{PageRecorder, PageRecording, PageWindow};
 use crate::report::{self, Metrics};
 use crate::scenario::{ProtocolInfo, Scenario};
 use protocols::checks::zookeeper::{self, Level};
-use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol, Variants};
+use protocols::cluster::{ClusterConfig, Metric, Node, Obs, Protocol, Record, Variants};
 use protocols::paxos::Paxos;
 use protocols::raft::Raft;
 use protocols::recipes::RecipeLine;
@@ -25,6 +25,7 @@ use sim::trace::TraceSink;
 use sim::world::{FaultRecord, MessageRecord};
 use sim::{SimTime, World};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Every protocol a scenario may name: the one table a new protocol is added to (its name,
@@ -249,12 +250,63 @@ impl RunOptions {
     }
 }
 
+/// A run's history: the records its clients and servers typed, in order, each with its time. The
+/// lines of `history.jsonl` are made from them (`Record::to_line`) only when something asks for
+/// them, once: a sweep that writes no store folder never turns its runs' histories into JSON.
+pub struct RunHistory {
+    records: Vec<(SimTime, Record)>,
+    lines: OnceLock<Vec<Line>>,
+}
+
+impl RunHistory {
+    pub fn new(records: Vec<(SimTime, Record)>) -> RunHistory {
+        RunHistory {
+            records,
+            lines: OnceLock::new(),
+        }
+    }
+
+    pub fn records(&self) -> &[(SimTime, Record)] {
+        &self.records
+    }
+
+    /// The history as the lines of its file (`lines()[i]` is line `i + 2`, after the header).
+    pub fn lines(&self) -> &[Line] {
+        self.lines
+            .get_or_init(|| self.records.iter().map(|(t, r)| r.to_line(*t)).collect())
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The time of the history line on `line` of the history file (the header is line 1), where
+    /// checkers' findings point.
+    fn time_of_line(&self, line: usize) -> Option<u64> {
+        let (time, _) = self.records.get(line.checked_sub(2)?)?;
+        Some(time.as_nanos())
+    }
+
+    /// The moment of the earliest of `lines`, as a span of one instant.
+    fn first_of_lines(&self, lines: impl IntoIterator<Item = usize>) -> Option<(u64, u64)> {
+        let first = lines
+            .into_iter()
+            .filter_map(|l| self.time_of_line(l))
+            .min()?;
+        Some((first, first))
+    }
+}
+
 /// A finished, checked run.
 pub struct Run {
     /// The scenario as run: every default filled in (`Scenario::resolved`).
     pub scenario: Scenario,
     pub results: Results,
-    pub history: Vec<Line>,
+    pub history: RunHistory,
     pub fault_log: Vec<FaultRecord>,
     pub prefix_hashes: Option<Vec<u64>>,
     pub verdict: Verdict,
@@ -327,9 +379,22 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
         // The page draws the messages of its window; it picks them from all of them.
         world.log_messages(SimTime::ZERO, PAGE_MESSAGES);
     }
-    let (run_end, history, client_assertions, mut recipe_log) =
+    let (run_end, client_assertions, mut recipe_log) =
         run_world(&mut world, scenario, recorder.as_ref());
-    let samples = report::samples(&history, world.now().as_ms_f64());
+    // The protocol's report reads the replicas' observations; then the history's records move out
+    // of the world.
+    let mut report = P::report(&world);
+    let history = RunHistory::new(
+        world
+            .take_observations()
+            .into_iter()
+            .filter_map(|o| match o.observation {
+                Obs::History(record) => Some((o.time, record)),
+                _ => None,
+            })
+            .collect(),
+    );
+    let samples = report::samples(history.records(), world.now().as_ms_f64());
     let (ops, ops_by_type) = reports::outcome_counts(&samples);
     let mut checks = Vec::new();
     let stopped_ms = world.now().as_ms_f64();
@@ -355,7 +420,7 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
                 CheckResult::new("run-limits", Verdict::Unknown, detail).during(Some((now, now))),
             );
         }
-        None => checks.push(liveness(&history, scenario)),
+        None => checks.push(liveness(history.records(), scenario)),
     }
     let linearizable = scenario
         .checks
@@ -366,12 +431,11 @@ fn run_protocol<P: Protocol + 'static>(scenario: &Scenario, options: RunOptions)
     }
     checks.extend(zookeeper_contract(&history, scenario));
     let stats = world.stats();
-    let mut report = P::report(&world);
     if let Some(recipe) = &scenario.workload.recipe {
         checks.extend(recipe_checks(
             recipe,
             scenario,
-            &history,
+            history.lines(),
             &mut recipe_log,
             &stats.fault_log,
             world.now(),
@@ -562,11 +626,11 @@ fn run_world<P: Protocol>(
     world: &mut World<Node<P>>,
     scenario: &Scenario,
     recorder: Option<&PageRecorder>,
-) -> (RunEnd, Vec<Line>, Vec<String>, Vec<RecipeLine>) {
+) -> (RunEnd, Vec<String>, Vec<RecipeLine>) {
     use sim::world::RunEnd as WorldEnd;
     const STEP: u64 = 1_000_000_000;
     let end = SimTime(ms_to_ns(scenario.end_ms()));
-    let (mut history, mut seen, mut invoked) = (Vec::new(), 0, 0);
+    let (mut seen, mut invoked) = (0, 0);
     let mut client_assertions = Vec::new();
     let mut recipe_log = Vec::new();
     loop {
@@ -575,11 +639,7 @@ fn run_world<P: Protocol>(
         let observations = world.observations();
         for o in &observations[seen..] {
             match &o.observation {
-                Obs::History(record) => {
-                    let line = record.to_line(o.time);
-                    invoked += u64::from(line.kind == LineType::Invoke);
-                    history.push(line);
-                }
+                Obs::History(record) => invoked += u64::from(record.kind == LineType::Invoke),
                 Obs::ClientAssertion(what) => {
                     client_assertions.push(format!("{what} at {:.3} ms", o.time.as_ms_f64()));
                 }
@@ -595,7 +655,7 @@ fn run_world<P: Protocol>(
             WorldEnd::Quiescent => RunEnd::NothingLeft,
             WorldEnd::EventLimit => RunEnd::EventLimit,
         };
-        return (run_end, history, client_assertions, recipe_log);
+        return (run_end, client_assertions, recipe_log);
     }
 }
 
@@ -634,26 +694,11 @@ fn budget(scenario: &Scenario) -> Budget {
     }
 }
 
-/// The time of the history line on `line` of the run's history file (the header is line 1, so
-/// `history[i]` is on line `i + 2`), where checkers' findings point.
-fn time_of_line(history: &[Line], line: usize) -> Option<u64> {
-    history.get(line.checked_sub(2)?).map(|l| l.time)
-}
-
-/// The moment of the earliest of `lines`, as a span of one instant.
-fn first_of_lines(history: &[Line], lines: impl IntoIterator<Item = usize>) -> Option<(u64, u64)> {
-    let first = lines
-        .into_iter()
-        .filter_map(|l| time_of_line(history, l))
-        .min()?;
-    Some((first, first))
-}
-
 /// Every operation, reads included, linearizable with respect to the znode model. A violation
 /// fails at the first operation of its counterexample.
-fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
+fn linearizability(history: &RunHistory, scenario: &Scenario) -> CheckResult {
     let name = "linearizable";
-    let raw = match formats::read_lines(&Header::new("znode"), history) {
+    let raw = match formats::read_lines(&Header::new("znode"), history.lines()) {
         Ok(raw) => raw,
         Err(e) => {
             let detail = format!("the history is malformed: {e}");
@@ -676,7 +721,7 @@ fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
                 ),
             ),
             check::Verdict::Violation(counterexample) => {
-                let first = first_of_lines(history, counterexample.core.iter().map(|op| op.line));
+                let first = history.first_of_lines(counterexample.core.iter().map(|op| op.line));
                 CheckResult::new(name, Verdict::Fail, counterexample.to_string()).during(first)
             }
             check::Verdict::Unknown(reason) => {
@@ -690,7 +735,7 @@ fn linearizability(history: &[Line], scenario: &Scenario) -> CheckResult {
 /// sync-then-read (check `zookeeper+sync`, `checks.sync_read`), from one check of the history at
 /// the strictest level asked for (`protocols::checks::zookeeper`). A check that fails does so at
 /// the first operation or notification its violations involve.
-fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult> {
+fn zookeeper_contract(history: &RunHistory, scenario: &Scenario) -> Vec<CheckResult> {
     let asked = [
         (scenario.checks.zookeeper, Level::Zookeeper),
         (scenario.checks.sync_read, Level::ZookeeperSync),
@@ -703,7 +748,7 @@ fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult>
     let Some(&strictest) = levels.last() else {
         return Vec::new();
     };
-    let report = match zookeeper::check_lines(history, strictest, &budget(scenario)) {
+    let report = match zookeeper::check_records(history.records(), strictest, &budget(scenario)) {
         Ok(report) => report,
         Err(e) => {
             return levels
@@ -730,7 +775,7 @@ fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult>
                 .filter(|v| only.contains(&v.guarantee))
                 .flat_map(|v| &v.involved)
                 .map(|i| i.line);
-            let first = first_of_lines(history, involved);
+            let first = history.first_of_lines(involved);
             CheckResult::new(level.name(), verdict, report.describe(only)).during(first)
         })
         .collect()
@@ -740,7 +785,7 @@ fn zookeeper_contract(history: &[Line], scenario: &Scenario) -> Vec<CheckResult>
 /// must complete an operation within `checks.liveness_ms` (the VOPR's liveness mode: a healed
 /// cluster must make progress). A client that finished its operations before then (its last
 /// operation closed its session) owes nothing. Server-recorded lines (expiries) are not clients'.
-fn liveness(history: &[Line], scenario: &Scenario) -> CheckResult {
+fn liveness<E: report::Entry>(history: &[E], scenario: &Scenario) -> CheckResult {
     let (from_ms, to_ms) = scenario.liveness_window_ms();
     let (from, to) = (ms_to_ns(from_ms), ms_to_ns(to_ms));
     let clients = scenario.workload.clients as usize;
@@ -748,12 +793,15 @@ fn liveness(history: &[Line], scenario: &Scenario) -> CheckResult {
     // Each client's last invocation: (time, whether it closed the session).
     let mut last_invoke: Vec<Option<(u64, bool)>> = vec![None; clients];
     for line in history {
-        let Some(c) = usize::try_from(line.process).ok().filter(|&c| c < clients) else {
+        let Some(c) = usize::try_from(line.process())
+            .ok()
+            .filter(|&c| c < clients)
+        else {
             continue;
         };
-        match line.kind {
-            LineType::Ok if (from..=to).contains(&line.time) => progressed[c] = true,
-            LineType::Invoke => last_invoke[c] = Some((line.time, line.f == "close_session")),
+        match line.kind() {
+            LineType::Ok if (from..=to).contains(&line.time()) => progressed[c] = true,
+            LineType::Invoke => last_invoke[c] = Some((line.time(), line.f() == "close_session")),
             _ => {}
         }
     }

@@ -128,7 +128,7 @@ fn write_history(path: &Path, scenario: &Scenario, run: &Run) -> Result<()> {
         Ok(())
     };
     write_line(serde_json::to_string(&header).expect("a header serializes"))?;
-    for line in &run.history {
+    for line in run.history.lines() {
         write_line(serde_json::to_string(line).expect("a history line serializes"))?;
     }
     out.flush()

@@ -192,7 +192,10 @@ fn a_notification_turned_into_another_type_fails_watch_order() {
         let mut s = load(name);
         s.workload.ops_per_client = Some(300);
         for seed in seeds {
-            let history = runner::run(&s, RunOptions::new(seed, &s.name)).history;
+            let history = runner::run(&s, RunOptions::new(seed, &s.name))
+                .history
+                .lines()
+                .to_vec();
             // The path each process's open operation names, and the zxid → path of every
             // successful set_data.
             let mut open = std::collections::BTreeMap::new();
@@ -263,4 +266,63 @@ fn a_notification_turned_into_another_type_fails_watch_order() {
         "{beside_a_floating_delete} of {mutants}"
     );
     eprintln!("{mutants} mutants, {beside_a_floating_delete} beside a lost delete of their node");
+}
+
+/// The runner checks a run's history from the records its clients and servers typed
+/// (`check_records`), not from the JSON lines it writes: on runs of every protocol, correct and
+/// buggy, through faults, both give the same report, violations included.
+#[test]
+fn a_runs_typed_records_and_its_lines_give_the_same_report() {
+    use protocols::checks::zookeeper::{Level, Verdict as ZkVerdict, check_lines, check_records};
+    use protocols::cluster::{ClusterConfig, Obs, Protocol, Record, Variants};
+    use protocols::{paxos::Paxos, raft::Raft, zab::Zab};
+    use sim::check::Budget;
+    use sim::net::ms_to_ns;
+    use sim::{SimTime, history::Line};
+
+    /// The ZooKeeper report of one run from its lines and from its records.
+    fn reports<P: Protocol + 'static>(s: &Scenario, seed: u64, variant: &str) -> [ZkVerdict; 2] {
+        let s = s.resolved(seed, PROTOCOLS);
+        let cluster = ClusterConfig {
+            seed,
+            replicas: s.cluster.replicas as usize,
+            workload: s.workload.clone(),
+            network: s.network.clone(),
+            disk: s.disk.clone(),
+            nemesis: s.faults.clone(),
+        };
+        let variant = P::Variant::parse(variant).unwrap();
+        let mut world = cluster.world::<P>(&P::Settings::default(), variant);
+        world.run_until(SimTime(ms_to_ns(s.end_ms())), s.limits.max_events);
+        let records: Vec<(SimTime, Record)> = world
+            .observations()
+            .iter()
+            .filter_map(|o| match &o.observation {
+                Obs::History(r) => Some((o.time, r.clone())),
+                _ => None,
+            })
+            .collect();
+        let lines: Vec<Line> = records.iter().map(|(t, r)| r.to_line(*t)).collect();
+        let budget = Budget::unlimited();
+        let typed = check_records(&records, Level::ZookeeperSync, &budget).unwrap();
+        let read = check_lines(&lines, Level::ZookeeperSync, &budget).unwrap();
+        assert_eq!(typed, read, "{} seed {seed} {variant:?}", s.name);
+        [typed.verdict, read.verdict]
+    }
+
+    let mut violations = 0;
+    for (name, seeds) in [("random-5", 0..3), ("chaos-5", 0..2), ("lossy-3", 0..2)] {
+        let mut s = load(name);
+        s.workload.ops_per_client = Some(300);
+        for seed in seeds {
+            for variant in ["correct", "local-session-expiry"] {
+                let [v, _] = reports::<Zab>(&s, seed, variant);
+                violations += usize::from(v == ZkVerdict::Violation);
+            }
+            reports::<Raft>(&s, seed, <Raft as Protocol>::Variant::NAMES[0]);
+            reports::<Paxos>(&s, seed, <Paxos as Protocol>::Variant::NAMES[0]);
+        }
+    }
+    // The buggy variant's violations were compared too.
+    assert!(violations > 0, "no run violated a guarantee");
 }

@@ -94,6 +94,7 @@ fn every_reference_scenario_passes_every_check() {
 fn fault_scenarios_take_the_paths_they_exist_for() {
     let expiries = |run: &Run| {
         run.history
+            .lines()
             .iter()
             .filter(|l| l.f == "session_expired")
             .count()
@@ -136,6 +137,7 @@ fn the_seeds_that_found_the_reference_server_wrong_pass() {
         let run = run_passing(&s, seed);
         assert!(
             run.history
+                .lines()
                 .iter()
                 .any(|l| l.process >= protocols::cluster::SERVER_PROCESS),
             "seed {seed}: the server recorded a session expiry"

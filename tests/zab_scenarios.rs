@@ -77,6 +77,7 @@ fn fault_scenarios_take_the_paths_they_exist_for() {
     let pause = run(&dir.join("pause-3.json"), 1);
     let expired = pause
         .history
+        .lines()
         .iter()
         .filter(|l| l.f == "session_expired")
         .count();
@@ -118,6 +119,7 @@ fn the_seeds_where_the_client_took_a_stale_answer_pass() {
         );
         let expired = run
             .history
+            .lines()
             .iter()
             .filter(|l| l.f == "session_expired")
             .count();

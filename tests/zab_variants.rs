@@ -156,6 +156,7 @@ fn strict_sync_is_never_answered_by_a_deposed_leader_and_zookeepers_sync_is() {
         let run = common::run(&s, seed);
         let (from, to) = (2_150_000_000, 4_000_000_000);
         run.history
+            .lines()
             .iter()
             .filter(|l| l.kind == sim::history::LineType::Ok && l.f == "sync")
             .filter(|l| matches!(l.server, Some(3 | 4)) && (from..to).contains(&l.time))

@@ -90,23 +90,32 @@ fn string_bytes(s: &str) -> usize {
 
 /// Bytes of a request's payload, estimated from jute's encodings.
 pub fn request_bytes(request: &Request) -> usize {
-    use crate::znode::{Read, SubOp, Write};
+    use crate::znode::Read;
+    match request {
+        Request::Write(write) => write_bytes(write),
+        Request::Read(Read::GetData(w) | Read::Exists(w) | Read::GetChildren(w)) => {
+            string_bytes(&w.path) + 1
+        }
+        Request::Read(Read::Sync(s)) => string_bytes(&s.path),
+    }
+}
+
+/// `request_bytes` of a write, for the replication messages that carry one (without copying it
+/// into a `Request`).
+pub fn write_bytes(write: &crate::znode::Write) -> usize {
+    use crate::znode::{SubOp, Write};
     let sub = |op: &SubOp| match op {
         SubOp::Create(c) => string_bytes(&c.path) + string_bytes(&c.data) + 8,
         SubOp::Delete(d) => string_bytes(&d.path) + 4,
         SubOp::SetData(s) => string_bytes(&s.path) + string_bytes(&s.data) + 4,
         SubOp::Check(c) => string_bytes(&c.path) + 4,
     };
-    match request {
-        Request::Write(Write::OpenSession | Write::CloseSession) => 0,
-        Request::Write(Write::Create(c)) => string_bytes(&c.path) + string_bytes(&c.data) + 12,
-        Request::Write(Write::Delete(d)) => string_bytes(&d.path) + 4,
-        Request::Write(Write::SetData(s)) => string_bytes(&s.path) + string_bytes(&s.data) + 4,
-        Request::Write(Write::Multi(m)) => m.ops.iter().map(|op| 12 + sub(op)).sum::<usize>() + 12,
-        Request::Read(Read::GetData(w) | Read::Exists(w) | Read::GetChildren(w)) => {
-            string_bytes(&w.path) + 1
-        }
-        Request::Read(Read::Sync(s)) => string_bytes(&s.path),
+    match write {
+        Write::OpenSession | Write::CloseSession => 0,
+        Write::Create(c) => string_bytes(&c.path) + string_bytes(&c.data) + 12,
+        Write::Delete(d) => string_bytes(&d.path) + 4,
+        Write::SetData(s) => string_bytes(&s.path) + string_bytes(&s.data) + 4,
+        Write::Multi(m) => m.ops.iter().map(|op| 12 + sub(op)).sum::<usize>() + 12,
     }
 }
 

@@ -140,11 +140,12 @@ fn data(run: &Run) -> serde_json::Value {
         .collect();
     let focus = focus_check(run);
     let cited = focus.map(|c| cited_lines(&c.detail)).unwrap_or_default();
-    let ops: Vec<_> = operations(&run.history)
+    let history = run.history.lines();
+    let ops: Vec<_> = operations(history)
         .into_iter()
         .map(|op| {
-            let invoke = &run.history[op.invoke];
-            let done = op.done.map(|d| &run.history[d]);
+            let invoke = &history[op.invoke];
+            let done = op.done.map(|d| &history[d]);
             // File lines: the header is line 1.
             let lines = [Some(op.invoke + 2), op.done.map(|d| d + 2)];
             let cited = lines
@@ -156,7 +157,7 @@ fn data(run: &Run) -> serde_json::Value {
                 "f": invoke.f,
                 "t0": ms(invoke.time),
                 "t1": done.map(|d| ms(d.time)),
-                "outcome": outcome(&run.history, op).name(),
+                "outcome": outcome(history, op).name(),
                 "lines": lines.iter().flatten().collect::<Vec<_>>(),
                 "call": describe(invoke),
                 "answer": done.map(describe),

@@ -9,12 +9,13 @@
 //! read (an operation's arguments or answer); anything odd about an event line becomes a note, never
 //! an error or a panic.
 
-use crate::cluster::{SERVER_PROCESS, expiry_process};
-use crate::znode::history::{decode_input, decode_output};
+use crate::cluster::{Record, SERVER_PROCESS, Value, expiry_process};
+use crate::znode::history::{decode_input, decode_output, typed_input, typed_output};
 use crate::znode::model::ZnodeModel;
 use crate::znode::watch::EventType;
 use crate::znode::{Outcome, Read, Reply, Request, SessionId, Write, ZkError, ZkInput, ZkOutput};
 use serde::Deserialize as _;
+use sim::SimTime;
 use sim::check::formats::{Completion, Format, Paired, Pairing, RawHistory};
 use sim::check::{Error, Model};
 use sim::history::{Line, LineType};
@@ -187,13 +188,13 @@ pub(crate) struct History {
     pub notes: Vec<String>,
 }
 
-/// One operation as a reader paired it, before decoding: from a `RawOp`, or straight from the
-/// history's lines (the JSON borrowed, not converted).
+/// One operation as a reader paired it, before decoding: from a `RawOp`, straight from the
+/// history's lines (the JSON borrowed, not converted), or from a run's typed records.
 struct Parts<'a> {
     process: u64,
     f: &'a str,
     session: Option<u64>,
-    arguments: Cow<'a, serde_json::Value>,
+    arguments: Arguments<'a>,
     answer: Answer<'a>,
     call: u64,
     ret: u64,
@@ -203,8 +204,16 @@ struct Parts<'a> {
     server: Option<u32>,
 }
 
+enum Arguments<'a> {
+    Json(Cow<'a, serde_json::Value>),
+    /// A run's request, already typed: decoded as its JSON would be, without the JSON.
+    Typed(&'a Request),
+}
+
 enum Answer<'a> {
     Ok(Cow<'a, serde_json::Value>),
+    /// A run's answer, already typed.
+    Typed(&'a Outcome<Reply>),
     /// Did not take effect.
     Fail,
     /// `info`, or no completion.
@@ -216,11 +225,20 @@ struct EventParts<'a> {
     line: usize,
     process: u64,
     f: &'a str,
-    value: &'a serde_json::Value,
+    value: EventValue<'a>,
     session: Option<u64>,
     zxid: Option<u64>,
     server: Option<u32>,
 }
+
+enum EventValue<'a> {
+    Json(Cow<'a, serde_json::Value>),
+    /// A run's watch notification, already typed.
+    Watch(EventType, &'a str),
+}
+
+/// The `value` of a record that has none.
+static NULL: serde_json::Value = serde_json::Value::Null;
 
 impl History {
     /// The history of a read file.
@@ -232,7 +250,7 @@ impl History {
                 process: r.process,
                 f: &r.f,
                 session: r.session,
-                arguments: Cow::Owned(r.invoke.to_json()),
+                arguments: Arguments::Json(Cow::Owned(r.invoke.to_json())),
                 answer: match &r.completion {
                     Completion::Ok(value) => Answer::Ok(Cow::Owned(value.to_json())),
                     Completion::Fail(_) => Answer::Fail,
@@ -253,7 +271,7 @@ impl History {
                 line: e.line,
                 process: e.process,
                 f: &e.f,
-                value: &e.value,
+                value: EventValue::Json(Cow::Borrowed(&e.value)),
                 session: e.session,
                 zxid: e.zxid,
                 server: e.server,
@@ -276,7 +294,7 @@ impl History {
                     line,
                     process: l.process,
                     f: &l.f,
-                    value: &l.value,
+                    value: EventValue::Json(Cow::Borrowed(&l.value)),
                     session: l.session,
                     zxid: l.zxid,
                     server: l.server,
@@ -288,7 +306,7 @@ impl History {
                     process: l.process,
                     f: &l.f,
                     session: l.session,
-                    arguments: Cow::Borrowed(&l.value),
+                    arguments: Arguments::Json(Cow::Borrowed(&l.value)),
                     answer: Answer::Unknown,
                     call: position,
                     ret: u64::MAX,
@@ -317,14 +335,96 @@ impl History {
         History::build(parts, events)
     }
 
+    /// The history of a run from its typed records, each with its time (`records[i]` is what
+    /// `Record::to_line` makes line `i + 2`): the same history `from_lines` reads from those
+    /// lines, and the same errors, without writing the requests and answers out as JSON and
+    /// parsing them back. A record whose value is not what its line would hold typed (which a
+    /// run's clients and servers never write) goes through the JSON of its line.
+    pub fn from_records(records: &[(SimTime, Record)]) -> Result<History, Error> {
+        let mut parts: Vec<Parts> = Vec::with_capacity(records.len() / 2);
+        let mut events = Vec::new();
+        let mut pairing = Pairing::new(Format::Zksim);
+        for (i, (time, r)) in records.iter().enumerate() {
+            let time = *time;
+            let line = i + 2;
+            pairing.time(line, time.as_nanos())?;
+            let json = || Cow::Owned(r.to_line(time).value);
+            if r.kind == LineType::Event {
+                let value = match &r.value {
+                    Value::Watch { kind, path } => EventValue::Watch(*kind, path),
+                    Value::None => EventValue::Json(Cow::Borrowed(&NULL)),
+                    // Left for `read_events` to refuse as it would the line.
+                    Value::Request(_) | Value::Outcome(_) => EventValue::Json(json()),
+                };
+                events.push(EventParts {
+                    line,
+                    process: r.process,
+                    f: r.f,
+                    value,
+                    session: r.session.map(|s| s.0),
+                    zxid: r.zxid.map(|z| z.0),
+                    server: r.server.map(|n| n.0),
+                });
+                continue;
+            }
+            match pairing.push(line, r.process, r.kind, r.f)? {
+                Paired::Invoked { position, .. } => parts.push(Parts {
+                    process: r.process,
+                    f: r.f,
+                    session: r.session.map(|s| s.0),
+                    arguments: match &r.value {
+                        Value::Request(request) => Arguments::Typed(request),
+                        _ => Arguments::Json(json()),
+                    },
+                    answer: Answer::Unknown,
+                    call: position,
+                    ret: u64::MAX,
+                    line,
+                    completion_line: None,
+                    zxid: None,
+                    server: r.server.map(|n| n.0),
+                }),
+                Paired::Completed { op, position } => {
+                    let p = &mut parts[op];
+                    p.answer = match (r.kind, &r.value) {
+                        (LineType::Ok, Value::Outcome(outcome)) => Answer::Typed(outcome),
+                        (LineType::Ok, _) => Answer::Ok(json()),
+                        (LineType::Fail, _) => Answer::Fail,
+                        _ => Answer::Unknown,
+                    };
+                    if r.kind != LineType::Info {
+                        p.ret = position;
+                    }
+                    p.completion_line = Some(line);
+                    p.zxid = r.zxid.map(|z| z.0);
+                    p.server = r.server.map(|n| n.0).or(p.server);
+                }
+                Paired::Ignored => {}
+            }
+        }
+        History::build(parts, events)
+    }
+
     fn build(parts: Vec<Parts>, events: Vec<EventParts>) -> Result<History, Error> {
         let mut ops = Vec::with_capacity(parts.len());
         for (index, p) in parts.iter().enumerate() {
-            let input = decode_input(p.f, p.session, &p.arguments, p.line)?;
+            let input = match &p.arguments {
+                Arguments::Json(arguments) => decode_input(p.f, p.session, arguments, p.line)?,
+                Arguments::Typed(request) if request.name() == p.f => {
+                    typed_input(p.session, request, p.line)?
+                }
+                Arguments::Typed(request) => {
+                    decode_input(p.f, p.session, &request.arguments(), p.line)?
+                }
+            };
             let output = match &p.answer {
                 Answer::Ok(value) => {
                     let line = p.completion_line.unwrap_or(p.line);
                     Some(decode_output(&input, value, line, p.zxid)?)
+                }
+                Answer::Typed(outcome) => {
+                    let line = p.completion_line.unwrap_or(p.line);
+                    Some(typed_output(&input, outcome, line, p.zxid)?)
                 }
                 // Did not take effect: as if never invoked.
                 Answer::Fail => continue,
@@ -411,19 +511,25 @@ fn read_events(raw: &[EventParts], notes: &mut Vec<String>) -> Vec<Event> {
             continue;
         };
         let kind = match e.f {
-            "watch" => match WatchValue::deserialize(e.value) {
-                Ok(w) => EventKind::Watch {
-                    kind: w.kind,
-                    path: w.path,
+            "watch" => match &e.value {
+                EventValue::Watch(kind, path) => EventKind::Watch {
+                    kind: *kind,
+                    path: path.to_string(),
                 },
-                Err(reason) => {
-                    notes.push(format!(
-                        "line {}: a watch event whose value is not {{\"type\", \"path\"}} \
+                EventValue::Json(value) => match WatchValue::deserialize(value.as_ref()) {
+                    Ok(w) => EventKind::Watch {
+                        kind: w.kind,
+                        path: w.path,
+                    },
+                    Err(reason) => {
+                        notes.push(format!(
+                            "line {}: a watch event whose value is not {{\"type\", \"path\"}} \
                          ({reason}); left out",
-                        e.line
-                    ));
-                    continue;
-                }
+                            e.line
+                        ));
+                        continue;
+                    }
+                },
             },
             "session_expired" => EventKind::SessionExpired,
             other => {

@@ -14,6 +14,8 @@ pub use super::report::{
     Guarantee, GuaranteeResult, Involved, Level, MAX_LISTED, Report, Verdict, Violation,
 };
 use super::{evident, reads, sessions, sync_read, watches, writes};
+use crate::cluster::Record;
+use sim::SimTime;
 use sim::check::formats::RawHistory;
 use sim::check::{Budget, Deadline, Error, UnknownReason};
 use sim::history::Line;
@@ -46,6 +48,17 @@ pub fn check(raw: &RawHistory, level: Level, budget: &Budget) -> Result<Report, 
 pub fn check_lines(lines: &[Line], level: Level, budget: &Budget) -> Result<Report, Error> {
     let deadline = Deadline::start(budget);
     check_history(&History::from_lines(lines)?, level, &deadline)
+}
+
+/// `check_lines` for a run's history as its typed records, each with its time (`records[i]` is
+/// what becomes line `i + 2`): the same report, without the JSON of the lines.
+pub fn check_records(
+    records: &[(SimTime, Record)],
+    level: Level,
+    budget: &Budget,
+) -> Result<Report, Error> {
+    let deadline = Deadline::start(budget);
+    check_history(&History::from_records(records)?, level, &deadline)
 }
 
 /// The searches get the time the passes before them left, so that the whole check, reading

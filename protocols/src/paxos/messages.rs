@@ -10,8 +10,8 @@
 //! leader fills the gaps it cannot resolve with "no-op" commands).
 
 use super::ballot::Ballot;
-use crate::wire::request_bytes;
-use crate::znode::{Request, SessionId, Write};
+use crate::wire::write_bytes;
+use crate::znode::{SessionId, Write};
 use sim::Message;
 
 /// A command as the front end submitted it: the zxid is not part of it, since a command's zxid
@@ -135,7 +135,7 @@ impl Value {
     pub fn size_bytes(&self) -> usize {
         match self {
             Value::Noop => 1,
-            Value::Command(c) => COMMAND_BYTES + request_bytes(&Request::Write(c.write.clone())),
+            Value::Command(c) => COMMAND_BYTES + write_bytes(&c.write),
         }
     }
 }

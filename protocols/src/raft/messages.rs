@@ -4,8 +4,8 @@
 //!
 //! This module owns shapes and sizes only; it never decides anything.
 
-use crate::wire::request_bytes;
-use crate::znode::{Request, SessionId, Write};
+use crate::wire::write_bytes;
+use crate::znode::{SessionId, Write};
 use sim::Message;
 
 /// What a log entry asks the state machine to do: ZooKeeper's transactions (a client's write,
@@ -36,7 +36,7 @@ impl Entry {
     pub fn size_bytes(&self) -> usize {
         16 + match &self.command {
             Command::Noop => 0,
-            Command::Txn { write, .. } => 20 + request_bytes(&Request::Write(write.clone())),
+            Command::Txn { write, .. } => 20 + write_bytes(write),
         }
     }
 }
@@ -163,9 +163,7 @@ impl Message for RaftMsg {
                     40 + entries.iter().map(Entry::size_bytes).sum::<usize>()
                 }
                 RaftMsg::AppendReply { touches, .. } => 57 + 8 * touches.len(),
-                RaftMsg::Forward { write, .. } => {
-                    24 + request_bytes(&Request::Write(write.clone()))
-                }
+                RaftMsg::Forward { write, .. } => 24 + write_bytes(write),
                 RaftMsg::ReadIndex { .. } | RaftMsg::Revalidate { .. } => 16,
                 RaftMsg::ReadIndexAt { .. } => 24,
                 RaftMsg::Revalidated { .. } => 9,

@@ -9,8 +9,8 @@
 
 use super::election::Vote;
 use super::storage::Snapshot;
-use crate::wire::request_bytes;
-use crate::znode::{Request, SessionId, Write, Zxid};
+use crate::wire::write_bytes;
+use crate::znode::{SessionId, Write, Zxid};
 use sim::Message;
 
 pub use crate::zookeeper::Txn;
@@ -116,7 +116,7 @@ const TXN_HEADER_BYTES: usize = 32;
 
 impl Txn {
     pub fn size_bytes(&self) -> usize {
-        TXN_HEADER_BYTES + request_bytes(&Request::Write(self.write.clone())) + 4
+        TXN_HEADER_BYTES + write_bytes(&self.write) + 4
     }
 }
 
@@ -159,9 +159,7 @@ impl Message for ZabMsg {
                 ZabMsg::Snap(s) => s.size_bytes(),
                 ZabMsg::Proposal(txn) => txn.size_bytes(),
                 ZabMsg::Ping { touches, .. } => 4 + 12 * touches.len(),
-                ZabMsg::Request { write, .. } => {
-                    TXN_HEADER_BYTES + request_bytes(&Request::Write(write.clone()))
-                }
+                ZabMsg::Request { write, .. } => TXN_HEADER_BYTES + write_bytes(write),
                 ZabMsg::Sync { .. } | ZabMsg::SyncDone { .. } => 12,
                 ZabMsg::Revalidate { .. } | ZabMsg::Revalidated { .. } => 12,
             }

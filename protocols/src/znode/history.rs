@@ -94,11 +94,55 @@ pub fn decode_output(
     };
     let outcome = Outcome::from_json(&input.request, answer)
         .map_err(|reason| bad(format!("answer: {reason}")))?;
+    determinate(input, outcome, line, zxid)
+}
+
+/// `decode_input` for a request already typed (a run's record whose line would read `f` =
+/// `request.name()`): the same checks, without the JSON.
+pub fn typed_input(session: Option<u64>, request: &Request, line: usize) -> Result<ZkInput, Error> {
+    ZkInput::new(session.map(SessionId), request.clone()).map_err(|reason| Error::BadValue {
+        line,
+        f: request.name().into(),
+        reason,
+    })
+}
+
+/// `decode_output` for an answer already typed (a run's record): the same output and errors. An
+/// answer not in the shape of its request's goes through its JSON, which says what is wrong.
+pub fn typed_output(
+    input: &ZkInput,
+    outcome: &Outcome<Reply>,
+    line: usize,
+    zxid: Option<u64>,
+) -> Result<ZkOutput, Error> {
+    let fits = match outcome {
+        Outcome::Ok(reply) => reply.answers(&input.request),
+        Outcome::Err(_) => true,
+    };
+    if !fits {
+        let answer = serde_json::to_value(outcome).expect("outcomes serialize");
+        return decode_output(input, &answer, line, zxid);
+    }
+    determinate(input, outcome.clone(), line, zxid)
+}
+
+/// The output of an `ok` line whose answer is `outcome`, unless its error leaves the outcome
+/// unknown (that is an `info` line's).
+fn determinate(
+    input: &ZkInput,
+    outcome: Outcome<Reply>,
+    line: usize,
+    zxid: Option<u64>,
+) -> Result<ZkOutput, Error> {
     if let Some(error) = outcome.err().filter(|e| e.is_indeterminate()) {
-        return Err(bad(format!(
-            "{error:?} says nothing about whether the request took effect: record it as an info \
-             line"
-        )));
+        return Err(Error::BadValue {
+            line,
+            f: input.request.name().into(),
+            reason: format!(
+                "{error:?} says nothing about whether the request took effect: record it as an \
+                 info line"
+            ),
+        });
     }
     Ok(ZkOutput {
         outcome,

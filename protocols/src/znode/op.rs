@@ -490,6 +490,40 @@ pub enum SubReply<Z = Zxid> {
 }
 
 impl<Z: Copy> Reply<Z> {
+    /// Whether this is a successful answer to `request` in its shape (what `Outcome::from_json`
+    /// reads for it): a `get_data` answered with data, a multi with one entry per sub-op, ...
+    pub fn answers(&self, request: &Request) -> bool {
+        match (request, self) {
+            (Request::Write(Write::OpenSession), Reply::Session(_))
+            | (Request::Write(Write::CloseSession | Write::Delete(_)), Reply::Done)
+            | (Request::Write(Write::Create(_)), Reply::Created(_))
+            | (
+                Request::Write(Write::SetData(_)) | Request::Read(Read::Exists(_)),
+                Reply::Stat(_),
+            )
+            | (Request::Read(Read::GetData(_)), Reply::Data(_))
+            | (Request::Read(Read::GetChildren(_)), Reply::Children(_))
+            | (Request::Read(Read::Sync(_)), Reply::Synced(_)) => true,
+            (Request::Write(Write::Multi(multi)), Reply::Multi(entries)) => {
+                multi.ops.len() == entries.len()
+                    && multi
+                        .ops
+                        .iter()
+                        .zip(entries)
+                        .all(|(op, entry)| match entry {
+                            Outcome::Err(_) => true,
+                            Outcome::Ok(reply) => matches!(
+                                (op, reply),
+                                (SubOp::Create(_), SubReply::Created(_))
+                                    | (SubOp::SetData(_), SubReply::Stat(_))
+                                    | (SubOp::Delete(_) | SubOp::Check(_), SubReply::Done)
+                            ),
+                        })
+            }
+            _ => false,
+        }
+    }
+
     /// `Outcome::same_but_zxids` for a successful answer.
     pub fn same_but_zxids<Y: Copy>(
         &self,
