@@ -72,7 +72,7 @@ pub struct PaxosSettings {
     /// Flexible Paxos (Howard, Malkhi and Spiegelman, 2016): how many acceptors phase 1 (promises)
     /// and phase 2 (accepts) need. Any sizes with |Q1| + |Q2| > n are safe, since every phase-1
     /// quorum then meets every phase-2 quorum. Unset: a majority for phase 2, and for phase 1 the
-    /// smallest size that meets it (n − |Q2| + 1), so both unset are majorities.
+    /// smallest size that meets it (n − |Q2| + 1); both unset, majorities.
     pub phase1_quorum: Option<u64>,
     pub phase2_quorum: Option<u64>,
 }
@@ -118,9 +118,14 @@ impl PaxosSettings {
     /// The (phase-1, phase-2) quorum sizes for `n` replicas, or which field is wrong and why.
     pub fn quorums(&self, n: usize) -> Result<(usize, usize), (String, String)> {
         let n64 = n as u64;
-        let q2 = self.phase2_quorum.unwrap_or(n64 / 2 + 1);
-        let q1 = self.phase1_quorum.unwrap_or((n64 + 1).saturating_sub(q2));
-        for (field, q) in [("phase1_quorum", q1), ("phase2_quorum", q2)] {
+        let majority = n64 / 2 + 1;
+        let q2 = self.phase2_quorum.unwrap_or(majority);
+        let q1 = match (self.phase1_quorum, self.phase2_quorum) {
+            (Some(q1), _) => q1,
+            (None, Some(q2)) => (n64 + 1).saturating_sub(q2),
+            (None, None) => majority,
+        };
+        for (field, q) in [("phase2_quorum", q2), ("phase1_quorum", q1)] {
             if q == 0 || q > n64 {
                 return Err((
                     field.into(),
