@@ -49,11 +49,14 @@ const fn info<P: Protocol + 'static>() -> ProtocolInfo {
     }
 }
 
-/// A protocol's settings with every default filled in, naming the offending field on error.
+/// A protocol's settings for a cluster of `replicas` with every default filled in, naming the
+/// offending field on error.
 fn resolve_settings<P: Protocol>(
     value: &serde_json::Value,
+    replicas: usize,
 ) -> Result<serde_json::Value, (String, String)> {
     let settings = settings::<P>(value)?;
+    P::check_settings(&settings, replicas)?;
     Ok(serde_json::to_value(settings).expect("settings serialize"))
 }
 

@@ -173,14 +173,19 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// Reads a protocol's `cluster.settings` for a cluster of the given size and returns them with
+/// every default filled in, or the offending field (relative to `settings`) and why.
+pub type ResolveSettings =
+    fn(&serde_json::Value, usize) -> Result<serde_json::Value, (String, String)>;
+
 /// A protocol as scenario validation needs to know it.
 pub struct ProtocolInfo {
     pub name: &'static str,
     /// Its variants; the first is the default.
     pub variants: &'static [&'static str],
-    /// Reads `cluster.settings` and returns them with every default filled in; errors name the
-    /// field relative to `settings`.
-    pub resolve_settings: fn(&serde_json::Value) -> Result<serde_json::Value, (String, String)>,
+    /// Reads `cluster.settings` for a cluster of the given size and returns them with every
+    /// default filled in; errors name the field relative to `settings`.
+    pub resolve_settings: ResolveSettings,
     /// Whether its reads are linearizable (the default of `checks.linearizable`).
     pub linearizable_reads: bool,
     /// The most replicas it runs.
@@ -296,7 +301,7 @@ impl Scenario {
                 "expected an object of protocol settings".into(),
             ));
         }
-        (protocol.resolve_settings)(&c.settings).map_err(|(f, m)| {
+        (protocol.resolve_settings)(&c.settings, c.replicas as usize).map_err(|(f, m)| {
             (
                 if f.is_empty() || f == "." {
                     "cluster.settings".to_string()
@@ -401,7 +406,9 @@ impl Scenario {
             s.cluster
                 .variant
                 .get_or_insert_with(|| p.variants[0].to_string());
-            if let Ok(settings) = (p.resolve_settings)(&s.cluster.settings) {
+            if let Ok(settings) =
+                (p.resolve_settings)(&s.cluster.settings, s.cluster.replicas as usize)
+            {
                 s.cluster.settings = settings;
             }
             s.checks.linearizable.get_or_insert(p.linearizable_reads);

@@ -321,3 +321,78 @@ fn stepped_by_keys_in_a_browser_the_page_shows_every_nodes_state_at_that_event()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every `<text class="CLASS" x=".." y="..">label</text>` in the DOM, as (x, y, label), labels
+/// left empty skipped.
+fn svg_texts(dom: &str, class: &str) -> Vec<(f64, f64, String)> {
+    let attr = |tag: &str, name: &str| -> f64 {
+        let at = tag.find(&format!(r#" {name}=""#)).unwrap() + name.len() + 3;
+        tag[at..at + tag[at..].find('"').unwrap()].parse().unwrap()
+    };
+    dom.split(&format!(r#"<text class="{class}""#))
+        .skip(1)
+        .map(|rest| {
+            let tag = &rest[..rest.find('>').unwrap()];
+            let label = &rest[rest.find('>').unwrap() + 1..rest.find("</text>").unwrap()];
+            (attr(tag, "x"), attr(tag, "y"), label.to_string())
+        })
+        .filter(|(_, _, label)| !label.is_empty())
+        .collect()
+}
+
+/// A crowded run, as an instructor would show one: `partial-connectivity-5-plain` deposes its
+/// leader eighteen times in eight seconds under ten one-way cuts that start and end together. In
+/// the browser, no two leader-change labels of the timeline overprint each other (those with no
+/// room are left to their tooltips), and the ten cuts are drawn as one window, named once.
+#[test]
+fn a_crowded_timeline_in_a_browser_keeps_its_labels_apart() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("ZKSIM_REQUIRE_BROWSER").is_none(),
+            "ZKSIM_REQUIRE_BROWSER is set but no chromium was found"
+        );
+        eprintln!(
+            "SKIPPED: no chromium on this machine (install Debian's `chromium` package; .ci/run does)"
+        );
+        return;
+    };
+    let dir = fresh_dir("crowded");
+    let s = scenario("raft/partial-connectivity-5-plain.json");
+    let out = zksim(
+        &dir,
+        &[
+            "run",
+            &s,
+            "--seed",
+            "1",
+            "--no-plots",
+            "--page",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let data = page_data(&std::fs::read_to_string(dir.join("out/run.html")).unwrap());
+    let marks = data["marks"].as_array().unwrap().len();
+    assert!(marks > 20, "a crowded run: {marks} leader changes");
+    let dom = rendered(&browser, &dir.join("out/run.html"), "", None);
+    let labels = svg_texts(&dom, "mark-label");
+    assert!(
+        !labels.is_empty() && labels.len() < marks,
+        "{} of {marks}",
+        labels.len()
+    );
+    // The page places a label 6 px per character wide; none may start inside another on its row.
+    for (i, a) in labels.iter().enumerate() {
+        for b in &labels[i + 1..] {
+            let apart = a.1 != b.1
+                || a.0 + 6.0 * a.2.len() as f64 <= b.0
+                || b.0 + 6.0 * b.2.len() as f64 <= a.0;
+            assert!(apart, "{a:?} overprints {b:?}");
+        }
+    }
+    let faults = svg_texts(&dom, "fault-label");
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert!(faults[0].2.ends_with("and 9 more"), "{faults:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -300,6 +300,13 @@ pub trait Protocol: Replication {
     /// Replica `id` of a cluster of `replicas`, running `variant`.
     fn new(id: NodeId, replicas: usize, settings: &Self::Settings, variant: Self::Variant) -> Self;
 
+    /// Whether the settings fit a cluster of `replicas` (sizes that depend on it, such as quorum
+    /// sizes); an error names the field and says why. Checked when a scenario is read.
+    fn check_settings(settings: &Self::Settings, replicas: usize) -> Result<(), (String, String)> {
+        let _ = (settings, replicas);
+        Ok(())
+    }
+
     /// Judges a finished run by the protocol's own invariants (no committed write lost, logs that
     /// are prefixes of one another, one leader per epoch, ...) and measures it, from the replicas'
     /// reported events, their final state and their disks.

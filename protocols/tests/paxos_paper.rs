@@ -11,7 +11,7 @@
 //! - PMMC's replica: decisions are executed strictly in slot order, each command at the zxid of
 //!   its slot.
 
-use protocols::cluster::{ClusterConfig, Node, NodeTimer, Obs};
+use protocols::cluster::{ClusterConfig, Node, NodeTimer, Obs, Replica};
 use protocols::paxos::messages::{AcceptedEntry, Command, PaxosMsg, Value};
 use protocols::paxos::storage::{ACCEPTED, PROMISE, Stored};
 use protocols::paxos::{Ballot, Paxos, PaxosEvent, PaxosSettings, PaxosTimer, Variant};
@@ -25,10 +25,15 @@ type Fx = EffectOf<Node<Paxos>>;
 
 /// Replica `me` of `n`, started fresh.
 fn replica(me: u32, n: usize) -> Alone<Node<Paxos>> {
+    replica_with(me, n, PaxosSettings::default())
+}
+
+/// The same with `settings`.
+fn replica_with(me: u32, n: usize, settings: PaxosSettings) -> Alone<Node<Paxos>> {
     let workload: WorkloadConfig =
         serde_json::from_str(r#"{"clients": 0, "duration_ms": 1000}"#).unwrap();
     let cluster = ClusterConfig::new(1, n, workload);
-    let paxos = Paxos::new(NodeId(me), n, PaxosSettings::default(), Variant::Correct);
+    let paxos = Paxos::new(NodeId(me), n, settings, Variant::Correct);
     let mut alone = Alone::new(
         cluster.world_config::<Paxos>(),
         NodeId(me),
@@ -182,7 +187,12 @@ fn an_acceptor_refuses_an_accept_below_its_promise() {
 /// Replica 1 of 5 suspects the silent leader and starts phase 1; returns it with its ballot once
 /// its PREPAREs left.
 fn candidate() -> (Alone<Node<Paxos>>, Ballot) {
-    let mut alone = replica(1, 5);
+    candidate_with(PaxosSettings::default())
+}
+
+/// The same with `settings`.
+fn candidate_with(settings: PaxosSettings) -> (Alone<Node<Paxos>>, Ballot) {
+    let mut alone = replica_with(1, 5, settings);
     alone.advance(SimDuration::from_ms(700));
     let effects = alone.input(Input::Timer {
         id: TimerId(0),
@@ -349,4 +359,52 @@ fn decisions_are_executed_strictly_in_slot_order() {
     };
     assert_eq!(r.executed(), 3);
     assert_eq!(r.database().last_processed, Zxid(3));
+}
+
+/// Flexible Paxos (Howard, Malkhi and Spiegelman, 2016): with |Q1| = 4 and |Q2| = 2 of five,
+/// phase 1 needs four promises (three, a majority, are not enough), and a value is chosen by two
+/// acceptors, the leader and one other.
+#[test]
+fn flexible_quorums_phase_one_needs_q1_promises_and_a_value_is_chosen_by_q2_acceptors() {
+    let settings = PaxosSettings {
+        phase1_quorum: Some(4),
+        phase2_quorum: Some(2),
+        ..PaxosSettings::default()
+    };
+    let (mut alone, ballot) = candidate_with(settings);
+    let leads = |alone: &Alone<Node<Paxos>>| match alone.process() {
+        Node::Replica(p) => p.leadership().is_some(),
+        Node::Client(_) => unreachable!(),
+    };
+    let promise = PaxosMsg::Promise {
+        ballot,
+        accepted: vec![],
+    };
+    alone.input(from(0, promise.clone()));
+    alone.input(from(2, promise.clone()));
+    assert!(
+        !leads(&alone),
+        "itself, n0 and n2: a majority, not |Q1| = 4"
+    );
+    alone.input(from(3, promise));
+    assert!(leads(&alone), "four promises");
+    let effects = alone.input(from(
+        4,
+        PaxosMsg::Forward(Command {
+            session: SessionId(7),
+            xid: 0,
+            write: Write::OpenSession,
+            timeout_ms: 4000,
+        }),
+    ));
+    alone.input(Input::Synced {
+        io: fsync(&effects),
+    });
+    let chosen = alone.input(from(0, PaxosMsg::Accepted { ballot, slot: 1 }));
+    assert!(
+        sent(&chosen)
+            .iter()
+            .any(|(_, m)| matches!(m, PaxosMsg::Decide { slot: 1, .. })),
+        "the leader and n0 are |Q2| = 2"
+    );
 }

@@ -15,9 +15,14 @@ type Effects = Vec<EffectOf<N>>;
 
 /// Replica `me` of three, started on an empty disk, as a follower in term 0.
 fn replica(me: u32, variant: Variant) -> (Alone<N>, TimerId) {
+    replica_with(me, variant, RaftSettings::default())
+}
+
+/// The same with `settings`.
+fn replica_with(me: u32, variant: Variant, settings: RaftSettings) -> (Alone<N>, TimerId) {
     let workload = serde_json::from_str(r#"{"clients": 0, "duration_ms": 1000}"#).unwrap();
     let cluster = ClusterConfig::new(1, 3, workload);
-    let raft = Raft::new(NodeId(me), 3, RaftSettings::default(), variant);
+    let raft = Raft::new(NodeId(me), 3, settings, variant);
     let mut alone = Alone::new(
         cluster.world_config::<Raft>(),
         NodeId(me),
@@ -483,5 +488,94 @@ fn s5_2_a_silent_leader_starts_an_election_with_a_fresh_timeout() {
     assert!(
         (150..300).contains(&after.as_ms()),
         "drawn from [150, 300) ms: {after:?}"
+    );
+}
+
+fn pre_vote(term: u64, last_log_index: u64, last_log_term: u64) -> RaftMsg {
+    RaftMsg::RequestVote {
+        term,
+        last_log_index,
+        last_log_term,
+        pre_vote: true,
+    }
+}
+
+/// Thesis §9.6, the voter: a pre-vote is granted only to an up-to-date log, and only while no
+/// leader was heard within the minimum election timeout; answering changes neither the voter's
+/// term nor its vote, and writes nothing.
+#[test]
+fn thesis_9_6_a_pre_vote_changes_nothing_and_is_refused_while_a_leader_is_heard() {
+    let (mut alone, _) = replica(0, Variant::Correct);
+    deliver(&mut alone, append(1, (0, 0), &[(1, 1)], 0));
+    let writes = alone.disk().records(STATE).len();
+    let refused = alone.input(from(2, pre_vote(2, 1, 1)));
+    assert_eq!(
+        vote_of(&refused),
+        Some((1, false)),
+        "leader 1 was just heard"
+    );
+    alone.advance(SimDuration::from_ms(200));
+    let granted = alone.input(from(2, pre_vote(2, 1, 1)));
+    assert_eq!(
+        vote_of(&granted),
+        Some((2, true)),
+        "no leader heard for the minimum timeout (150 ms): granted, in the asked term"
+    );
+    let behind = alone.input(from(2, pre_vote(2, 0, 0)));
+    assert_eq!(
+        vote_of(&behind),
+        Some((1, false)),
+        "§5.4.1 holds for pre-votes"
+    );
+    assert_eq!(raft(&alone).state().0, 1, "the term did not move");
+    assert_eq!(raft(&alone).state().1, None, "no vote was cast");
+    assert_eq!(alone.disk().records(STATE).len(), writes, "nothing written");
+    assert!(fsync(&granted).is_none() && fsync(&refused).is_none());
+}
+
+/// Thesis §9.6, the candidate: with `pre_vote`, an election timeout sends pre-votes for the next
+/// term without incrementing its own; only a majority of them starts the real election, whose
+/// term and self-vote are durable before it asks (§5.2).
+#[test]
+fn thesis_9_6_the_term_moves_only_after_a_majority_of_pre_votes() {
+    let settings = RaftSettings {
+        pre_vote: true,
+        ..RaftSettings::default()
+    };
+    let (mut alone, election) = replica_with(0, Variant::Correct, settings);
+    alone.advance(SimDuration::from_ms(400));
+    let effects = alone.input(Input::Timer {
+        id: election,
+        timer: NodeTimer::Replica(RaftTimer::Election),
+    });
+    let asked = sent(&effects);
+    assert_eq!(asked.len(), 2, "sent at once: nothing to make durable");
+    assert!(
+        asked.iter().all(|(_, m)| *m == pre_vote(1, 0, 0)),
+        "{asked:?}"
+    );
+    assert_eq!(
+        raft(&alone).state().0,
+        0,
+        "the term stays until a majority agrees"
+    );
+    assert!(alone.disk().records(STATE).is_empty());
+    let won = alone.input(from(
+        1,
+        RaftMsg::Vote {
+            term: 1,
+            granted: true,
+            pre_vote: true,
+        },
+    ));
+    assert_eq!(raft(&alone).state().0, 1, "the real election of term 1");
+    assert_eq!(raft(&alone).state().1, Some(NodeId(0)));
+    assert!(sent(&won).is_empty(), "the self-vote is durable first");
+    let after = sync(&mut alone, &won);
+    assert_eq!(sent(&after).len(), 2);
+    assert!(
+        sent(&after)
+            .iter()
+            .all(|(_, m)| *m == request_vote(1, 0, 0))
     );
 }

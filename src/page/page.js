@@ -79,6 +79,13 @@
   legend.append("span").html('<i style="background:none;border:2px solid #c62828"></i>in the counterexample');
   legend.append("span").html('<i style="background:#1f77b4;opacity:.15"></i>fault window');
 
+  // Faults that share a kind and a window (ten one-way cuts that make one partial partition) are
+  // drawn as one window, every fault named in its tooltip.
+  const faultWindows = d3.groups(D.faults, (f) => `${f.kind} ${f.start_ms} ${f.end_ms}`).map(([, fs]) => ({
+    kind: fs[0].kind, start_ms: fs[0].start_ms, end_ms: fs[0].end_ms,
+    label: fs.length === 1 ? fs[0].label : `${fs[0].label} and ${fs.length - 1} more`,
+    detail: fs.map((f) => f.label).join("\n"),
+  }));
   const tl = d3.select("#timeline");
   const tlWidth = () => tl.node().getBoundingClientRect().width || 1200;
   const margin = { left: 70, right: 10, top: 28, bottom: 24 };
@@ -104,18 +111,23 @@
       .attr("x", margin.left - 6).attr("text-anchor", "end")
       .attr("y", (c) => lane(c) + lane.bandwidth() / 2 + 4).text((c) => "client " + c);
     const top = margin.top, bottom = tlHeight - margin.bottom;
-    gFaults.selectAll("g").data(D.faults).join((e) => {
+    // A label is drawn only where it fits: inside its window and clear of the label before it.
+    let faultLabelEnd = -Infinity;
+    gFaults.selectAll("g").data(faultWindows).join((e) => {
       const g = e.append("g");
       g.append("rect").attr("opacity", 0.15);
       g.append("text").attr("class", "fault-label");
+      g.append("title");
       return g;
     }).each(function (f) {
       const g = d3.select(this);
       const a = x(f.start_ms), b = Math.max(x(f.end_ms), a + 1);
       g.select("rect").attr("x", a).attr("y", top - 14).attr("width", b - a).attr("height", bottom - top + 14)
         .attr("fill", FAULT_COLOUR[f.kind] || "#888");
-      g.select("text").attr("x", a + 2).attr("y", top - 4).text(b - a > 40 ? f.label : "")
-        .append("title").text(f.label);
+      const width = 6 * f.label.length, fits = b - a > width && a + 2 > faultLabelEnd;
+      if (fits) faultLabelEnd = a + 2 + width;
+      g.select("text").attr("x", a + 2).attr("y", top - 4).text(fits ? f.label : "");
+      g.select("title").text(f.detail);
     });
     gWin.selectAll("rect").data(events.length ? [w] : []).join("rect")
       .attr("x", (d) => x(d.from_ms)).attr("width", (d) => Math.max(1, x(d.to_ms) - x(d.from_ms)))
@@ -133,19 +145,23 @@
       const g = e.append("g");
       g.append("line").attr("stroke", "#555").attr("stroke-dasharray", "3,3");
       g.append("text").attr("class", "mark-label");
+      g.append("title");
       return g;
     }).each(function (m) {
       const g = d3.select(this);
       g.select("line").attr("x1", x(m.at_ms)).attr("x2", x(m.at_ms)).attr("y1", top - 2).attr("y2", bottom);
     });
-    // Labels in rows, each on the first row where it does not run into the one before.
+    // Labels in up to four rows, each on the first row where it does not run into the one
+    // before; a label with no room is left out (its line keeps it as a tooltip; zoom in to see it).
     const rowsEnd = [];
-    gMarks.selectAll("g text").each(function (m) {
+    gMarks.selectAll("g").each(function (m) {
       const px = x(m.at_ms) + 2, width = 6 * m.label.length;
       let row = rowsEnd.findIndex((end) => end < px);
-      if (row < 0) { row = rowsEnd.length; rowsEnd.push(0); }
-      rowsEnd[row] = px + width;
-      d3.select(this).attr("x", px).attr("y", bottom - 3 - 11 * (row % 4)).text(m.label);
+      if (row < 0 && rowsEnd.length < 4) { row = rowsEnd.length; rowsEnd.push(0); }
+      if (row >= 0) rowsEnd[row] = px + width;
+      const g = d3.select(this);
+      g.select("text").attr("x", px).attr("y", bottom - 3 - 11 * Math.max(row, 0)).text(row >= 0 ? m.label : "");
+      g.select("title").text(`${m.label} at ${fmt(m.at_ms)}`);
     });
     drawCursor();
   }

@@ -174,6 +174,7 @@ impl Paxos {
         ctx: &mut Cx<'_>,
     ) {
         let now = ctx.now();
+        let q2 = self.phase2_quorum();
         let Role::Leader(l) = &mut self.role else {
             return;
         };
@@ -190,7 +191,7 @@ impl Paxos {
             // The variant's one flip: replies are counted, not distinct acceptors.
             2 * p.replies as usize > self.n
         } else {
-            crate::replication::is_quorum(self.n, p.acks.iter().copied())
+            crate::replication::has_at_least(self.n, q2, p.acks.iter().copied())
         };
         if !chosen {
             return;
@@ -207,21 +208,26 @@ impl Paxos {
         self.fill_window(ctx);
     }
 
-    /// How many promises phase 1 needs: a majority; `flexible-nonintersecting` takes
-    /// n − majority, so that |Q1| + |Q2| = n.
+    /// How many promises phase 1 needs: the phase-1 quorum (a majority unless the settings make
+    /// quorums flexible); `flexible-nonintersecting` takes n − |Q2|, so that |Q1| + |Q2| = n.
     pub(crate) fn phase1_quorum(&self) -> usize {
-        let majority = self.n / 2 + 1;
         if self.variant == Variant::FlexibleNonintersecting {
-            (self.n - majority).max(1)
+            (self.n - self.phase2_quorum()).max(1)
         } else {
-            majority
+            self.quorums.0
         }
+    }
+
+    /// How many acceptors must accept a slot's value for it to be chosen (P2c's quorum).
+    pub(crate) fn phase2_quorum(&self) -> usize {
+        self.quorums.1
     }
 
     /// Every heartbeat period at the leader: heartbeats, resends, and the quorum check.
     pub(crate) fn leader_tick(&mut self, ctx: &mut Cx<'_>) {
         let now = ctx.now();
         let timeout = sim::SimDuration::from_ms(self.settings.election_timeout_min_ms);
+        let q2 = self.phase2_quorum();
         let Role::Leader(l) = &mut self.role else {
             return;
         };
@@ -232,7 +238,8 @@ impl Paxos {
             .filter(|(_, t)| now.since(**t) < timeout)
             .map(|(n, _)| *n)
             .chain(std::iter::once(me));
-        if now.since(l.since) >= timeout && !crate::replication::is_quorum(self.n, recent) {
+        // A leader that cannot hear a phase-2 quorum can choose nothing: it steps down.
+        if now.since(l.since) >= timeout && !crate::replication::has_at_least(self.n, q2, recent) {
             self.step_down("no quorum answered", ctx);
             return;
         }

@@ -138,6 +138,8 @@ pub struct Paxos {
     pub(crate) id: NodeId,
     pub(crate) n: usize,
     pub(crate) settings: PaxosSettings,
+    /// (phase-1, phase-2) quorum sizes: majorities, or Flexible Paxos's from the settings.
+    pub(crate) quorums: (usize, usize),
     pub(crate) variant: Variant,
     /// Acceptor state, on disk.
     pub(crate) store: Storage,
@@ -163,10 +165,15 @@ pub struct Paxos {
 }
 
 impl Paxos {
+    /// Replica `id` of `replicas`. The settings' quorum sizes must fit `replicas`
+    /// (`PaxosSettings::quorums`, checked when a scenario is read); sizes that do not are replaced
+    /// by majorities.
     pub fn new(id: NodeId, replicas: usize, settings: PaxosSettings, variant: Variant) -> Paxos {
+        let majority = replicas / 2 + 1;
         Paxos {
             id,
             n: replicas,
+            quorums: settings.quorums(replicas).unwrap_or((majority, majority)),
             store: Storage::empty(),
             decided: BTreeMap::new(),
             executed: 0,
@@ -487,6 +494,10 @@ impl Protocol for Paxos {
 
     fn report(world: &World<Node<Paxos>>) -> ProtocolReport {
         checks::report(world)
+    }
+
+    fn check_settings(settings: &PaxosSettings, replicas: usize) -> Result<(), (String, String)> {
+        settings.quorums(replicas).map(|_| ())
     }
 
     /// Paxos Made Simple §3 with a stable leader: phase 2 only, an ACCEPT (P2a) to each other

@@ -69,6 +69,12 @@ pub struct PaxosSettings {
     /// The most decisions one catch-up answer carries.
     #[serde(deserialize_with = "positive")]
     pub catch_up_batch: u64,
+    /// Flexible Paxos (Howard, Malkhi and Spiegelman, 2016): how many acceptors phase 1 (promises)
+    /// and phase 2 (accepts) need. Any sizes with |Q1| + |Q2| > n are safe, since every phase-1
+    /// quorum then meets every phase-2 quorum. Unset: a majority for phase 2, and for phase 1 the
+    /// smallest size that meets it (n − |Q2| + 1); both unset, majorities.
+    pub phase1_quorum: Option<u64>,
+    pub phase2_quorum: Option<u64>,
 }
 
 impl Default for PaxosSettings {
@@ -84,6 +90,8 @@ impl Default for PaxosSettings {
             decisions: Decisions::Sent,
             resend_ms: 100,
             catch_up_batch: 200,
+            phase1_quorum: None,
+            phase2_quorum: None,
         }
     }
 }
@@ -105,6 +113,35 @@ impl PaxosSettings {
     pub fn election_timeout_range_ms(&self) -> (u64, u64) {
         let lo = self.election_timeout_min_ms;
         (lo, self.election_timeout_max_ms.max(lo))
+    }
+
+    /// The (phase-1, phase-2) quorum sizes for `n` replicas, or which field is wrong and why.
+    pub fn quorums(&self, n: usize) -> Result<(usize, usize), (String, String)> {
+        let n64 = n as u64;
+        let majority = n64 / 2 + 1;
+        let q2 = self.phase2_quorum.unwrap_or(majority);
+        let q1 = match (self.phase1_quorum, self.phase2_quorum) {
+            (Some(q1), _) => q1,
+            (None, Some(q2)) => (n64 + 1).saturating_sub(q2),
+            (None, None) => majority,
+        };
+        for (field, q) in [("phase2_quorum", q2), ("phase1_quorum", q1)] {
+            if q == 0 || q > n64 {
+                return Err((
+                    field.into(),
+                    format!("{q} acceptors: a quorum is 1 to the {n} replicas"),
+                ));
+            }
+        }
+        if q1 + q2 <= n64 {
+            return Err((
+                "phase1_quorum".into(),
+                format!(
+                    "phase-1 quorum {q1} + phase-2 quorum {q2} must exceed the {n} replicas, or a new leader's promises can miss every acceptor of a chosen value (Flexible Paxos)"
+                ),
+            ));
+        }
+        Ok((q1 as usize, q2 as usize))
     }
 
     /// The session timeouts this ensemble grants.
@@ -131,5 +168,29 @@ mod tests {
         assert!(serde_json::from_str::<PaxosSettings>(r#"{"alpha": 2}"#).is_err());
         assert!(serde_json::from_str::<PaxosSettings>(r#"{"window": 0}"#).is_err());
         assert!(serde_json::from_str::<PaxosSettings>(r#"{"decisions": "eager"}"#).is_err());
+    }
+
+    #[test]
+    fn flexible_quorums_must_intersect() {
+        let with = |q1: Option<u64>, q2: Option<u64>| PaxosSettings {
+            phase1_quorum: q1,
+            phase2_quorum: q2,
+            ..PaxosSettings::default()
+        };
+        assert_eq!(with(None, None).quorums(5), Ok((3, 3)));
+        assert_eq!(with(None, None).quorums(4), Ok((3, 3)));
+        assert_eq!(with(None, Some(2)).quorums(5), Ok((4, 2)));
+        assert_eq!(with(Some(5), Some(1)).quorums(5), Ok((5, 1)));
+        let e = with(Some(3), Some(2)).quorums(5).unwrap_err();
+        assert_eq!(e.0, "phase1_quorum");
+        assert!(e.1.contains("must exceed the 5 replicas"), "{}", e.1);
+        assert_eq!(
+            with(None, Some(6)).quorums(5).unwrap_err().0,
+            "phase2_quorum"
+        );
+        assert_eq!(
+            with(Some(0), None).quorums(3).unwrap_err().0,
+            "phase1_quorum"
+        );
     }
 }

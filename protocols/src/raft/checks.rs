@@ -21,6 +21,8 @@ use sim::World;
 /// What a Raft replica reports.
 #[derive(Clone, Debug)]
 pub enum RaftEvent {
+    /// The replica asks whether it could win the election of `term` (Pre-Vote, thesis §9.6).
+    PreCandidate { term: u64 },
     /// The replica became a candidate in `term` (§5.2).
     Candidate { term: u64 },
     /// The replica won the election of `term` (a majority of votes).
@@ -40,7 +42,7 @@ pub enum RaftEvent {
 impl Milestones for RaftEvent {
     fn milestone(&self) -> Option<Milestone<'_>> {
         Some(match self {
-            RaftEvent::Candidate { .. } => return None,
+            RaftEvent::PreCandidate { .. } | RaftEvent::Candidate { .. } => return None,
             // Election Safety (Fig. 3) is about the election: a leader elected twice in a term
             // breaks it even if one of the two never gets established.
             &RaftEvent::Elected { term } => Milestone::Elected { term },

@@ -1,7 +1,8 @@
 //! Leader election (Raft §5.2, §5.4.1): randomised election timeouts drawn from the replica's own
 //! random stream, RequestVote with the up-to-date check, one vote per term kept on disk, the
-//! no-op a new leader appends (§8), and CheckQuorum (a leader that heard from no majority within
-//! an election timeout steps down; etcd, thesis §6.2).
+//! no-op a new leader appends (§8), CheckQuorum (a leader that heard from no majority within an
+//! election timeout steps down; etcd, thesis §6.2) and Pre-Vote (thesis §9.6: a server first asks
+//! whether it could win, and only then increments its term).
 //!
 //! It must never grant a vote before the vote is durable (`send_durable`), nor count a vote twice
 //! (`replication::is_quorum` counts distinct members).
@@ -60,8 +61,36 @@ impl Raft {
             // §5.2: "If election timeout elapses without receiving AppendEntries RPC from current
             // leader or granting vote to candidate: convert to candidate"; a candidate whose
             // election timed out starts a new one.
+            // With Pre-Vote, every new attempt begins with the Pre-Vote round (thesis §9.6).
+            Role::Follower { .. } | Role::Candidate { .. } if self.settings.pre_vote => {
+                self.start_pre_vote(ctx)
+            }
             Role::Follower { .. } | Role::Candidate { .. } => self.start_election(ctx),
         }
+    }
+
+    /// Thesis §9.6: "a candidate only increments its term if it first learns from a majority of
+    /// the cluster that they would be willing to grant the candidate their votes". The probe names
+    /// the term it would stand in; nothing is written, so nothing waits for the disk.
+    fn start_pre_vote(&mut self, ctx: &mut Cx<'_>) {
+        self.become_follower(ctx, None, "election timeout");
+        let term = self.store.current_term + 1;
+        self.role = Role::Candidate {
+            votes: BTreeSet::from([self.id]),
+            pre: true,
+        };
+        ctx.report(RaftEvent::PreCandidate { term });
+        self.reset_election_timer(ctx);
+        let msg = RaftMsg::RequestVote {
+            term,
+            last_log_index: self.store.last_index(),
+            last_log_term: self.store.last_term(),
+            pre_vote: true,
+        };
+        for peer in self.peers() {
+            ctx.send_peer(peer, msg.clone());
+        }
+        self.maybe_win(ctx);
     }
 
     /// §5.2 "on conversion to candidate, start election: increment currentTerm, vote for self,
@@ -73,6 +102,7 @@ impl Raft {
         self.store.persist_state(ctx, term, Some(self.id));
         self.role = Role::Candidate {
             votes: BTreeSet::from([self.id]),
+            pre: false,
         };
         ctx.report(RaftEvent::Candidate { term });
         self.reset_election_timer(ctx);
@@ -107,7 +137,10 @@ impl Raft {
         pre_vote: bool,
         ctx: &mut Cx<'_>,
     ) {
-        let _ = pre_vote;
+        if pre_vote {
+            self.on_pre_vote(from, term, last_log_index, last_log_term, ctx);
+            return;
+        }
         self.observe_term(term, ctx);
         let current = self.store.current_term;
         let free = self.store.voted_for.is_none() || self.store.voted_for == Some(from);
@@ -131,8 +164,37 @@ impl Raft {
         }
     }
 
+    /// Thesis §9.6, the voter's side of Pre-Vote: it would vote for `from` in `term` if that term
+    /// is newer than its own, the candidate's log is at least as up to date (§5.4.1), and it has
+    /// not heard from a leader within the minimum election timeout (a leader hears itself). It
+    /// changes nothing: not its term, not its vote, not its election timer. A granted answer
+    /// carries the asked term, a refusal this replica's own (so a stale candidate learns it).
+    fn on_pre_vote(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+        ctx: &mut Cx<'_>,
+    ) {
+        let current = self.store.current_term;
+        let leader_recent = self.is_leader_role()
+            || self
+                .leader_heard
+                .is_some_and(|at| ctx.now().since(at) < self.settings.election_timeout_min());
+        let granted =
+            term > current && !leader_recent && self.up_to_date(last_log_term, last_log_index);
+        let reply = RaftMsg::Vote {
+            term: if granted { term } else { current },
+            granted,
+            pre_vote: true,
+        };
+        ctx.send_peer(from, reply);
+    }
+
     /// A vote arrived: a candidate that has votes from a majority of distinct servers becomes
-    /// leader (§5.2).
+    /// leader (§5.2); a pre-candidate with a majority of pre-votes starts the real election
+    /// (thesis §9.6).
     pub(crate) fn on_vote(
         &mut self,
         from: NodeId,
@@ -141,26 +203,41 @@ impl Raft {
         pre_vote: bool,
         ctx: &mut Cx<'_>,
     ) {
-        let _ = pre_vote;
+        if pre_vote {
+            // A granted pre-vote carries the term asked for, not one the voter holds: only a
+            // refusal tells of a newer term.
+            let asked = self.store.current_term + 1;
+            if !granted {
+                self.observe_term(term, ctx);
+            } else if term == asked
+                && let Role::Candidate { votes, pre: true } = &mut self.role
+            {
+                votes.insert(from);
+                self.maybe_win(ctx);
+            }
+            return;
+        }
         if self.observe_term(term, ctx) {
             return;
         }
         if term != self.store.current_term || !granted {
             return;
         }
-        if let Role::Candidate { votes } = &mut self.role {
+        if let Role::Candidate { votes, pre: false } = &mut self.role {
             votes.insert(from);
             self.maybe_win(ctx);
         }
     }
 
     fn maybe_win(&mut self, ctx: &mut Cx<'_>) {
-        let won = match &self.role {
-            Role::Candidate { votes } => self.is_quorum(votes.iter().copied()),
-            _ => false,
+        let (won, pre) = match &self.role {
+            Role::Candidate { votes, pre } => (self.is_quorum(votes.iter().copied()), *pre),
+            _ => (false, false),
         };
-        if won {
-            self.become_leader(ctx);
+        match (won, pre) {
+            (true, true) => self.start_election(ctx),
+            (true, false) => self.become_leader(ctx),
+            (false, _) => {}
         }
     }
 

@@ -109,8 +109,11 @@ pub(crate) enum Role {
         /// The leader of the current term, once one was heard from.
         leader: Option<NodeId>,
     },
+    /// A candidate of the current term, or with `pre`, of the Pre-Vote round that asks whether
+    /// the next term's election could be won (thesis §9.6): its term is not yet incremented.
     Candidate {
         votes: BTreeSet<NodeId>,
+        pre: bool,
     },
     Leader(Box<Leading>),
 }
@@ -133,6 +136,9 @@ pub struct Raft {
     /// When the election timeout passes; whether a timer is armed for it.
     election_deadline: SimTime,
     election_armed: bool,
+    /// When this replica last heard from the leader of its current term (Pre-Vote refuses a
+    /// candidate within the minimum election timeout of it).
+    pub(crate) leader_heard: Option<SimTime>,
     /// Syncs whose read index is known, waiting to be applied here: (index, session, xid).
     pub(crate) read_waits: Vec<(u64, SessionId, u64)>,
 }
@@ -152,6 +158,7 @@ impl Raft {
             outbox: VecDeque::new(),
             election_deadline: SimTime::ZERO,
             election_armed: false,
+            leader_heard: None,
             read_waits: Vec::new(),
             settings,
             variant,
@@ -286,6 +293,7 @@ impl Raft {
             });
         }
         self.role = Role::Follower { leader: None };
+        self.leader_heard = None;
         self.store.persist_state(ctx, term, None);
         if was_serving {
             server::stop_serving(self, ctx);
@@ -477,7 +485,10 @@ impl Replica for Raft {
         let role = match &self.role {
             Role::Follower { leader: Some(l) } => format!("following {l}"),
             Role::Follower { leader: None } => "follower".to_string(),
-            Role::Candidate { votes } => format!("candidate ({} votes)", votes.len()),
+            Role::Candidate { votes, pre: false } => format!("candidate ({} votes)", votes.len()),
+            Role::Candidate { votes, pre: true } => {
+                format!("pre-candidate ({} pre-votes)", votes.len())
+            }
             Role::Leader(l) if l.established => "leading".to_string(),
             Role::Leader(_) => "leading (no-op not yet applied)".to_string(),
         };

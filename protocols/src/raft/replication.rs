@@ -162,6 +162,7 @@ impl Raft {
             }
             Role::Follower { .. } => {}
         }
+        self.leader_heard = Some(ctx.now());
         self.reset_election_timer(ctx);
         // Rule 2: reply false if the log has no entry at prevLogIndex whose term is prevLogTerm.
         if self.store.term_at(ae.prev_log_index) != Some(ae.prev_log_term) {

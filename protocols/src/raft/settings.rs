@@ -1,7 +1,7 @@
 //! Raft's tuning, the scenario's `cluster.settings` when the protocol is `raft`: the election
 //! timeout range and heartbeat interval (Raft §5.2, §5.6), batching and pipelining limits (thesis
-//! §10.2), the options that stay correct (CheckQuorum, the conflict-term back-off of §5.3, the
-//! eager commit notice), and the ZooKeeper front end's tick and session bounds.
+//! §10.2), the options that stay correct (CheckQuorum, Pre-Vote, the conflict-term back-off of
+//! §5.3, the eager commit notice), and the ZooKeeper front end's tick and session bounds.
 //!
 //! It owns numbers and their validation only; it never decides anything at run time.
 //!
@@ -49,6 +49,11 @@ pub struct RaftSettings {
     /// term of its conflicting entry and the first index of that term, and the leader skips the
     /// whole term at once instead of one entry per round trip.
     pub conflict_term_backoff: bool,
+    /// Pre-Vote (thesis §9.6): a server whose election timeout passed first asks whether a
+    /// majority would vote for it (its log up to date, and no leader heard from within the
+    /// minimum election timeout) and only then increments its term, so that a server cut off
+    /// from the leader cannot depose it by inflating terms.
+    pub pre_vote: bool,
 }
 
 impl Default for RaftSettings {
@@ -65,6 +70,7 @@ impl Default for RaftSettings {
             commit_notice: true,
             check_quorum: true,
             conflict_term_backoff: false,
+            pre_vote: false,
         }
     }
 }
@@ -84,6 +90,7 @@ struct Unchecked {
     commit_notice: bool,
     check_quorum: bool,
     conflict_term_backoff: bool,
+    pre_vote: bool,
 }
 
 impl Default for Unchecked {
@@ -101,6 +108,7 @@ impl Default for Unchecked {
             commit_notice: d.commit_notice,
             check_quorum: d.check_quorum,
             conflict_term_backoff: d.conflict_term_backoff,
+            pre_vote: d.pre_vote,
         }
     }
 }
@@ -146,6 +154,7 @@ impl TryFrom<Unchecked> for RaftSettings {
             commit_notice: u.commit_notice,
             check_quorum: u.check_quorum,
             conflict_term_backoff: u.conflict_term_backoff,
+            pre_vote: u.pre_vote,
         })
     }
 }
@@ -157,6 +166,10 @@ impl RaftSettings {
 
     pub fn heartbeat(&self) -> SimDuration {
         SimDuration::from_ms(self.heartbeat_ms)
+    }
+
+    pub fn election_timeout_min(&self) -> SimDuration {
+        SimDuration::from_ms(self.election_timeout_min_ms)
     }
 
     pub fn election_timeout_max(&self) -> SimDuration {

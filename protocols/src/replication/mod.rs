@@ -8,4 +8,4 @@ pub mod invariants;
 pub mod quorum;
 
 pub use invariants::{History, Milestone, Milestones};
-pub use quorum::is_quorum;
+pub use quorum::{has_at_least, is_quorum};

@@ -8,8 +8,14 @@ use std::collections::BTreeSet;
 /// Whether `voters` are a quorum of the ensemble of `n` replicas `NodeId(0..n)`: more than half of
 /// them, each counted once, members only.
 pub fn is_quorum(n: usize, voters: impl IntoIterator<Item = NodeId>) -> bool {
+    has_at_least(n, n / 2 + 1, voters)
+}
+
+/// Whether `voters` hold at least `size` distinct members of the ensemble of `n` replicas: a
+/// quorum of a given size (Flexible Paxos's phase-1 and phase-2 quorums).
+pub fn has_at_least(n: usize, size: usize, voters: impl IntoIterator<Item = NodeId>) -> bool {
     let distinct: BTreeSet<NodeId> = voters.into_iter().filter(|v| v.index() < n).collect();
-    2 * distinct.len() > n
+    distinct.len() >= size
 }
 
 #[cfg(test)]
