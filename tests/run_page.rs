@@ -184,6 +184,22 @@ fn chromium() -> Option<PathBuf> {
         })
 }
 
+/// The browser the page tests drive, or `None` after saying the test is skipped (an error where
+/// `ZKSIM_REQUIRE_BROWSER` is set, as CI sets it).
+fn browser() -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("ZKSIM_REQUIRE_BROWSER").is_none(),
+            "ZKSIM_REQUIRE_BROWSER is set but no chromium was found"
+        );
+        eprintln!(
+            "SKIPPED: no chromium on this machine (install Debian's `chromium` package; .ci/run does)"
+        );
+    }
+    found
+}
+
 /// Loads the page at `fragment` in headless Chromium and returns the DOM after its script ran.
 fn rendered(browser: &Path, page: &Path, fragment: &str, screenshot: Option<&Path>) -> String {
     let url = format!("file://{}#{fragment}", page.display());
@@ -248,14 +264,7 @@ fn table_rows(dom: &str, id: &str) -> Vec<String> {
 
 #[test]
 fn stepped_by_keys_in_a_browser_the_page_shows_every_nodes_state_at_that_event() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("ZKSIM_REQUIRE_BROWSER").is_none(),
-            "ZKSIM_REQUIRE_BROWSER is set but no chromium was found"
-        );
-        eprintln!(
-            "SKIPPED: no chromium on this machine (install Debian's `chromium` package; .ci/run does)"
-        );
+    let Some(browser) = browser() else {
         return;
     };
     let (dir, _, data) = failing_page("3000");
@@ -346,14 +355,7 @@ fn svg_texts(dom: &str, class: &str) -> Vec<(f64, f64, String)> {
 /// room are left to their tooltips), and the ten cuts are drawn as one window, named once.
 #[test]
 fn a_crowded_timeline_in_a_browser_keeps_its_labels_apart() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("ZKSIM_REQUIRE_BROWSER").is_none(),
-            "ZKSIM_REQUIRE_BROWSER is set but no chromium was found"
-        );
-        eprintln!(
-            "SKIPPED: no chromium on this machine (install Debian's `chromium` package; .ci/run does)"
-        );
+    let Some(browser) = browser() else {
         return;
     };
     let dir = fresh_dir("crowded");

@@ -221,6 +221,16 @@ fn candidate_with(settings: PaxosSettings) -> (Alone<Node<Paxos>>, Ballot) {
     (alone, ballot)
 }
 
+/// A follower forwards a client's createSession to the leader.
+fn open_session_forwarded() -> PaxosMsg {
+    PaxosMsg::Forward(Command {
+        session: SessionId(7),
+        xid: 0,
+        write: Write::OpenSession,
+        timeout_ms: 4000,
+    })
+}
+
 fn entry(slot: u64, ballot: Ballot, value: Value) -> AcceptedEntry {
     AcceptedEntry {
         slot,
@@ -293,15 +303,7 @@ fn a_value_is_chosen_only_by_a_quorum_of_distinct_acceptors() {
         "nothing to recover"
     );
     // A forwarded command: proposed in slot 1, accepted by the leader itself once durable.
-    let effects = alone.input(from(
-        3,
-        PaxosMsg::Forward(Command {
-            session: SessionId(7),
-            xid: 0,
-            write: Write::OpenSession,
-            timeout_ms: 4000,
-        }),
-    ));
+    let effects = alone.input(from(3, open_session_forwarded()));
     assert_eq!(
         sent(&effects)
             .iter()
@@ -388,15 +390,7 @@ fn flexible_quorums_phase_one_needs_q1_promises_and_a_value_is_chosen_by_q2_acce
     );
     alone.input(from(3, promise));
     assert!(leads(&alone), "four promises");
-    let effects = alone.input(from(
-        4,
-        PaxosMsg::Forward(Command {
-            session: SessionId(7),
-            xid: 0,
-            write: Write::OpenSession,
-            timeout_ms: 4000,
-        }),
-    ));
+    let effects = alone.input(from(4, open_session_forwarded()));
     alone.input(Input::Synced {
         io: fsync(&effects),
     });

@@ -237,6 +237,37 @@ enum EventValue<'a> {
     Watch(EventType, &'a str),
 }
 
+/// One line of a run's history, from its file's lines or its typed records.
+struct RunLine<'a> {
+    time: u64,
+    process: u64,
+    kind: LineType,
+    f: &'a str,
+    session: Option<u64>,
+    zxid: Option<u64>,
+    server: Option<u32>,
+    value: RunValue<'a>,
+}
+
+/// A line's value: its JSON, or what a run typed.
+enum RunValue<'a> {
+    Json(Cow<'a, serde_json::Value>),
+    Request(&'a Request),
+    Outcome(&'a Outcome<Reply>),
+    Watch(EventType, &'a str),
+}
+
+impl<'a> RunValue<'a> {
+    /// The value as JSON, for a line whose typed value is not what its place reads.
+    fn json(self) -> Cow<'a, serde_json::Value> {
+        match self {
+            RunValue::Json(value) => value,
+            RunValue::Request(request) => Cow::Owned(request.arguments()),
+            RunValue::Outcome(_) | RunValue::Watch(..) => Cow::Borrowed(&NULL),
+        }
+    }
+}
+
 /// The `value` of a record that has none.
 static NULL: serde_json::Value = serde_json::Value::Null;
 
@@ -283,56 +314,16 @@ impl History {
     /// The history of a run, still in memory as lines (`lines[i]` is line `i + 2`, after the
     /// header), paired as `sim::check::formats` pairs a file, and with the same errors.
     pub fn from_lines(lines: &[Line]) -> Result<History, Error> {
-        let mut parts: Vec<Parts> = Vec::with_capacity(lines.len() / 2);
-        let mut events = Vec::new();
-        let mut pairing = Pairing::new(Format::Zksim);
-        for (i, l) in lines.iter().enumerate() {
-            let line = i + 2;
-            pairing.time(line, l.time)?;
-            if l.kind == LineType::Event {
-                events.push(EventParts {
-                    line,
-                    process: l.process,
-                    f: &l.f,
-                    value: EventValue::Json(Cow::Borrowed(&l.value)),
-                    session: l.session,
-                    zxid: l.zxid,
-                    server: l.server,
-                });
-                continue;
-            }
-            match pairing.push(line, l.process, l.kind, &l.f)? {
-                Paired::Invoked { position, .. } => parts.push(Parts {
-                    process: l.process,
-                    f: &l.f,
-                    session: l.session,
-                    arguments: Arguments::Json(Cow::Borrowed(&l.value)),
-                    answer: Answer::Unknown,
-                    call: position,
-                    ret: u64::MAX,
-                    line,
-                    completion_line: None,
-                    zxid: None,
-                    server: l.server,
-                }),
-                Paired::Completed { op, position } => {
-                    let p = &mut parts[op];
-                    p.answer = match l.kind {
-                        LineType::Ok => Answer::Ok(Cow::Borrowed(&l.value)),
-                        LineType::Fail => Answer::Fail,
-                        _ => Answer::Unknown,
-                    };
-                    if l.kind != LineType::Info {
-                        p.ret = position;
-                    }
-                    p.completion_line = Some(line);
-                    p.zxid = l.zxid;
-                    p.server = l.server.or(p.server);
-                }
-                Paired::Ignored => {}
-            }
-        }
-        History::build(parts, events)
+        History::pair(lines.iter().map(|l| RunLine {
+            time: l.time,
+            process: l.process,
+            kind: l.kind,
+            f: &l.f,
+            session: l.session,
+            zxid: l.zxid,
+            server: l.server,
+            value: RunValue::Json(Cow::Borrowed(&l.value)),
+        }))
     }
 
     /// The history of a run from its typed records, each with its time (`records[i]` is what
@@ -341,40 +332,62 @@ impl History {
     /// parsing them back. A record whose value is not what its line would hold typed (which a
     /// run's clients and servers never write) goes through the JSON of its line.
     pub fn from_records(records: &[(SimTime, Record)]) -> Result<History, Error> {
-        let mut parts: Vec<Parts> = Vec::with_capacity(records.len() / 2);
+        History::pair(records.iter().map(|(time, r)| {
+            let value = match (r.kind, &r.value) {
+                (LineType::Event, Value::Watch { kind, path }) => RunValue::Watch(*kind, path),
+                (LineType::Event, Value::None) => RunValue::Json(Cow::Borrowed(&NULL)),
+                (LineType::Invoke, Value::Request(request)) => RunValue::Request(request),
+                (LineType::Ok, Value::Outcome(outcome)) => RunValue::Outcome(outcome),
+                // Nothing reads the value of a `fail` or `info` line.
+                (LineType::Fail | LineType::Info, _) => RunValue::Json(Cow::Borrowed(&NULL)),
+                // Left for the checks that read the line to refuse as they would the line.
+                _ => RunValue::Json(Cow::Owned(r.to_line(*time).value)),
+            };
+            RunLine {
+                time: time.as_nanos(),
+                process: r.process,
+                kind: r.kind,
+                f: r.f,
+                session: r.session.map(|s| s.0),
+                zxid: r.zxid.map(|z| z.0),
+                server: r.server.map(|n| n.0),
+                value,
+            }
+        }))
+    }
+
+    /// Pairs a run's lines (the `i`-th is line `i + 2`) into operations and events, as
+    /// `sim::check::formats` pairs a file.
+    fn pair<'a>(lines: impl ExactSizeIterator<Item = RunLine<'a>>) -> Result<History, Error> {
+        let mut parts: Vec<Parts> = Vec::with_capacity(lines.len() / 2);
         let mut events = Vec::new();
         let mut pairing = Pairing::new(Format::Zksim);
-        for (i, (time, r)) in records.iter().enumerate() {
-            let time = *time;
+        for (i, step) in lines.enumerate() {
             let line = i + 2;
-            pairing.time(line, time.as_nanos())?;
-            let json = || Cow::Owned(r.to_line(time).value);
-            if r.kind == LineType::Event {
-                let value = match &r.value {
-                    Value::Watch { kind, path } => EventValue::Watch(*kind, path),
-                    Value::None => EventValue::Json(Cow::Borrowed(&NULL)),
-                    // Left for `read_events` to refuse as it would the line.
-                    Value::Request(_) | Value::Outcome(_) => EventValue::Json(json()),
-                };
+            pairing.time(line, step.time)?;
+            if step.kind == LineType::Event {
                 events.push(EventParts {
                     line,
-                    process: r.process,
-                    f: r.f,
-                    value,
-                    session: r.session.map(|s| s.0),
-                    zxid: r.zxid.map(|z| z.0),
-                    server: r.server.map(|n| n.0),
+                    process: step.process,
+                    f: step.f,
+                    value: match step.value {
+                        RunValue::Watch(kind, path) => EventValue::Watch(kind, path),
+                        other => EventValue::Json(other.json()),
+                    },
+                    session: step.session,
+                    zxid: step.zxid,
+                    server: step.server,
                 });
                 continue;
             }
-            match pairing.push(line, r.process, r.kind, r.f)? {
+            match pairing.push(line, step.process, step.kind, step.f)? {
                 Paired::Invoked { position, .. } => parts.push(Parts {
-                    process: r.process,
-                    f: r.f,
-                    session: r.session.map(|s| s.0),
-                    arguments: match &r.value {
-                        Value::Request(request) => Arguments::Typed(request),
-                        _ => Arguments::Json(json()),
+                    process: step.process,
+                    f: step.f,
+                    session: step.session,
+                    arguments: match step.value {
+                        RunValue::Request(request) => Arguments::Typed(request),
+                        other => Arguments::Json(other.json()),
                     },
                     answer: Answer::Unknown,
                     call: position,
@@ -382,22 +395,22 @@ impl History {
                     line,
                     completion_line: None,
                     zxid: None,
-                    server: r.server.map(|n| n.0),
+                    server: step.server,
                 }),
                 Paired::Completed { op, position } => {
                     let p = &mut parts[op];
-                    p.answer = match (r.kind, &r.value) {
-                        (LineType::Ok, Value::Outcome(outcome)) => Answer::Typed(outcome),
-                        (LineType::Ok, _) => Answer::Ok(json()),
+                    p.answer = match (step.kind, step.value) {
+                        (LineType::Ok, RunValue::Outcome(outcome)) => Answer::Typed(outcome),
+                        (LineType::Ok, other) => Answer::Ok(other.json()),
                         (LineType::Fail, _) => Answer::Fail,
                         _ => Answer::Unknown,
                     };
-                    if r.kind != LineType::Info {
+                    if step.kind != LineType::Info {
                         p.ret = position;
                     }
                     p.completion_line = Some(line);
-                    p.zxid = r.zxid.map(|z| z.0);
-                    p.server = r.server.map(|n| n.0).or(p.server);
+                    p.zxid = step.zxid;
+                    p.server = step.server.or(p.server);
                 }
                 Paired::Ignored => {}
             }

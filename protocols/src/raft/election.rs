@@ -73,47 +73,46 @@ impl Raft {
     /// the cluster that they would be willing to grant the candidate their votes". The probe names
     /// the term it would stand in; nothing is written, so nothing waits for the disk.
     fn start_pre_vote(&mut self, ctx: &mut Cx<'_>) {
-        self.become_follower(ctx, None, "election timeout");
-        let term = self.store.current_term + 1;
-        self.role = Role::Candidate {
-            votes: BTreeSet::from([self.id]),
-            pre: true,
-        };
-        ctx.report(RaftEvent::PreCandidate { term });
-        self.reset_election_timer(ctx);
-        let msg = RaftMsg::RequestVote {
-            term,
-            last_log_index: self.store.last_index(),
-            last_log_term: self.store.last_term(),
-            pre_vote: true,
-        };
-        for peer in self.peers() {
-            ctx.send_peer(peer, msg.clone());
-        }
-        self.maybe_win(ctx);
+        self.stand(true, ctx);
     }
 
     /// §5.2 "on conversion to candidate, start election: increment currentTerm, vote for self,
     /// reset election timer, send RequestVote RPCs to all other servers". The vote for itself is
     /// durable before any RequestVote leaves.
     fn start_election(&mut self, ctx: &mut Cx<'_>) {
+        self.stand(false, ctx);
+    }
+
+    /// Stands for the next term: a real candidacy, or with `pre` its Pre-Vote probe, which
+    /// neither moves the term nor writes anything.
+    fn stand(&mut self, pre: bool, ctx: &mut Cx<'_>) {
         self.become_follower(ctx, None, "election timeout");
         let term = self.store.current_term + 1;
-        self.store.persist_state(ctx, term, Some(self.id));
+        if !pre {
+            self.store.persist_state(ctx, term, Some(self.id));
+        }
         self.role = Role::Candidate {
             votes: BTreeSet::from([self.id]),
-            pre: false,
+            pre,
         };
-        ctx.report(RaftEvent::Candidate { term });
+        ctx.report(if pre {
+            RaftEvent::PreCandidate { term }
+        } else {
+            RaftEvent::Candidate { term }
+        });
         self.reset_election_timer(ctx);
         let msg = RaftMsg::RequestVote {
             term,
             last_log_index: self.store.last_index(),
             last_log_term: self.store.last_term(),
-            pre_vote: false,
+            pre_vote: pre,
         };
         for peer in self.peers() {
-            self.send_durable(ctx, peer, msg.clone());
+            if pre {
+                ctx.send_peer(peer, msg.clone());
+            } else {
+                self.send_durable(ctx, peer, msg.clone());
+            }
         }
         // A cluster of one is its own majority.
         self.maybe_win(ctx);
