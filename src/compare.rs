@@ -554,10 +554,10 @@ pub fn coincidence(configurations: &[&Scenario]) -> Vec<String> {
                 ));
             } else if refs
                 .iter()
-                .any(|r| matches!(r, NodeRef::Random | NodeRef::Follower))
+                .any(|r| matches!(r, NodeRef::Random | NodeRef::Follower | NodeRef::Name(_)))
             {
                 notes.push(format!(
-                    "{what} names a random replica (or follower): drawn from the nemesis stream among the replicas up (and not leading) at that moment, which differ between configurations."
+                    "{what} names a random replica (or follower, or a node an earlier fault bound by its role): drawn from the nemesis stream among the replicas up (and not leading) at that moment, which differ between configurations."
                 ));
             } else if !refs.is_empty() {
                 notes.push(format!(

@@ -260,6 +260,82 @@ fn impossible_faults_name_the_fault() {
     );
 }
 
+/// Names bound with `as`: bound once, by a fault that names a node, before any fault uses them;
+/// a bound name undoes like an id (a restart of the name ends a crash of its role).
+#[test]
+fn names_bound_with_as_are_checked_where_they_are_used() {
+    let faults = |f: &str| {
+        with(
+            r#""workload""#,
+            &format!(r#""faults": {{ "max_down": 3, "scripted": [{f}] }}, "workload""#),
+        )
+    };
+    let crash_x = r#"{"at_ms": 10, "fault": "crash", "node": "leader", "as": "x"}"#;
+    assert!(
+        parse(&faults(&format!(
+            r#"{crash_x}, {{"at_ms": 20, "fault": "restart", "node": "x"}}"#
+        )))
+        .is_ok(),
+        "a restart of the name undoes the crash"
+    );
+    expect_error(
+        &faults(
+            r#"{"at_ms": 10, "fault": "crash", "node": "leader", "for_ms": 5}, {"at_ms": 20, "fault": "restart", "node": "x"}"#,
+        ),
+        4,
+        "faults.scripted[1].node",
+        "unknown node \"x\"",
+    );
+    expect_error(
+        &faults(&format!(
+            r#"{{"at_ms": 5, "fault": "restart", "node": "x"}}, {crash_x}"#
+        )),
+        4,
+        "faults.scripted[0].node",
+        "an earlier fault",
+    );
+    expect_error(
+        &faults(&format!(
+            r#"{crash_x}, {{"at_ms": 20, "fault": "crash", "node": "follower", "as": "x", "for_ms": 5}}"#
+        )),
+        4,
+        "faults.scripted[1].as",
+        "already bound",
+    );
+    expect_error(
+        &faults(
+            r#"{"at_ms": 10, "fault": "crash", "node": "follower", "as": "leader", "for_ms": 5}"#,
+        ),
+        4,
+        "faults.scripted[0].as",
+        "is a role",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "crash", "node": "follower", "as": "9x", "for_ms": 5}"#),
+        4,
+        "faults.scripted[0].as",
+        "cannot be a name",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "restart", "node": 1, "as": "x"}"#),
+        4,
+        "faults.scripted[0].as",
+        "not a field of a restart fault",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "clog", "from": 0, "to": 1, "as": "x", "for_ms": 5}"#),
+        4,
+        "faults.scripted[0].as",
+        "give the fault a node",
+    );
+    expect_error(
+        &faults(r#"{"at_ms": 10, "fault": "crash", "node": "follower", "as": "x"}"#),
+        4,
+        "faults.scripted[0]",
+        "never undone",
+    );
+}
+
 #[test]
 fn the_command_exits_2_and_names_the_file() {
     let dir = std::env::temp_dir().join(format!("zksim-bad-scenario-{}", std::process::id()));

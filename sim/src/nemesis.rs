@@ -22,7 +22,12 @@ pub enum NodeRef {
     Random,
     /// A random replica that is up and is not the leader.
     Follower,
+    /// The node an earlier fault bound to this name with `as` when it fired (`FaultSpec::bind`).
+    Name(String),
 }
+
+/// The role names a node reference may use; a name bound with `as` cannot be one of them.
+const ROLES: [&str; 3] = ["leader", "random", "follower"];
 
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -31,6 +36,7 @@ impl fmt::Display for NodeRef {
             NodeRef::Leader => f.write_str("leader"),
             NodeRef::Random => f.write_str("random"),
             NodeRef::Follower => f.write_str("follower"),
+            NodeRef::Name(n) => f.write_str(n),
         }
     }
 }
@@ -54,7 +60,7 @@ impl<'de> Deserialize<'de> for NodeRef {
         }
         match Raw::deserialize(d).map_err(|_| {
             serde::de::Error::custom(
-                "expected a node id (a number) or one of \"leader\", \"random\", \"follower\"",
+                "expected a node id (a number), one of \"leader\", \"random\", \"follower\", or a name bound with `as`",
             )
         })? {
             Raw::Id(i) => Ok(NodeRef::Id(i)),
@@ -62,9 +68,8 @@ impl<'de> Deserialize<'de> for NodeRef {
                 "leader" => Ok(NodeRef::Leader),
                 "random" => Ok(NodeRef::Random),
                 "follower" => Ok(NodeRef::Follower),
-                other => Err(serde::de::Error::custom(format!(
-                    "unknown node {other:?}: expected a node id or one of \"leader\", \"random\", \"follower\""
-                ))),
+                // Whether an earlier fault binds it is checked with the list (`validate`).
+                _ => Ok(NodeRef::Name(n)),
             },
         }
     }
@@ -111,6 +116,7 @@ impl FaultSpec {
             after_effects: None,
             after_send: None,
             nth: None,
+            bind: None,
         }
     }
 
@@ -118,6 +124,16 @@ impl FaultSpec {
     pub fn on(mut self, node: crate::NodeId) -> FaultSpec {
         self.node = Some(NodeRef::Id(node.0));
         self
+    }
+
+    /// The node this fault names whatever the roles are when it fires: its id, its name, or the
+    /// name it binds its role to; `None` for an unbound role.
+    fn fixed_node(&self) -> Option<NodeRef> {
+        match (&self.node, &self.bind) {
+            (Some(n @ (NodeRef::Id(_) | NodeRef::Name(_))), _) => Some(n.clone()),
+            (Some(_), Some(b)) => Some(NodeRef::Name(b.clone())),
+            _ => None,
+        }
     }
 
     /// The same fault on the one-way link `from -> to`.
@@ -167,6 +183,13 @@ pub struct FaultSpec {
     /// Triggered crash only: which matching send stops the sender (1, the first, when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nth: Option<u32>,
+    /// Crash, pause, isolate or clog of a `node`: binds this name to the node the fault stopped
+    /// (or cut off, or clogged) when it fired, so that later faults name the same node (`"node":
+    /// "x"`, in `groups`, `from`, `to`) after roles have moved on: "the old leader", "the follower
+    /// that holds the entry". A name is bound once; a fault naming it before it is bound (a
+    /// triggered crash that has not fired yet) is skipped, as a role with no node up is.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
 }
 
 /// Kinds of random fault.
@@ -276,18 +299,29 @@ impl NemesisConfig {
     /// link from a node to itself, scripted crashes and pauses beyond the budget `max_down`, and,
     /// without a window, a fault that is never undone (the liveness phase would never begin).
     pub fn validate(&self, replicas: u32, nodes: u32, end_ms: f64) -> Result<(), (String, String)> {
-        let check_ref = |field: String, r: &NodeRef| -> Result<(), (String, String)> {
-            match r {
-                NodeRef::Id(i) if *i >= nodes => Err((
-                    field,
-                    format!("node {i} does not exist: ids run from 0 to {}", nodes - 1),
-                )),
-                _ => Ok(()),
-            }
-        };
+        // Names bound by `as` so far, with when their fault fires.
+        let mut bound: Vec<(&str, f64)> = Vec::new();
         for (i, f) in self.scripted.iter().enumerate() {
             let at = |name: &str| format!("scripted[{i}].{name}");
             check_ms(&at("at_ms"), f.at_ms)?;
+            let check_ref = |field: String, r: &NodeRef| -> Result<(), (String, String)> {
+                match r {
+                    NodeRef::Id(i) if *i >= nodes => Err((
+                        field,
+                        format!("node {i} does not exist: ids run from 0 to {}", nodes - 1),
+                    )),
+                    NodeRef::Name(n) if !bound.iter().any(|(b, t)| b == n && *t <= f.at_ms) => {
+                        let names: Vec<&str> = bound.iter().map(|(b, _)| *b).collect();
+                        Err((
+                            field,
+                            format!(
+                                "unknown node {n:?}: expected a node id, one of \"leader\", \"random\", \"follower\", or a name an earlier fault (listed before this one, firing no later) binds with `as` (bound so far: {names:?})"
+                            ),
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            };
             if let Some(d) = f.for_ms {
                 check_ms(&at("for_ms"), d)?;
             }
@@ -319,13 +353,14 @@ impl NemesisConfig {
                     "after_effects",
                     "after_send",
                     "nth",
+                    "as",
                 ],
                 FaultKind::Restart | FaultKind::Resume => &["node"],
-                FaultKind::Pause | FaultKind::Isolate => &["node", "for_ms"],
+                FaultKind::Pause | FaultKind::Isolate => &["node", "for_ms", "as"],
                 FaultKind::Partition => &["groups", "for_ms"],
                 FaultKind::Cut => &["from", "to", "for_ms"],
                 FaultKind::Heal => &[],
-                FaultKind::Clog => &["node", "from", "to", "for_ms"],
+                FaultKind::Clog => &["node", "from", "to", "for_ms", "as"],
                 FaultKind::Unclog => &["node", "from", "to"],
             };
             let present = [
@@ -339,6 +374,7 @@ impl NemesisConfig {
                 ("after_effects", f.after_effects.is_some()),
                 ("after_send", f.after_send.is_some()),
                 ("nth", f.nth.is_some()),
+                ("as", f.bind.is_some()),
             ];
             for (name, is) in present {
                 if is && !allowed.contains(&name) {
@@ -420,6 +456,24 @@ impl NemesisConfig {
                 }
                 _ => {}
             }
+            if let Some(name) = &f.bind {
+                check_bind_name(name).map_err(|m| (at("as"), m))?;
+                if f.node.is_none() {
+                    return Err((
+                        at("as"),
+                        "`as` names the fault's node: give the fault a node".into(),
+                    ));
+                }
+                if bound.iter().any(|(b, _)| b == name) {
+                    return Err((
+                        at("as"),
+                        format!(
+                            "{name:?} is already bound by an earlier fault: a name is bound once"
+                        ),
+                    ));
+                }
+                bound.push((name, f.at_ms));
+            }
         }
         if let Some(r) = &self.random {
             check_range("random.every_ms", r.every_ms)?;
@@ -477,11 +531,11 @@ impl NemesisConfig {
     /// first later entry that undoes it (restart, resume, heal, unclog), or at the window's end.
     fn scripted_spans(&self) -> Vec<Span> {
         let undoes = |undo: &FaultSpec, f: &FaultSpec| match (f.fault, undo.fault) {
-            // A role names a node only when the fault fires, so only an id can be undone by name.
-            // A paused node that then crashes is up again once it restarts.
+            // A role names a node only when the fault fires, so only an id or a name can be
+            // undone by name. A paused node that then crashes is up again once it restarts.
             (FaultKind::Crash, FaultKind::Restart)
             | (FaultKind::Pause, FaultKind::Resume | FaultKind::Restart) => {
-                matches!(f.node, Some(NodeRef::Id(_))) && undo.node == f.node
+                f.fixed_node().is_some() && undo.node == f.fixed_node()
             }
             (FaultKind::Partition | FaultKind::Isolate | FaultKind::Cut, FaultKind::Heal) => true,
             (FaultKind::Clog, FaultKind::Unclog) => {
@@ -570,12 +624,10 @@ impl NemesisConfig {
                     "this {} is never undone, so the cluster never heals and its liveness cannot be checked: give it for_ms, a later {}, or give the faults a window_ms (whose end undoes every fault)",
                     kind_name(f.fault),
                     match f.fault {
-                        FaultKind::Crash if matches!(f.node, Some(NodeRef::Id(_))) =>
-                            "restart of the same node",
-                        FaultKind::Pause if matches!(f.node, Some(NodeRef::Id(_))) =>
-                            "resume of the same node",
+                        FaultKind::Crash if f.fixed_node().is_some() => "restart of the same node",
+                        FaultKind::Pause if f.fixed_node().is_some() => "resume of the same node",
                         FaultKind::Crash | FaultKind::Pause =>
-                            "for_ms (a role names a node only when the fault fires)",
+                            "for_ms (a role names a node only when the fault fires), or bind it with `as` and restart or resume that name",
                         FaultKind::Clog => "unclog",
                         _ => "heal",
                     }
@@ -584,7 +636,7 @@ impl NemesisConfig {
         }
         // The budget: at every instant, how many replicas scripted crashes and pauses hold down.
         // A role counts as one more replica (it may name one already down: this errs on the side
-        // of refusing), an id counts once however often it is stopped.
+        // of refusing), an id or a name counts once however often it is stopped.
         let budget = self.max_down(replicas);
         let replica = |f: &FaultSpec| !matches!(f.node, Some(NodeRef::Id(n)) if n >= replicas);
         let stops: Vec<(&Span, &FaultSpec)> = spans
@@ -596,13 +648,13 @@ impl NemesisConfig {
             let t = f.at_ms;
             let down_at =
                 |(s, g): &(&Span, &FaultSpec)| g.at_ms <= t && s.until_ms.is_some_and(|u| u > t);
-            let mut ids: Vec<u32> = Vec::new();
+            let mut ids: Vec<NodeRef> = Vec::new();
             let mut roles = 0;
             for entry in stops.iter().filter(|e| down_at(e)) {
-                match entry.1.node {
-                    Some(NodeRef::Id(n)) if !ids.contains(&n) => ids.push(n),
-                    Some(NodeRef::Id(_)) => {}
-                    _ => roles += 1,
+                match entry.1.fixed_node() {
+                    Some(n) if !ids.contains(&n) => ids.push(n),
+                    Some(_) => {}
+                    None => roles += 1,
                 }
             }
             let down = ids.len() as u32 + roles;
@@ -622,6 +674,27 @@ impl NemesisConfig {
         }
         Ok(())
     }
+}
+
+/// A name `as` may bind: a letter, then letters, digits, `-` and `_`, at most 32 characters, and
+/// not a role.
+fn check_bind_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if !ok {
+        return Err(format!(
+            "{name:?} cannot be a name: start with a letter, then letters, digits, '-' or '_', at most 32 characters"
+        ));
+    }
+    if ROLES.contains(&name) {
+        return Err(format!(
+            "{name:?} is a role; bind another name (e.g. \"old-{name}\")"
+        ));
+    }
+    Ok(())
 }
 
 /// A scripted fault and when it is undone (`None`: never).

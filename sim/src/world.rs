@@ -133,6 +133,8 @@ enum Action {
         /// stops its sender.
         after_send: Option<(String, u32)>,
         undo_after: Option<SimDuration>,
+        /// The name to bind to the node it stops (`FaultSpec::bind`).
+        bind: Option<String>,
     },
     /// The fallback of a mid-handler crash: the node handled nothing in time, so it stops now.
     CrashArmed {
@@ -143,6 +145,7 @@ enum Action {
     Pause {
         node: NodeRef,
         undo_after: Option<SimDuration>,
+        bind: Option<String>,
     },
     Resume(NodeRef),
     Partition {
@@ -152,6 +155,7 @@ enum Action {
     Isolate {
         node: NodeRef,
         undo_after: Option<SimDuration>,
+        bind: Option<String>,
     },
     Cut {
         from: NodeRef,
@@ -162,6 +166,7 @@ enum Action {
     Clog {
         target: ClogTarget,
         undo_after: Option<SimDuration>,
+        bind: Option<String>,
     },
     Unclog(Option<ClogTarget>),
     /// The end of the fault window: undo every fault.
@@ -244,6 +249,8 @@ struct Trigger {
     skip: u32,
     unsynced: Option<Unsynced>,
     undo_after: Option<SimDuration>,
+    /// The name to bind to the sender it stops.
+    bind: Option<String>,
     /// The fault as written, with the time it was armed, for the fault log.
     spec: FaultSpec,
 }
@@ -269,6 +276,8 @@ pub(crate) struct Core<P: Process> {
     held: Vec<Held<P::Msg>>,
     /// Triggered crashes waiting for their send, in the order they were armed.
     triggers: Vec<Trigger>,
+    /// Names scripted faults bound with `as` (`FaultSpec::bind`), to the nodes they hit.
+    names: BTreeMap<String, NodeId>,
     /// A trigger that fired during the current handler: its sender stops when the handler returns.
     fired: Option<Trigger>,
     /// Whether the node whose handler runs leads (worked out only while a trigger waits).
@@ -366,6 +375,7 @@ impl<P: Process> Core<P> {
             last_sync_done: vec![SimTime::ZERO; n],
             held: Vec::new(),
             triggers: Vec::new(),
+            names: BTreeMap::new(),
             fired: None,
             sender_leads: false,
             draining: BTreeSet::new(),
@@ -942,6 +952,14 @@ impl<P: Process> World<P> {
                     .collect();
                 candidates.choose(&mut self.core.nemesis_rng).copied()
             }
+            NodeRef::Name(name) => self.core.names.get(name).copied(),
+        }
+    }
+
+    /// Binds `name` (if the fault has one) to the node the fault hit.
+    fn bind(&mut self, name: Option<String>, node: NodeId) {
+        if let Some(name) = name {
+            self.core.names.entry(name).or_insert(node);
         }
     }
 
@@ -971,9 +989,10 @@ impl<P: Process> World<P> {
                 after_effects,
                 after_send,
                 undo_after,
+                bind,
             } => {
                 if let Some((kind, nth)) = after_send {
-                    return self.arm_trigger(node, kind, nth, unsynced, undo_after);
+                    return self.arm_trigger(node, kind, nth, unsynced, undo_after, bind);
                 }
                 let Some(n) = self.resolve(&node) else {
                     return self.skip("crash", &node);
@@ -981,6 +1000,7 @@ impl<P: Process> World<P> {
                 if self.core.slots[n.index()].state == NodeState::Down {
                     return;
                 }
+                self.bind(bind, n);
                 if mid_handler {
                     let k = match after_effects {
                         Some(k) => k,
@@ -1020,13 +1040,18 @@ impl<P: Process> World<P> {
                 self.core.fault(spec, vec![n], format!("{n}"));
                 self.start(n, true);
             }
-            Action::Pause { node, undo_after } => {
+            Action::Pause {
+                node,
+                undo_after,
+                bind,
+            } => {
                 let Some(n) = self.resolve(&node) else {
                     return self.skip("pause", &node);
                 };
                 if self.core.slots[n.index()].state != NodeState::Up {
                     return;
                 }
+                self.bind(bind, n);
                 self.core.slots[n.index()].state = NodeState::Paused;
                 let spec = FaultSpec::new(FaultKind::Pause).on(n);
                 self.core.fault(spec, vec![n], format!("{n}"));
@@ -1074,10 +1099,15 @@ impl<P: Process> World<P> {
                 self.core.fault(spec, groups.concat(), text);
                 self.undo_later(undo_after, Action::Heal);
             }
-            Action::Isolate { node, undo_after } => {
+            Action::Isolate {
+                node,
+                undo_after,
+                bind,
+            } => {
                 let Some(n) = self.resolve(&node) else {
                     return self.skip("isolate", &node);
                 };
+                self.bind(bind, n);
                 for r in (0..self.core.replicas).map(NodeId).filter(|&r| r != n) {
                     self.core.net.set_cut(n, r, true);
                     self.core.net.set_cut(r, n, true);
@@ -1107,11 +1137,16 @@ impl<P: Process> World<P> {
                     self.core.fault(spec, vec![], "all links".into());
                 }
             }
-            Action::Clog { target, undo_after } => match &target {
+            Action::Clog {
+                target,
+                undo_after,
+                bind,
+            } => match &target {
                 ClogTarget::Node(r) => {
                     let Some(n) = self.resolve(r) else {
                         return self.skip("clog", r);
                     };
+                    self.bind(bind, n);
                     self.core.net.set_node_clog(n, true);
                     let spec = FaultSpec::new(FaultKind::Clog).on(n);
                     self.core.fault(spec, vec![n], format!("{n}"));
@@ -1170,7 +1205,16 @@ impl<P: Process> World<P> {
         nth: u32,
         unsynced: Option<Unsynced>,
         undo_after: Option<SimDuration>,
+        bind: Option<String>,
     ) {
+        // A name stands for the node bound to it now: the trigger waits for that node's send.
+        let node = match node {
+            NodeRef::Name(_) => match self.resolve(&node) {
+                Some(n) => NodeRef::Id(n.0),
+                None => return self.skip("crash", &node),
+            },
+            other => other,
+        };
         let now = self.core.now;
         let spec = FaultSpec {
             at_ms: now.as_ms_f64(),
@@ -1198,6 +1242,7 @@ impl<P: Process> World<P> {
             skip: nth.saturating_sub(1),
             unsynced,
             undo_after,
+            bind,
             spec,
         });
     }
@@ -1206,6 +1251,7 @@ impl<P: Process> World<P> {
     /// handler was discarded), and restarts it after the fault's `for_ms`.
     fn crash_triggered(&mut self, node: NodeId, trigger: Trigger) {
         let how = format!("after sending {}", trigger.kind);
+        self.bind(trigger.bind.clone(), node);
         let logged = self.core.stats.fault_log.len();
         self.crash_as(node, trigger.unsynced, &how, None, true);
         if self.core.stats.fault_log.len() > logged {
@@ -1394,6 +1440,7 @@ impl<P: Process> World<P> {
                     after_effects: None,
                     after_send: None,
                     undo_after: duration,
+                    bind: None,
                 })
             }
             RandomFault::Pause | RandomFault::PauseLeader if within_budget => {
@@ -1405,6 +1452,7 @@ impl<P: Process> World<P> {
                 Some(Action::Pause {
                     node,
                     undo_after: duration,
+                    bind: None,
                 })
             }
             RandomFault::Crash
@@ -1435,6 +1483,7 @@ impl<P: Process> World<P> {
             RandomFault::IsolateLeader => Some(Action::Isolate {
                 node: NodeRef::Leader,
                 undo_after: duration,
+                bind: None,
             }),
             RandomFault::OneWay => {
                 let r = self.core.replicas;
@@ -1449,6 +1498,7 @@ impl<P: Process> World<P> {
             RandomFault::Clog => Some(Action::Clog {
                 target: ClogTarget::Node(NodeRef::Random),
                 undo_after: duration,
+                bind: None,
             }),
             RandomFault::IsolateClient => {
                 let clients = self.procs.len() as u32 - self.core.replicas;
@@ -1499,11 +1549,13 @@ fn action_of(spec: &FaultSpec) -> Action {
                 .clone()
                 .map(|kind| (kind, spec.nth.unwrap_or(1))),
             undo_after,
+            bind: spec.bind.clone(),
         },
         FaultKind::Restart => Action::Restart(node()),
         FaultKind::Pause => Action::Pause {
             node: node(),
             undo_after,
+            bind: spec.bind.clone(),
         },
         FaultKind::Resume => Action::Resume(node()),
         FaultKind::Partition => Action::Partition {
@@ -1516,6 +1568,7 @@ fn action_of(spec: &FaultSpec) -> Action {
         FaultKind::Isolate => Action::Isolate {
             node: node(),
             undo_after,
+            bind: spec.bind.clone(),
         },
         FaultKind::Cut => Action::Cut {
             from: spec.from.clone().expect("validated"),
@@ -1526,6 +1579,7 @@ fn action_of(spec: &FaultSpec) -> Action {
         FaultKind::Clog => Action::Clog {
             target: clog_target(spec).expect("validated: a clog has a target"),
             undo_after,
+            bind: spec.bind.clone(),
         },
         FaultKind::Unclog => Action::Unclog(clog_target(spec)),
     }
@@ -1667,6 +1721,8 @@ impl<'a, P: Process> Ctx<'a, P> {
                     NodeRef::Leader => leads,
                     NodeRef::Follower => !leads,
                     NodeRef::Random => true,
+                    // `arm_trigger` resolves a name to its node's id.
+                    NodeRef::Name(_) => false,
                 };
             if !matches {
                 continue;

@@ -633,3 +633,47 @@ fn a_reset_discards_what_a_clog_still_held() {
     assert_eq!(runs.first(), Some(&vec![1, 2, 3]), "{runs:?}");
     assert_eq!(runs.last().unwrap().last(), Some(&20), "{runs:?}");
 }
+
+/// A name bound with `as` names the node its fault hit, whatever roles do afterwards: the random
+/// replica a pause picked is the one a later crash and restart of the name stop and start, on
+/// every seed, and the binding draws nothing more from the nemesis stream.
+#[test]
+fn a_name_bound_by_a_fault_names_the_same_node_later() {
+    let name = || Some(NodeRef::Name("a".into()));
+    let mut picked = std::collections::BTreeSet::new();
+    for seed in 0..20 {
+        let mut cfg = config(seed, 5);
+        cfg.nemesis.max_down = Some(5);
+        cfg.nemesis.scripted = vec![
+            FaultSpec {
+                node: Some(NodeRef::Random),
+                for_ms: Some(2.0),
+                bind: Some("a".into()),
+                ..fault(5.0, FaultKind::Pause)
+            },
+            FaultSpec {
+                node: name(),
+                ..fault(10.0, FaultKind::Crash)
+            },
+            FaultSpec {
+                node: name(),
+                ..fault(15.0, FaultKind::Restart)
+            },
+        ];
+        let w = run(cfg, 20);
+        let log = &w.stats().fault_log;
+        let node_of = |kind: &str| {
+            log.iter()
+                .find(|f| f.kind == kind)
+                .unwrap_or_else(|| panic!("seed {seed}: no {kind} in {log:?}"))
+                .nodes
+                .clone()
+        };
+        let paused = node_of("pause");
+        assert_eq!(paused.len(), 1);
+        assert_eq!(node_of("crash"), paused, "seed {seed}");
+        assert_eq!(node_of("restart"), paused, "seed {seed}");
+        picked.insert(paused[0]);
+    }
+    assert!(picked.len() > 1, "the role was drawn: {picked:?}");
+}
