@@ -186,8 +186,9 @@ pub struct FaultSpec {
     /// Crash, pause, isolate or clog of a `node`: binds this name to the node the fault stopped
     /// (or cut off, or clogged) when it fired, so that later faults name the same node (`"node":
     /// "x"`, in `groups`, `from`, `to`) after roles have moved on: "the old leader", "the follower
-    /// that holds the entry". A name is bound once; a fault naming it before it is bound (a
-    /// triggered crash that has not fired yet) is skipped, as a role with no node up is.
+    /// that holds the entry". A name is bound once; a `random` or `follower` drawn to bind one
+    /// skips nodes bound to other names; a fault naming it before it is bound (a triggered crash
+    /// that has not fired yet) is skipped, as a role with no node up is.
     #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
     pub bind: Option<String>,
 }

@@ -956,6 +956,24 @@ impl<P: Process> World<P> {
         }
     }
 
+    /// `resolve` for a fault that binds a name: a random replica or follower is drawn among the
+    /// nodes no other name is bound to, so that names bound by role name different nodes ("two
+    /// different followers"). Without `as`, exactly `resolve`.
+    fn resolve_to_bind(&mut self, r: &NodeRef, bind: &Option<String>) -> Option<NodeId> {
+        if bind.is_none() || !matches!(r, NodeRef::Random | NodeRef::Follower) {
+            return self.resolve(r);
+        }
+        let leader = self.leader();
+        let core = &mut self.core;
+        let candidates: Vec<NodeId> = core
+            .up_replicas()
+            .into_iter()
+            .filter(|n| *r == NodeRef::Random || Some(*n) != leader)
+            .filter(|n| !core.names.values().any(|b| b == n))
+            .collect();
+        candidates.choose(&mut core.nemesis_rng).copied()
+    }
+
     /// Binds `name` (if the fault has one) to the node the fault hit.
     fn bind(&mut self, name: Option<String>, node: NodeId) {
         if let Some(name) = name {
@@ -994,7 +1012,7 @@ impl<P: Process> World<P> {
                 if let Some((kind, nth)) = after_send {
                     return self.arm_trigger(node, kind, nth, unsynced, undo_after, bind);
                 }
-                let Some(n) = self.resolve(&node) else {
+                let Some(n) = self.resolve_to_bind(&node, &bind) else {
                     return self.skip("crash", &node);
                 };
                 if self.core.slots[n.index()].state == NodeState::Down {
@@ -1045,7 +1063,7 @@ impl<P: Process> World<P> {
                 undo_after,
                 bind,
             } => {
-                let Some(n) = self.resolve(&node) else {
+                let Some(n) = self.resolve_to_bind(&node, &bind) else {
                     return self.skip("pause", &node);
                 };
                 if self.core.slots[n.index()].state != NodeState::Up {
@@ -1104,7 +1122,7 @@ impl<P: Process> World<P> {
                 undo_after,
                 bind,
             } => {
-                let Some(n) = self.resolve(&node) else {
+                let Some(n) = self.resolve_to_bind(&node, &bind) else {
                     return self.skip("isolate", &node);
                 };
                 self.bind(bind, n);
@@ -1143,7 +1161,7 @@ impl<P: Process> World<P> {
                 bind,
             } => match &target {
                 ClogTarget::Node(r) => {
-                    let Some(n) = self.resolve(r) else {
+                    let Some(n) = self.resolve_to_bind(r, &bind) else {
                         return self.skip("clog", r);
                     };
                     self.bind(bind, n);

@@ -677,3 +677,32 @@ fn a_name_bound_by_a_fault_names_the_same_node_later() {
     }
     assert!(picked.len() > 1, "the role was drawn: {picked:?}");
 }
+
+/// A role drawn for a fault that binds a name skips the nodes other names are bound to: two
+/// isolations of a random replica (which leave both up, so either could be drawn twice) bound to
+/// two names cut off two different replicas.
+#[test]
+fn names_bound_by_role_name_different_nodes() {
+    for seed in 0..20 {
+        let mut cfg = config(seed, 3);
+        cfg.nemesis.scripted = ["a", "b"]
+            .into_iter()
+            .map(|name| FaultSpec {
+                node: Some(NodeRef::Random),
+                for_ms: Some(2.0),
+                bind: Some(name.into()),
+                ..fault(5.0, FaultKind::Isolate)
+            })
+            .collect();
+        let w = run(cfg, 20);
+        let isolated: Vec<NodeId> = w
+            .stats()
+            .fault_log
+            .iter()
+            .filter(|f| f.kind == "isolate")
+            .flat_map(|f| f.nodes.clone())
+            .collect();
+        assert_eq!(isolated.len(), 2, "seed {seed}: {isolated:?}");
+        assert_ne!(isolated[0], isolated[1], "seed {seed}");
+    }
+}
