@@ -888,10 +888,12 @@ fn liveness<E: report::Entry>(history: &[E], scenario: &Scenario) -> CheckResult
     }
 }
 
-/// The recipe's checks (`protocols::recipes::check`): the guarded resource replayed over the
-/// recipe log (which fills in each write's verdict), then mutual exclusion on the lock and on the
-/// resource and the lock's progress after the faults. Also the recipe's figures: acquisitions,
-/// writes accepted and rejected, and messages per acquisition.
+/// The recipe's checks (`protocols::recipes::check`). A lock or leader election: the guarded
+/// resource replayed over the recipe log (which fills in each write's verdict), then mutual
+/// exclusion on the lock and on the resource and the lock's progress after the faults. A queue:
+/// no item taken twice, none lost. Also the recipe's figures (acquisitions, writes accepted and
+/// rejected, messages per acquisition; items produced and taken) and, for every recipe, its
+/// requests and watch notifications.
 fn recipe_checks(
     recipe: &protocols::recipes::RecipeConfig,
     scenario: &Scenario,
@@ -901,9 +903,80 @@ fn recipe_checks(
     now: SimTime,
     metrics: &mut BTreeMap<String, Metric>,
 ) -> Vec<CheckResult> {
+    use protocols::recipes::RecipeKind;
+    use protocols::recipes::check as rc;
+    let count = |log: &[RecipeLine], name: &str| {
+        log.iter().filter(|l| l.event.name() == name).count() as u64
+    };
+    let (findings, done) = match recipe.kind {
+        RecipeKind::Lock | RecipeKind::Election => {
+            let findings = lock_checks(recipe, scenario, history, log, faults, now, metrics);
+            let counted = if recipe.kind == RecipeKind::Lock {
+                "lock_acquisitions"
+            } else {
+                "leader_elections"
+            };
+            let acquisitions = count(log, "acquired");
+            metrics.insert(counted.into(), Metric::Count(acquisitions));
+            (findings, acquisitions)
+        }
+        RecipeKind::Queue => {
+            let findings = vec![
+                rc::queue_once(log, history),
+                rc::queue_no_loss(log, history, recipe.path()),
+            ];
+            metrics.insert(
+                "queue_items_produced".into(),
+                Metric::Count(count(log, "produced")),
+            );
+            let took = count(log, "took");
+            metrics.insert("queue_items_taken".into(), Metric::Count(took));
+            (findings, took)
+        }
+    };
+    let notifications = history
+        .iter()
+        .filter(|l| l.kind == LineType::Event && l.f == "watch")
+        .count() as u64;
+    let requests = history
+        .iter()
+        .filter(|l| l.kind == LineType::Invoke && l.process < protocols::cluster::SERVER_PROCESS)
+        .count() as u64;
+    metrics.insert("recipe_requests".into(), Metric::Count(requests));
+    metrics.insert("watch_notifications".into(), Metric::Count(notifications));
+    if done > 0 && matches!(recipe.kind, RecipeKind::Lock | RecipeKind::Election) {
+        let per = |n: u64| Metric::Ms(((n as f64 / done as f64) * 1000.0).round() / 1000.0);
+        metrics.insert("requests_per_acquisition".into(), per(requests));
+        metrics.insert("notifications_per_acquisition".into(), per(notifications));
+    }
+    findings
+        .into_iter()
+        .map(|f| {
+            let verdict = if f.passed {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            let at = f.at.map(|t| (t.as_nanos(), t.as_nanos()));
+            CheckResult::new(f.name, verdict, f.detail).during(at)
+        })
+        .collect()
+}
+
+/// A lock's or leader election's checks: the resource replayed, then `lock-exclusion`,
+/// `resource-exclusion` and `lock-progress` (in the recipe's words).
+fn lock_checks(
+    recipe: &protocols::recipes::RecipeConfig,
+    scenario: &Scenario,
+    history: &[Line],
+    log: &mut [RecipeLine],
+    faults: &[FaultRecord],
+    now: SimTime,
+    metrics: &mut BTreeMap<String, Metric>,
+) -> Vec<protocols::cluster::Finding> {
     use protocols::recipes::check::{self as rc, Pause, Window, Words};
-    let words = Words::of(recipe.kind);
     use protocols::recipes::resource;
+    let words = Words::of(recipe.kind).expect("a lock-like recipe");
     let rejected = resource::replay(log, recipe.fencing());
     let replicas = u64::from(scenario.cluster.replicas);
     let end = now.as_nanos();
@@ -937,48 +1010,14 @@ fn recipe_checks(
         from: ms_to_ns(from_ms),
         to: ms_to_ns(to_ms),
     };
-    let findings = [
+    let writes = log.iter().filter(|l| l.event.name() == "write").count() as u64;
+    metrics.insert("resource_writes".into(), Metric::Count(writes));
+    metrics.insert("resource_writes_rejected".into(), Metric::Count(rejected));
+    vec![
         rc::lock_exclusion(log, end, words),
         rc::resource_exclusion(log, history, &pauses, recipe.fencing(), end, words),
         rc::lock_progress(log, history, &window, words),
-    ];
-    let count = |name: &str| log.iter().filter(|l| l.event.name() == name).count() as u64;
-    let acquisitions = count("acquired");
-    let writes = count("write");
-    let counted = match recipe.kind {
-        protocols::recipes::RecipeKind::Lock => "lock_acquisitions",
-        protocols::recipes::RecipeKind::Election => "leader_elections",
-    };
-    metrics.insert(counted.into(), Metric::Count(acquisitions));
-    metrics.insert("resource_writes".into(), Metric::Count(writes));
-    metrics.insert("resource_writes_rejected".into(), Metric::Count(rejected));
-    let notifications = history
-        .iter()
-        .filter(|l| l.kind == LineType::Event && l.f == "watch")
-        .count() as u64;
-    let requests = history
-        .iter()
-        .filter(|l| l.kind == LineType::Invoke && l.process < protocols::cluster::SERVER_PROCESS)
-        .count() as u64;
-    metrics.insert("recipe_requests".into(), Metric::Count(requests));
-    metrics.insert("watch_notifications".into(), Metric::Count(notifications));
-    if acquisitions > 0 {
-        let per = |n: u64| Metric::Ms(((n as f64 / acquisitions as f64) * 1000.0).round() / 1000.0);
-        metrics.insert("requests_per_acquisition".into(), per(requests));
-        metrics.insert("notifications_per_acquisition".into(), per(notifications));
-    }
-    findings
-        .into_iter()
-        .map(|f| {
-            let verdict = if f.passed {
-                Verdict::Pass
-            } else {
-                Verdict::Fail
-            };
-            let at = f.at.map(|t| (t.as_nanos(), t.as_nanos()));
-            CheckResult::new(f.name, verdict, f.detail).during(at)
-        })
-        .collect()
+    ]
 }
 
 /// The clients' own rules (`protocols::client`): a broken one is a bug in the client, and the

@@ -16,7 +16,7 @@
 //! history (`Obs::Recipe`). The random workload's path is untouched by the hook.
 
 use crate::cluster::{Node, NodeTimer, Obs, Record, Value};
-use crate::recipes::{LockApp, RecipeRecord, Step};
+use crate::recipes::{App, RecipeRecord, Step};
 use crate::wire::{ToClient, ToServer, Wire};
 use crate::workload::{Generator, Planned, WorkloadConfig};
 use crate::znode::watch::EventType;
@@ -98,7 +98,7 @@ pub struct Client {
     ticking: bool,
     finished: bool,
     /// The recipe this client runs instead of the generator's mix, if the workload names one.
-    app: Option<Box<LockApp>>,
+    app: Option<Box<App>>,
     /// The earliest wake-up the recipe asked for that is still to come.
     app_wake: Option<SimTime>,
 }
@@ -112,7 +112,7 @@ impl Client {
         let app = workload
             .recipe
             .clone()
-            .map(|r| Box::new(LockApp::new(r, process)));
+            .map(|r| Box::new(App::new(r, process)));
         Client {
             process,
             servers,

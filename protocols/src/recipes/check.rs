@@ -14,6 +14,8 @@
 //! - `lock-progress`: once the faults are over, no client waits for the lock through the whole
 //!   liveness window.
 //!
+//! The queue's checkers (`queue-once`, `queue-no-loss`) are described at their functions.
+//!
 //! They read plain data and decide the same way every time; they never panic on a log they did
 //! not expect (an event out of place is ignored, not trusted).
 
@@ -77,10 +79,12 @@ impl Words {
         holder: "leader",
     };
 
-    pub fn of(kind: super::RecipeKind) -> &'static Words {
+    /// The words of a lock-like recipe; `None` for the others, which have checks of their own.
+    pub fn of(kind: super::RecipeKind) -> Option<&'static Words> {
         match kind {
-            super::RecipeKind::Lock => &Words::LOCK,
-            super::RecipeKind::Election => &Words::ELECTION,
+            super::RecipeKind::Lock => Some(&Words::LOCK),
+            super::RecipeKind::Election => Some(&Words::ELECTION),
+            super::RecipeKind::Queue => None,
         }
     }
 }
@@ -138,51 +142,124 @@ struct ZkFacts {
     created: BTreeMap<String, (u64, u64)>,
 }
 
+/// One client operation of the ZooKeeper history: its invocation with its completion, if it had
+/// one. The recipe checks' one pairing of the history's lines.
+struct ZkOp<'a> {
+    process: u64,
+    f: &'a str,
+    /// The invocation's arguments.
+    args: &'a serde_json::Value,
+    invoked: u64,
+    done: Option<&'a Line>,
+}
+
+impl ZkOp<'_> {
+    fn path(&self) -> &str {
+        self.args["path"].as_str().unwrap_or("?")
+    }
+
+    /// The answer, if it succeeded (an error answer is an `ok` line whose value is `err`).
+    fn ok(&self) -> Option<&serde_json::Value> {
+        self.done
+            .filter(|d| d.kind == LineType::Ok)
+            .and_then(|d| d.value.get("ok"))
+    }
+
+    /// The zxid of a successful answer.
+    fn ok_zxid(&self) -> Option<u64> {
+        self.ok().and(self.done.and_then(|d| d.zxid))
+    }
+
+    fn at(&self) -> u64 {
+        self.done.map_or(self.invoked, |d| d.time)
+    }
+
+    /// Its answer, in words.
+    fn answer(&self) -> String {
+        match self.done {
+            None => "no answer before the run ended".into(),
+            Some(d) => match d.kind {
+                LineType::Ok => match (d.value["err"].as_str(), d.zxid) {
+                    (Some(e), _) => e.to_string(),
+                    (None, Some(z)) => format!("ok at zxid {z:#x}"),
+                    (None, None) => "ok".into(),
+                },
+                LineType::Info => format!(
+                    "no answer ({})",
+                    d.error.as_deref().unwrap_or("indeterminate")
+                ),
+                _ => d
+                    .error
+                    .clone()
+                    .or_else(|| d.value["error"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| "failed".into()),
+            },
+        }
+    }
+}
+
+/// The clients' operations, in invocation order (a process has one open at a time).
+fn client_ops(history: &[Line]) -> Vec<ZkOp<'_>> {
+    let mut ops: Vec<ZkOp> = Vec::new();
+    let mut open: BTreeMap<u64, usize> = BTreeMap::new();
+    for line in history {
+        if line.process >= SERVER_PROCESS {
+            continue;
+        }
+        match line.kind {
+            LineType::Invoke => {
+                open.insert(line.process, ops.len());
+                ops.push(ZkOp {
+                    process: line.process,
+                    f: &line.f,
+                    args: &line.value,
+                    invoked: line.time,
+                    done: None,
+                });
+            }
+            LineType::Ok | LineType::Fail | LineType::Info => {
+                if let Some(i) = open.remove(&line.process) {
+                    ops[i].done = Some(line);
+                }
+            }
+            LineType::Event => {}
+        }
+    }
+    ops
+}
+
 impl ZkFacts {
     fn new(history: &[Line]) -> ZkFacts {
         let mut expiry = BTreeMap::new();
         let mut learned = BTreeMap::new();
-        let mut lost_creates: BTreeMap<u64, Vec<(u64, String, String)>> = BTreeMap::new();
-        let mut created = BTreeMap::new();
-        let mut open: BTreeMap<u64, &Line> = BTreeMap::new();
         for line in history {
             if line.process >= SERVER_PROCESS {
                 if line.kind == LineType::Invoke && line.f == "close_session" {
                     let s = line.process & !SERVER_PROCESS;
                     expiry.entry(s).or_insert(line.time);
                 }
-                continue;
+            } else if line.kind == LineType::Event
+                && line.f == "session_expired"
+                && let Some(s) = line.session
+            {
+                learned.entry(s).or_insert(line.time);
             }
-            match line.kind {
-                LineType::Invoke => {
-                    open.insert(line.process, line);
-                }
-                LineType::Ok | LineType::Fail | LineType::Info => {
-                    let Some(invoke) = open.remove(&line.process) else {
-                        continue;
-                    };
-                    if line.f != "create" {
-                        continue;
-                    }
-                    let path = invoke.value["path"].as_str().unwrap_or("?").to_string();
-                    if line.kind == LineType::Info {
-                        let why = line.error.clone().unwrap_or_else(|| "no answer".into());
-                        lost_creates.entry(line.process).or_default().push((
-                            invoke.time,
-                            path,
-                            why,
-                        ));
-                    } else if let Some(p) = line.value["ok"]["path"].as_str() {
-                        created.insert(p.to_string(), (line.process, line.time));
-                    }
-                }
-                LineType::Event => {
-                    if line.f == "session_expired"
-                        && let Some(s) = line.session
-                    {
-                        learned.entry(s).or_insert(line.time);
-                    }
-                }
+        }
+        let mut lost_creates: BTreeMap<u64, Vec<(u64, String, String)>> = BTreeMap::new();
+        let mut created = BTreeMap::new();
+        for op in client_ops(history) {
+            let Some(done) = op.done.filter(|_| op.f == "create") else {
+                continue;
+            };
+            if done.kind == LineType::Info {
+                let why = done.error.clone().unwrap_or_else(|| "no answer".into());
+                lost_creates.entry(op.process).or_default().push((
+                    op.invoked,
+                    op.path().to_string(),
+                    why,
+                ));
+            } else if let Some(p) = op.ok().and_then(|v| v["path"].as_str()) {
+                created.insert(p.to_string(), (op.process, done.time));
             }
         }
         ZkFacts {
@@ -564,6 +641,227 @@ pub fn lock_progress(log: &[RecipeLine], history: &[Line], window: &Window, w: &
     })
 }
 
+/// `queue-once`: no item was taken twice. Two `took` records of one item name both consumers,
+/// their times and zxids, and whose delete of the item ZooKeeper actually carried out.
+pub fn queue_once(log: &[RecipeLine], history: &[Line]) -> Finding {
+    let mut takes: BTreeMap<&str, Vec<(u64, u64, Zxid)>> = BTreeMap::new();
+    for line in log {
+        if let RecipeEvent::Took { item, zxid } = &line.event {
+            takes
+                .entry(item)
+                .or_default()
+                .push((line.process, line.time, *zxid));
+        }
+    }
+    let ops = client_ops(history);
+    let mut problems = Vec::new();
+    let mut first: Option<u64> = None;
+    for (item, t) in &takes {
+        if t.len() < 2 {
+            continue;
+        }
+        first = Some(first.map_or(t[1].1, |f| f.min(t[1].1)));
+        let who: Vec<String> = t
+            .iter()
+            .map(|(p, at, z)| format!("client {p} at {} (zxid {:#x})", s(*at), z.0))
+            .collect();
+        let deleted: Vec<String> = ops
+            .iter()
+            .filter(|o| o.f == "delete" && o.path() == *item && o.ok().is_some())
+            .map(|o| {
+                format!(
+                    "client {}'s delete of it at {} ({})",
+                    o.process,
+                    s(o.at()),
+                    o.answer()
+                )
+            })
+            .collect();
+        let deleted = match deleted.as_slice() {
+            [] => "no delete of it succeeded".to_string(),
+            d => format!("only {} succeeded", d.join(", ")),
+        };
+        problems.push(format!(
+            "item {item} was taken {} times: by {}; {deleted}",
+            t.len(),
+            who.join(" and by ")
+        ));
+    }
+    let total: usize = takes.values().map(Vec::len).sum();
+    finding("queue-once".into(), problems, first, || {
+        format!(
+            "{total} takes of {} items; no item taken twice",
+            takes.len()
+        )
+    })
+}
+
+/// An item of the queue as the ZooKeeper history shows it.
+struct Item {
+    /// The zxid from which it is known to exist: its czxid, or the first listing that showed it.
+    known: u64,
+    /// How it came to be known, in words.
+    origin: String,
+    /// The first evidence that it was gone: (zxid, time, in words).
+    gone: Option<(u64, u64, String)>,
+}
+
+/// `queue-no-loss`: every item whose create succeeded, or that a listing showed (a create whose
+/// answer was lost but that took effect), is either taken by a consumer (`took`, or `maybe_took`
+/// after a delete whose answer was lost) or still in the queue at the end. An item is gone once a
+/// listing of the queue at a zxid at or after the one it is known from no longer shows it, or a
+/// delete of it succeeded: zxids, not times, say what ZooKeeper had done. The clients list the
+/// queue once more when the workload ends, after the faults, so what is left is seen. An item
+/// whose delete was still unanswered when the run ended is in a consumer's hands, not lost.
+pub fn queue_no_loss(log: &[RecipeLine], history: &[Line], path: &str) -> Finding {
+    let ops = client_ops(history);
+    let prefix = format!("{path}/");
+    let mut items: BTreeMap<String, Item> = BTreeMap::new();
+    let mut know = |name: String, zxid: u64, origin: String| {
+        let item = items.entry(name).or_insert(Item {
+            known: zxid,
+            origin: origin.clone(),
+            gone: None,
+        });
+        if zxid < item.known {
+            item.known = zxid;
+            item.origin = origin;
+        }
+    };
+    let listings: Vec<(&ZkOp, u64, Vec<&str>)> = ops
+        .iter()
+        .filter(|o| o.f == "get_children" && o.path() == path)
+        .filter_map(|o| {
+            let children = o.ok()?["children"].as_array()?;
+            let names = children.iter().filter_map(|c| c.as_str()).collect();
+            Some((o, o.ok_zxid()?, names))
+        })
+        .collect();
+    for o in ops.iter().filter(|o| o.f == "create") {
+        let Some(ok) = o.ok() else { continue };
+        let (Some(p), Some(czxid)) = (ok["path"].as_str(), ok["stat"]["czxid"].as_u64()) else {
+            continue;
+        };
+        if p.starts_with(&prefix) {
+            let origin = format!(
+                "created by client {} at {} (zxid {czxid:#x})",
+                o.process,
+                s(o.at())
+            );
+            know(p.to_string(), czxid, origin);
+        }
+    }
+    for (o, zxid, names) in &listings {
+        for n in names {
+            let origin = format!(
+                "first seen in client {}'s listing at {} (zxid {zxid:#x}); its create's answer was lost",
+                o.process,
+                s(o.at())
+            );
+            know(format!("{prefix}{n}"), *zxid, origin);
+        }
+    }
+    let gone = |items: &mut BTreeMap<String, Item>, name: &str, zxid: u64, at: u64, why: String| {
+        if let Some(item) = items.get_mut(name)
+            && item.gone.as_ref().is_none_or(|g| zxid < g.0)
+        {
+            item.gone = Some((zxid, at, why));
+        }
+    };
+    for (o, zxid, names) in &listings {
+        let absent: Vec<String> = items
+            .iter()
+            .filter(|(name, item)| {
+                item.known <= *zxid && !names.iter().any(|n| name.strip_prefix(&prefix) == Some(n))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in absent {
+            let why = format!(
+                "client {}'s listing at {} (zxid {zxid:#x}) no longer showed it",
+                o.process,
+                s(o.at())
+            );
+            gone(&mut items, &name, *zxid, o.at(), why);
+        }
+    }
+    for o in ops.iter().filter(|o| o.f == "delete") {
+        if let Some(zxid) = o.ok_zxid() {
+            let why = format!(
+                "client {}'s delete of it succeeded at {}",
+                o.process,
+                s(o.at())
+            );
+            gone(&mut items, o.path(), zxid, o.at(), why);
+        }
+    }
+    let mut taken: BTreeMap<&str, bool> = BTreeMap::new();
+    for line in log {
+        match &line.event {
+            RecipeEvent::Took { item, .. } => {
+                taken.insert(item, true);
+            }
+            RecipeEvent::MaybeTook { item } => {
+                taken.entry(item).or_insert(false);
+            }
+            _ => {}
+        }
+    }
+    let in_hand = |name: &str| {
+        ops.iter()
+            .any(|o| o.f == "delete" && o.path() == name && o.done.is_none())
+    };
+    let mut problems = Vec::new();
+    let mut first: Option<u64> = None;
+    let (mut remain, mut held, mut certain, mut maybe) = (0, 0, 0, 0);
+    for (name, item) in &items {
+        let Some((zxid, at, why)) = &item.gone else {
+            remain += 1;
+            continue;
+        };
+        match taken.get(name.as_str()) {
+            Some(true) => certain += 1,
+            Some(false) => maybe += 1,
+            None => {}
+        }
+        if taken.contains_key(name.as_str()) {
+            continue;
+        }
+        if in_hand(name) {
+            held += 1;
+            continue;
+        }
+        first = Some(first.map_or(*at, |f| f.min(*at)));
+        let deletes: Vec<String> = ops
+            .iter()
+            .filter(|o| o.f == "delete" && o.path() == name)
+            .map(|o| {
+                format!(
+                    "client {} deleted it at {} ({})",
+                    o.process,
+                    s(o.invoked),
+                    o.answer()
+                )
+            })
+            .collect();
+        let deletes = if deletes.is_empty() {
+            "no client deleted it".to_string()
+        } else {
+            deletes.join("; ")
+        };
+        problems.push(format!(
+            "item {name}, {}, was gone by zxid {zxid:#x} ({why}) and no consumer took it: {deletes}",
+            item.origin
+        ));
+    }
+    finding("queue-no-loss".into(), problems, first, || {
+        format!(
+            "{} items: {certain} taken, {maybe} possibly taken after a lost answer, {held} in a consumer's hands at the end, {remain} still in the queue",
+            items.len(),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     //! Unit histories, each breaking exactly one checker: the other two pass it.
@@ -713,5 +1011,96 @@ mod tests {
         let mut moved = log.clone();
         moved.push(at(1_500, 0, acquired("lock-c0a2-0000000003", 9, 10, &[])));
         assert!(lock_progress(&moved, &[], &WINDOW, &Words::LOCK).passed);
+    }
+
+    /// The queue's ZooKeeper history: client 5 creates item 1 (zxid 0x10); client 2 lists the
+    /// queue at zxid 0x11 (the item there), deletes it (zxid 0x12), lists again at 0x13 (gone).
+    fn queue_history() -> Vec<Line> {
+        serde_json::from_str(
+            r#"[{"type":"invoke","process":5,"f":"create","value":{"path":"/queue/item-c5i1-","data":"c5i1","mode":"persistent_sequential"},"time":1000000},
+                {"type":"ok","process":5,"f":"create","value":{"ok":{"path":"/queue/item-c5i1-0000000001","stat":{"czxid":16}}},"time":2000000,"zxid":16},
+                {"type":"invoke","process":2,"f":"get_children","value":{"path":"/queue","watch":true},"time":3000000},
+                {"type":"ok","process":2,"f":"get_children","value":{"ok":{"children":["item-c5i1-0000000001"]}},"time":4000000,"zxid":17},
+                {"type":"invoke","process":2,"f":"delete","value":{"path":"/queue/item-c5i1-0000000001","version":-1},"time":5000000},
+                {"type":"ok","process":2,"f":"delete","value":{"ok":null},"time":6000000,"zxid":18},
+                {"type":"invoke","process":2,"f":"get_children","value":{"path":"/queue","watch":true},"time":7000000},
+                {"type":"ok","process":2,"f":"get_children","value":{"ok":{"children":[]}},"time":8000000,"zxid":19}]"#,
+        )
+        .unwrap()
+    }
+
+    const ITEM: &str = "/queue/item-c5i1-0000000001";
+
+    fn took(zxid: u64) -> RecipeEvent {
+        RecipeEvent::Took {
+            item: ITEM.into(),
+            zxid: Zxid(zxid),
+        }
+    }
+
+    fn queue_verdicts(log: &[RecipeLine], history: &[Line]) -> [bool; 2] {
+        [
+            queue_once(log, history).passed,
+            queue_no_loss(log, history, "/queue").passed,
+        ]
+    }
+
+    #[test]
+    fn an_item_taken_once_passes_both_queue_checks() {
+        let log = vec![at(6, 2, took(18))];
+        assert_eq!(queue_verdicts(&log, &queue_history()), [true, true]);
+        let f = queue_no_loss(&log, &queue_history(), "/queue");
+        assert!(f.detail.starts_with("1 items: 1 taken"), "{}", f.detail);
+    }
+
+    /// Take-by-read: client 3 read the item and took it too, though only client 2's delete
+    /// removed it.
+    #[test]
+    fn an_item_taken_twice_breaks_only_queue_once_and_names_both_takes() {
+        let log = vec![at(5, 3, took(17)), at(6, 2, took(18))];
+        assert_eq!(queue_verdicts(&log, &queue_history()), [false, true]);
+        let f = queue_once(&log, &queue_history());
+        assert_eq!(f.at, Some(SimTime(6 * MS)));
+        assert_eq!(
+            f.detail,
+            "item /queue/item-c5i1-0000000001 was taken 2 times: by client 3 at 0.005 s (zxid 0x11) and by client 2 at 0.006 s (zxid 0x12); only client 2's delete of it at 0.006 s (ok at zxid 0x12) succeeded"
+        );
+    }
+
+    /// The item was deleted and a later listing no longer shows it, but no consumer recorded a
+    /// take: lost. A `maybe_took` (a lost delete's answer) accounts for it.
+    #[test]
+    fn an_item_gone_and_taken_by_no_one_breaks_only_queue_no_loss() {
+        let history = queue_history();
+        assert_eq!(queue_verdicts(&[], &history), [true, false]);
+        let f = queue_no_loss(&[], &history, "/queue");
+        assert_eq!(
+            f.detail,
+            "item /queue/item-c5i1-0000000001, created by client 5 at 0.002 s (zxid 0x10), was gone by zxid 0x12 (client 2's delete of it succeeded at 0.006 s) and no consumer took it: client 2 deleted it at 0.005 s (ok at zxid 0x12)"
+        );
+        let maybe = vec![at(9, 2, RecipeEvent::MaybeTook { item: ITEM.into() })];
+        assert_eq!(queue_verdicts(&maybe, &history), [true, true]);
+    }
+
+    /// An item no listing has shown gone is still in the queue; one a create whose answer was
+    /// lost made, once a listing shows it, counts as much as an answered one.
+    #[test]
+    fn an_item_still_in_the_queue_or_only_listed_is_accounted_for() {
+        let history = &queue_history()[..4];
+        assert_eq!(queue_verdicts(&[], history), [true, true]);
+        let f = queue_no_loss(&[], history, "/queue");
+        assert!(f.detail.ends_with("1 still in the queue"), "{}", f.detail);
+        // Only a listing knows of it (the create's answer was lost); a later listing at a higher
+        // zxid without it, and no take: lost.
+        let mut listed: Vec<Line> = history[2..4].to_vec();
+        listed.extend(queue_history()[6..].iter().cloned());
+        let f = queue_no_loss(&[], &listed, "/queue");
+        assert!(!f.passed);
+        assert!(
+            f.detail
+                .contains("first seen in client 2's listing at 0.004 s (zxid 0x11)"),
+            "{}",
+            f.detail
+        );
     }
 }

@@ -20,56 +20,15 @@
 //!
 //! This module decides what to ask; it never sends, sets timers or reads a clock itself.
 
-use super::{RecipeConfig, RecipeEvent, RecipeKind, Step};
+use super::{
+    RecipeConfig, RecipeEvent, RecipeKind, Step, Variant, create_parent, draw, find_protected, ms,
+    parent_done, sequence,
+};
 use crate::znode::watch::EventType;
 use crate::znode::{
     Create, CreateMode, Delete, Outcome, Read, Reply, Request, Sync, Watched, Write, ZkError, Zxid,
 };
-use rand::RngExt;
-use serde::{Deserialize, Serialize};
-use sim::{SimDuration, SimRng, SimTime};
-
-/// The lock recipe's variants: the correct one and one rule flipped in each of the others.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LockVariant {
-    /// The recipe as published, and the resource checks fencing tokens (rejects a token lower
-    /// than the highest it has seen).
-    #[default]
-    Correct,
-    /// The same recipe, but the resource takes every write: a holder paused past its session
-    /// timeout writes after the next holder did (Kleppmann 2016; Jepsen, etcd 3.4.3, 2020).
-    NoFencing,
-    /// Every waiter watches the lock's parent (`get_children(path, watch)`) instead of its
-    /// predecessor: correct, but each release wakes every waiter (the recipe page's "herd
-    /// effect"). Fencing on.
-    Herd,
-    /// A create whose answer was lost is simply sent again, without looking for the node the
-    /// first one may have made: that node stays, owned by the live session, ahead of the client's
-    /// new one: the client waits behind its own orphan (the reason for Curator's protected
-    /// mode, CURATOR-45). Fencing on.
-    OrphanOnLostCreate,
-    /// Check, then create, non-atomically: `get_children(path)`; if no one is there, create a
-    /// node and take the lock without looking again. Two clients that both saw an empty lock both
-    /// hold it. Fencing on (it cannot help: the lock itself is broken).
-    CheckThenCreate,
-}
-
-impl LockVariant {
-    /// Every variant, the correct one first, as scenarios name them.
-    pub const NAMES: &[&str] = &[
-        "correct",
-        "no-fencing",
-        "herd",
-        "orphan-on-lost-create",
-        "check-then-create",
-    ];
-
-    /// Whether the guarded resource checks fencing tokens under this variant.
-    pub fn fencing(self) -> bool {
-        self != LockVariant::NoFencing
-    }
-}
+use sim::{SimRng, SimTime};
 
 /// Where the recipe stands. Each state names the request it sends next (or what it waits for);
 /// the answer moves it on.
@@ -118,7 +77,7 @@ enum Phase {
 #[derive(Clone, Debug)]
 pub struct LockApp {
     config: RecipeConfig,
-    variant: LockVariant,
+    variant: Variant,
     process: u64,
     phase: Phase,
     /// Acquisition attempts so far; the current one's guid is `c{process}a{attempts}`.
@@ -133,16 +92,6 @@ pub struct LockApp {
     basis: Option<(Zxid, Vec<String>)>,
     /// Events to record, drained by the client after each call.
     events: Vec<RecipeEvent>,
-}
-
-/// The sequence suffix ZooKeeper appends to a sequential node's name: ten digits.
-fn sequence(name: &str) -> Option<u64> {
-    let digits = name.get(name.len().checked_sub(10)?..)?;
-    digits.parse().ok()
-}
-
-fn ms(ms: f64) -> SimDuration {
-    SimDuration(sim::net::ms_to_ns(ms))
 }
 
 impl LockApp {
@@ -188,7 +137,7 @@ impl LockApp {
     }
 
     fn prefix(&self) -> String {
-        format!("{}/{}", self.config.path, self.guid_name())
+        format!("{}/{}", self.config.path(), self.guid_name())
     }
 
     /// The part of a node's name that names this attempt: `lock-c3a1-`.
@@ -201,12 +150,7 @@ impl LockApp {
     }
 
     fn full(&self, child: &str) -> String {
-        format!("{}/{child}", self.config.path)
-    }
-
-    fn draw(rng: &mut SimRng, range: [f64; 2]) -> SimDuration {
-        let (lo, hi) = (ms(range[0]).0, ms(range[1]).0);
-        SimDuration(lo + rng.random_range(0..=hi - lo))
+        format!("{}/{child}", self.config.path())
     }
 
     /// Starts a new acquisition attempt.
@@ -217,7 +161,7 @@ impl LockApp {
         self.suspended = false;
         self.events.push(RecipeEvent::Want);
         self.phase = match self.variant {
-            LockVariant::CheckThenCreate => Phase::List,
+            Variant::CheckThenCreate => Phase::List,
             _ => Phase::Create,
         };
     }
@@ -230,11 +174,7 @@ impl LockApp {
         }
         loop {
             let step = match &self.phase {
-                Phase::Parent => Step::Send(Request::Write(Write::Create(Create {
-                    path: self.config.path.clone(),
-                    data: String::new(),
-                    mode: CreateMode::Persistent,
-                }))),
+                Phase::Parent => Step::Send(create_parent(self.config.path())),
                 Phase::Idle { until } if now < *until => Step::Sleep(until.since(now)),
                 Phase::Idle { .. } => {
                     self.set_out();
@@ -246,16 +186,13 @@ impl LockApp {
                     mode: CreateMode::EphemeralSequential,
                 }))),
                 Phase::RecoverSync => Step::Send(Request::Read(Read::Sync(Sync {
-                    path: self.config.path.clone(),
+                    path: self.config.path().to_string(),
                 }))),
                 Phase::RecoverList | Phase::List => {
                     let watch = matches!(self.phase, Phase::List)
-                        && matches!(
-                            self.variant,
-                            LockVariant::Herd | LockVariant::CheckThenCreate
-                        );
+                        && matches!(self.variant, Variant::Herd | Variant::CheckThenCreate);
                     Step::Send(Request::Read(Read::GetChildren(Watched {
-                        path: self.config.path.clone(),
+                        path: self.config.path().to_string(),
                         watch,
                     })))
                 }
@@ -347,7 +284,7 @@ impl LockApp {
             basis,
             seen,
         });
-        let until = now + Self::draw(rng, self.config.hold_ms);
+        let until = now + draw(rng, self.config.hold_ms);
         self.phase = Phase::Held {
             until,
             next_write: now,
@@ -369,13 +306,13 @@ impl LockApp {
         }
         let _ = request;
         match (self.phase.clone(), outcome) {
-            (Phase::Parent, Outcome::Ok(_) | Outcome::Err(ZkError::NodeExists)) => {
+            (Phase::Parent, outcome) if parent_done(outcome) => {
                 self.phase = Phase::Idle { until: now };
             }
             (Phase::Create, Outcome::Ok(Reply::Created(c))) => {
                 self.node = Some(c.path.clone());
                 self.token = Some(c.stat.czxid);
-                if self.variant == LockVariant::CheckThenCreate {
+                if self.variant == Variant::CheckThenCreate {
                     // It looked before it created: it takes the lock without looking again.
                     self.acquired(now, rng);
                 } else {
@@ -384,11 +321,7 @@ impl LockApp {
             }
             (Phase::RecoverSync, Outcome::Ok(_)) => self.phase = Phase::RecoverList,
             (Phase::RecoverList, Outcome::Ok(Reply::Children(c))) => {
-                let guid = self.guid_name();
-                let mut mine: Vec<&String> =
-                    c.children.iter().filter(|n| n.contains(&guid)).collect();
-                mine.sort_by_key(|n| sequence(n));
-                match mine.first() {
+                match find_protected(&c.children, &self.guid_name()) {
                     Some(n) => {
                         self.node = Some(self.full(n));
                         self.token = None;
@@ -418,7 +351,7 @@ impl LockApp {
                 self.node = None;
                 self.token = None;
                 self.phase = Phase::Idle {
-                    until: now + Self::draw(rng, think),
+                    until: now + draw(rng, think),
                 };
             }
             // Any other answer: ask again (the phase still names the request).
@@ -428,12 +361,12 @@ impl LockApp {
 
     /// `get_children` of the lock's parent answered while acquiring.
     fn on_children(&mut self, now: SimTime, children: &[String], rng: &mut SimRng) {
-        if self.variant == LockVariant::CheckThenCreate && self.node.is_none() {
+        if self.variant == Variant::CheckThenCreate && self.node.is_none() {
             // Step 1 of the mistaken recipe: an empty lock is taken to be free.
             if children.is_empty() {
                 self.phase = Phase::Create;
             } else {
-                let pred = self.config.path.clone();
+                let pred = self.config.path().to_string();
                 self.events.push(RecipeEvent::Wait {
                     node: String::new(),
                     pred: pred.clone(),
@@ -454,7 +387,7 @@ impl LockApp {
             self.set_out();
             return;
         }
-        if self.variant != LockVariant::OrphanOnLostCreate {
+        if self.variant != Variant::OrphanOnLostCreate {
             // A second node of this attempt (a create sent again whose first try had succeeded
             // after all) goes before anything else, or it would block every later client.
             let guid = self.guid_name();
@@ -475,7 +408,7 @@ impl LockApp {
             return;
         }
         let pred = match self.variant {
-            LockVariant::Herd => self.config.path.clone(),
+            Variant::Herd => self.config.path().to_string(),
             _ => self.full(sorted[position - 1]),
         };
         self.events.push(RecipeEvent::Wait {
@@ -483,7 +416,7 @@ impl LockApp {
             pred: pred.clone(),
         });
         self.phase = match self.variant {
-            LockVariant::Herd => Phase::Waiting { pred },
+            Variant::Herd => Phase::Waiting { pred },
             _ => Phase::Watch { pred },
         };
     }
@@ -492,7 +425,7 @@ impl LockApp {
     pub fn on_watch(&mut self, kind: EventType, path: &str) {
         let _ = kind;
         if let Phase::Waiting { pred } = &self.phase
-            && (pred == path || path == self.config.path)
+            && (pred == path || path == self.config.path())
         {
             self.phase = Phase::List;
         }
@@ -514,12 +447,12 @@ impl LockApp {
         if lost_create {
             self.phase = match self.variant {
                 // Sent again blindly: a node the lost create made stays behind.
-                LockVariant::OrphanOnLostCreate => {
+                Variant::OrphanOnLostCreate => {
                     self.attempts += 1;
                     Phase::Create
                 }
                 // It never looked before; it does not look now either.
-                LockVariant::CheckThenCreate => Phase::List,
+                Variant::CheckThenCreate => Phase::List,
                 _ => Phase::RecoverSync,
             };
         }
@@ -572,7 +505,7 @@ mod tests {
     use crate::znode::{Children, Created, Stat};
     use rand::SeedableRng;
 
-    fn app(variant: LockVariant) -> LockApp {
+    fn app(variant: Variant) -> LockApp {
         let config: RecipeConfig = serde_json::from_str(&format!(
             r#"{{"kind": "lock", "variant": {}}}"#,
             serde_json::to_string(&variant).unwrap()
@@ -643,7 +576,7 @@ mod tests {
     /// czxid (the token) rather than creating another.
     #[test]
     fn a_lost_create_is_found_again_by_its_guid() {
-        let mut a = app(LockVariant::Correct);
+        let mut a = app(Variant::Correct);
         let create = to_create(&mut a);
         let Request::Write(Write::Create(c)) = &create else {
             panic!("{create:?}")
@@ -717,7 +650,7 @@ mod tests {
     /// The orphan mistake: the create is sent again at once, under a new name.
     #[test]
     fn the_orphan_variant_sends_a_lost_create_again_without_looking() {
-        let mut a = app(LockVariant::OrphanOnLostCreate);
+        let mut a = app(Variant::OrphanOnLostCreate);
         let create = to_create(&mut a);
         a.on_connection_lost(Some(&create));
         let again = send(&mut a);
@@ -728,7 +661,7 @@ mod tests {
     /// parent's children instead.
     #[test]
     fn a_waiter_watches_its_predecessor_and_the_herd_the_parent() {
-        for (variant, herd) in [(LockVariant::Correct, false), (LockVariant::Herd, true)] {
+        for (variant, herd) in [(Variant::Correct, false), (Variant::Herd, true)] {
             let mut a = app(variant);
             let create = to_create(&mut a);
             let created = Outcome::Ok(Reply::Created(Created {
@@ -761,7 +694,7 @@ mod tests {
     /// create's answer as the lock being held, with no second look.
     #[test]
     fn check_then_create_holds_right_after_its_create() {
-        let mut a = app(LockVariant::CheckThenCreate);
+        let mut a = app(Variant::CheckThenCreate);
         let list = to_create(&mut a);
         assert!(matches!(&list, Request::Read(Read::GetChildren(_))));
         answer(&mut a, &list, Zxid(4), &children(&[]));
@@ -778,7 +711,7 @@ mod tests {
     /// one whose session expired has lost the lock.
     #[test]
     fn a_holder_suspends_on_connection_loss_and_loses_on_expiry() {
-        let mut a = app(LockVariant::Correct);
+        let mut a = app(Variant::Correct);
         let create = to_create(&mut a);
         let created = Outcome::Ok(Reply::Created(Created {
             path: "/lock/lock-c3a1-0000000000".into(),
