@@ -265,7 +265,7 @@ mod tests {
     use crate::workload::WorkloadConfig;
     use sim::disk::DiskConfig;
     use sim::history::LineType;
-    use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef};
+    use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig};
     use sim::net::NetworkConfig;
     use sim::{NodeKind, SimTime, World, WorldConfig};
 
@@ -277,18 +277,8 @@ mod tests {
         )
         .unwrap();
         let pause = FaultSpec {
-            at_ms: 0.0,
-            fault: FaultKind::Pause,
-            node: Some(NodeRef::Id(0)),
-            groups: None,
-            from: None,
-            to: None,
             for_ms: Some(pause_ms),
-            unsynced: None,
-            mid_handler: None,
-            after_effects: None,
-            after_send: None,
-            nth: None,
+            ..FaultSpec::new(FaultKind::Pause).on(NodeId(0))
         };
         let config = WorldConfig {
             seed: 1,

@@ -8,7 +8,7 @@ use protocols::cluster::{ClusterConfig, Node, Obs, Protocol};
 use protocols::workload::WorkloadConfig;
 use protocols::zab::{PeerState, Variant, Zab, ZabEvent, ZabSettings};
 use protocols::znode::{Reply, SessionId, Zxid};
-use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig, NodeRef};
+use sim::nemesis::{FaultKind, FaultSpec, NemesisConfig};
 use sim::{NodeId, SimTime, World};
 
 struct Setup {
@@ -35,17 +35,8 @@ impl Setup {
     fn fault(mut self, at_ms: f64, fault: FaultKind, node: u32, for_ms: Option<f64>) -> Setup {
         self.faults.push(FaultSpec {
             at_ms,
-            fault,
-            node: Some(NodeRef::Id(node)),
-            groups: None,
-            from: None,
-            to: None,
             for_ms,
-            unsynced: None,
-            mid_handler: None,
-            after_effects: None,
-            after_send: None,
-            nth: None,
+            ..FaultSpec::new(fault).on(NodeId(node))
         });
         self
     }
