@@ -57,8 +57,8 @@ const CATCHES: &[Catch] = &[
         seeds: 2,
         min_of_30: 27,
     },
-    // Two consumers read the same item and both take it. Measured (release, seeds 0..30): 29
-    // of 30 on ZAB, 28 on Raft and Multi-Paxos.
+    // Two consumers read the same item and both take it. Measured (release, seeds 0..30): 30
+    // of 30 on ZAB, Raft and Multi-Paxos.
     Catch {
         scenario: "queue-calm-3-take-by-read",
         variant: "take-by-read",
@@ -66,14 +66,14 @@ const CATCHES: &[Catch] = &[
         seeds: 1,
         min_of_30: 27,
     },
-    // A lost delete's answer, sent again, read as another consumer's take. Measured: 14 of
-    // 30 on ZAB, 13 on Raft, 14 on Multi-Paxos.
+    // A lost delete's answer, sent again, read as another consumer's take. Measured: 20 of
+    // 30 on ZAB, 20 on Raft, 17 on Multi-Paxos.
     Catch {
         scenario: "queue-crash-3-forget-lost-delete",
         variant: "forget-lost-delete",
         check: "queue-no-loss",
         seeds: 2,
-        min_of_30: 10,
+        min_of_30: 15,
     },
 ];
 
@@ -291,7 +291,10 @@ fn the_correct_queue_passes_on_every_protocol() {
             let s = load(name)
                 .with_protocol(protocol, PROTOCOLS)
                 .unwrap_or_else(|e| panic!("{e}"));
-            for seed in 0..seeds {
+            // Multi-Paxos seed 22 of the crash scenario once drew six consumers and no producer,
+            // and failed liveness waiting for items (roles now follow the client numbers).
+            let extra = (cfg!(not(debug_assertions)) && *protocol == "paxos").then_some(22);
+            for seed in (0..seeds).chain(extra) {
                 let run = run(&s, seed);
                 // Unknown is allowed: the linearizability checker may run out of memory on a
                 // long history; nothing may fail.

@@ -3,6 +3,7 @@
 //! stream, so the same seed gives the same requests. It decides what to ask, never how the
 //! protocol answers.
 
+use crate::recipes::RecipeKind;
 use crate::znode::{
     Check, Create, CreateMode, Delete, Multi, Outcome, Read, Reply, Request, SetData, SubOp,
     Watched, Write,
@@ -167,6 +168,10 @@ impl WorkloadConfig {
         if let Some(recipe) = &self.recipe {
             recipe
                 .validate()
+                .and_then(|()| match recipe.kind {
+                    RecipeKind::Queue => recipe.queue().check_roles(u64::from(self.clients)),
+                    _ => Ok(()),
+                })
                 .map_err(|(field, why)| (format!("recipe.{field}"), why))?;
         }
         Ok(())

@@ -152,13 +152,42 @@ fn default_produce_every_ms() -> [f64; 2] {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
-    /// The chance that a client is a producer (drawn once from its random stream); the others
-    /// consume.
+    /// The share of the clients that produce, spread evenly over the client numbers
+    /// (`produces`); the others consume.
     #[serde(default = "default_producer_share")]
     pub producer_share: Ratio,
     /// A producer's pause between two items, uniform in `[min, max]` ms.
     #[serde(default = "default_produce_every_ms")]
     pub produce_every_ms: [f64; 2],
+}
+
+impl QueueConfig {
+    /// Whether client `process` (numbered from 0) produces: the clients below `n` hold
+    /// `floor(n * share)` producers for every `n`, so a share of 1/2 makes every second client a
+    /// producer and 1/3 every third. Not drawn from the seed: a draw could leave a run without a
+    /// producer (all six clients of a seed of `queue-crash-3` once consumed, and waited for
+    /// items through the whole run).
+    pub fn produces(&self, process: u64) -> bool {
+        let below = |n: u64| n * self.producer_share.num / self.producer_share.den.max(1);
+        below(process + 1) > below(process)
+    }
+
+    /// Checks that `clients` clients hold at least one producer and one consumer; the error
+    /// names the field (relative to `workload.recipe`).
+    pub fn check_roles(&self, clients: u64) -> Result<(), (String, String)> {
+        let producers = (0..clients).filter(|&p| self.produces(p)).count() as u64;
+        if producers == 0 || producers == clients {
+            let Ratio { num, den } = self.producer_share;
+            return Err((
+                "queue.producer_share".into(),
+                format!(
+                    "{num}/{den} of {clients} clients makes {producers} producers and {} consumers; a queue needs at least one of each",
+                    clients - producers
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for QueueConfig {
@@ -554,5 +583,30 @@ mod tests {
                 .path(),
             "/queue"
         );
+    }
+
+    fn queue(share: &str) -> QueueConfig {
+        serde_json::from_str(&format!(r#"{{"producer_share": "{share}"}}"#)).unwrap()
+    }
+
+    /// Roles follow the client numbers: the share of every prefix of them produces, so no run
+    /// is left without a producer or a consumer, whatever its seed.
+    #[test]
+    fn the_producers_are_a_share_of_the_clients_spread_over_their_numbers() {
+        let producers = |share: &str, n: u64| -> Vec<u64> {
+            (0..n).filter(|&p| queue(share).produces(p)).collect()
+        };
+        assert_eq!(producers("1/2", 6), [1, 3, 5]);
+        assert_eq!(producers("1/3", 6), [2, 5]);
+        assert_eq!(producers("2/3", 6), [1, 2, 4, 5]);
+        assert!(queue("1/2").check_roles(2).is_ok());
+        let (field, why) = queue("1/2").check_roles(1).unwrap_err();
+        assert_eq!(field, "queue.producer_share");
+        assert_eq!(
+            why,
+            "1/2 of 1 clients makes 0 producers and 1 consumers; a queue needs at least one of each"
+        );
+        assert!(queue("1").check_roles(4).is_err());
+        assert!(queue("0").check_roles(4).is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! The queue recipe as an application process: ZooKeeper's "Recipes and Solutions" queue, as
 //! Curator's `DistributedQueue` runs it, and a variant that breaks its one rule.
 //!
-//! Each client draws once, from its own random stream, whether it produces or consumes
-//! (`queue.producer_share`).
+//! Whether a client produces or consumes follows from its number (`QueueConfig::produces`): the
+//! `queue.producer_share` of the clients produce, spread evenly over their numbers, so every run
+//! has the same producers and consumers, never none of either.
 //!
 //! A **producer** (the recipe page's "offer"): every `queue.produce_every_ms`,
 //! `create(<path>/item-<guid>-, persistent-sequential)` with the guid as its payload. The guid
@@ -224,7 +225,7 @@ impl QueueApp {
         let by_read = self.config.variant == Variant::TakeByRead;
         match (self.phase.clone(), outcome) {
             (Phase::Parent, outcome) if parent_done(outcome) => {
-                let role = if queue.producer_share.sample(rng) {
+                let role = if queue.produces(self.process) {
                     Role::Producer
                 } else {
                     Role::Consumer
